@@ -1,0 +1,68 @@
+/* settle-record.h: the record model, one trusted binding per record.
+ *
+ * A record is identified by the SHA-256 fingerprint of its anchor
+ * certificate (the device or referee CA, or the pinned leaf).  Records are
+ * what the stores keep; the trust snapshot is derived from them.
+ *
+ * Ownership: a SettleRecord owns every pointer inside it;
+ * settle_record_free() releases them all.  Functions named *_dup or
+ * *_new return owned memory, functions that return `const` borrow. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SETTLE_KIND_DEVICE_CA = 1,   /* a device's own CA, scoped to the names it proved */
+  SETTLE_KIND_REFEREE_CA = 2,  /* a referee CA, scoped to the subtree it manages */
+  SETTLE_KIND_PINNED_PEER = 3, /* an exact self-signed leaf, no wrapping possible */
+} SettleKind;
+
+typedef enum {
+  SETTLE_CONSENT_PROMPT = 1,   /* the user answered yes at the terminal prompt */
+  SETTLE_CONSENT_FLAG = 2,     /* --yes on the command line (scripts) */
+} SettleConsent;
+
+#define SETTLE_RECORD_FORMAT_VERSION 1
+#define SETTLE_FINGERPRINT_HEX_LEN 64
+
+typedef struct {
+  char *fingerprint;        /* lowercase hex SHA-256 of anchor_der: the id */
+  SettleKind kind;
+  char *label;              /* what the user calls it; never NULL */
+  char **names;             /* names the device serves (NULL-terminated, may be empty) */
+  char **scope;             /* permitted DNS subtrees (NULL-terminated, non-empty for CAs) */
+  GBytes *anchor_der;       /* the CA or pinned leaf as it was verified */
+  GBytes *wrapper_root_der; /* self-signed wrapper root R (CA kinds), else NULL */
+  GBytes *cross_der;        /* cross certificate C: anchor's subject+key, issued by R */
+  gint64 created;           /* unix seconds */
+  gint64 expires;           /* unix seconds: notAfter of the anchor */
+  SettleConsent consent;
+  char *role;               /* role granted by the device, or NULL */
+  GBytes *client_cert_der;  /* per-device client certificate, or NULL */
+} SettleRecord;
+
+SettleRecord *settle_record_new (void);
+void settle_record_free (SettleRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleRecord, settle_record_free)
+
+const char *settle_kind_to_string (SettleKind kind);          /* "device-ca" ... */
+gboolean settle_kind_from_string (const char *text, SettleKind *out);
+const char *settle_consent_to_string (SettleConsent consent); /* "prompt", "flag" */
+gboolean settle_consent_from_string (const char *text, SettleConsent *out);
+
+/* JSON form used by the file store, the keyring secret and `--json`
+ * output (schema/record.schema.json).  The parser refuses anything that
+ * the schema refuses, with SETTLE_ERROR_FORMAT. */
+char *settle_record_to_json (const SettleRecord *record, gboolean pretty);
+SettleRecord *settle_record_from_json (const char *json, gsize length, GError **error);
+
+/* Fingerprints: parse user input (hex, colons or spaces optional, any case)
+ * into the canonical lowercase 64-hex form; compute one from DER. */
+char *settle_fingerprint_parse (const char *text, GError **error);
+char *settle_fingerprint_of_der (const guint8 *der, gsize len);
+/* "AB:CD:..." form for people. */
+char *settle_fingerprint_pretty (const char *hex);
+
+G_END_DECLS

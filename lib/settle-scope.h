@@ -1,0 +1,33 @@
+/* settle-scope.h: the local namespaces and the names allowed in them.
+ *
+ * Only `local`, `home.arpa` and `alt` and names below them may ever be
+ * vouched for (REQ-NAME-02).  Names are ASCII (IDNA A-labels, `xn--`),
+ * LDH labels of 1..63 octets, at most 253 octets in all, no trailing dot,
+ * no empty label.  A scope is a subtree: it never holds a wildcard label.
+ * A device name may not be a namespace itself (`local` alone). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SETTLE_NAME_MAX 253
+
+/* Checks a scope subtree given by a user or a device and returns its
+ * canonical form (owned, ASCII-lowercased).  Refuses with
+ * SETTLE_ERROR_SCOPE and a sentence saying what is wrong. */
+char *settle_scope_normalize (const char *input, GError **error);
+
+/* Checks a DNS name that a device claims (a SAN dNSName): like a scope,
+ * but it must lie strictly below a namespace; a leading `*.` label is
+ * allowed when allow_wildcard is set (certificate SANs). */
+char *settle_name_normalize (const char *input, gboolean allow_wildcard, GError **error);
+
+/* TRUE when `name` (canonical) equals or lies below one of the canonical
+ * subtrees in `scope` (NULL-terminated). */
+gboolean settle_scope_permits (const char *const *scope, const char *name);
+
+/* TRUE when the canonical name lies in (or is) one of the namespaces. */
+gboolean settle_name_in_namespaces (const char *name);
+
+G_END_DECLS

@@ -1,0 +1,103 @@
+/* settle-snapshot-reader.h: reading the trust snapshot (plain C, libcbor).
+ *
+ * Used inside browser processes (the PKCS#11 module) and OpenSSL programs
+ * (the provider), so it links neither GLib nor OpenSSL: every attribute a
+ * consumer needs (subject, issuer, serial, hashes) was computed by the
+ * writer and is read here as bytes.  Format: docs/snapshot.md.
+ *
+ * Ownership: a settle_snapshot owns all of its entries and their bytes;
+ * pointers inside entries are borrowed and die with settle_snapshot_free. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SETTLE_SNAPSHOT_INDEX "index.cbor"
+#define SETTLE_SNAPSHOT_VERSION 1
+/* Hard limits: a snapshot beyond them is refused, not truncated. */
+#define SETTLE_SNAPSHOT_MAX_BYTES (256u * 1024u * 1024u)
+#define SETTLE_SNAPSHOT_MAX_ENTRIES 100000u
+#define SETTLE_SNAPSHOT_MAX_CERT 65536u
+
+typedef enum {
+  SETTLE_SNAP_ROOT = 1,  /* wrapper root R: trusted delegator (server auth only) */
+  SETTLE_SNAP_CROSS = 2, /* cross certificate C: must verify (an intermediate) */
+  SETTLE_SNAP_PEER = 3,  /* pinned peer leaf: trusted peer */
+} settle_snap_role;
+
+typedef struct {
+  const uint8_t *data;
+  size_t len;
+} settle_bytes;
+
+typedef struct {
+  settle_snap_role role;
+  settle_bytes der;       /* the certificate */
+  settle_bytes subject;   /* DER Name */
+  settle_bytes issuer;    /* DER Name */
+  settle_bytes serial;    /* DER INTEGER, tag and length included (as CKA_SERIAL_NUMBER) */
+  settle_bytes id;        /* CKA_ID: SHA-1 of the subjectPublicKey BIT STRING contents */
+  uint8_t sha1[20];       /* of der */
+  uint8_t md5[16];        /* of der (CKA_CERT_MD5_HASH) */
+  uint8_t sha256[32];     /* of der */
+  const char *label;      /* NUL-terminated UTF-8 */
+  const char *record;     /* fingerprint (hex) of the record it derives from */
+  const char *const *scope; /* NULL-terminated permitted subtrees (empty for peers) */
+  const char *const *names; /* NULL-terminated names the record serves */
+  int64_t not_after;      /* unix seconds */
+} settle_snap_entry;
+
+typedef struct settle_snapshot settle_snapshot;
+
+/* Cheap identity of the snapshot on disk (the index file's device, inode,
+ * size, mtime, resolved through the `trust` symlink). */
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  int present;            /* 0: no snapshot at all (an empty trust store) */
+} settle_snapshot_stamp;
+
+/* Loads `dir`/index.cbor.  A missing directory or index is an empty
+ * snapshot, not an error.  Returns 0, or -1 with a message in errbuf. */
+int settle_snapshot_load (const char *dir, settle_snapshot **out, char *errbuf, size_t errlen);
+/* Same, from bytes in memory (fuzzing, tests). */
+int settle_snapshot_parse (const uint8_t *data, size_t len, settle_snapshot **out,
+                           char *errbuf, size_t errlen);
+void settle_snapshot_free (settle_snapshot *snap);
+
+uint64_t settle_snapshot_generation (const settle_snapshot *snap);
+size_t settle_snapshot_count (const settle_snapshot *snap);
+const settle_snap_entry *settle_snapshot_entry (const settle_snapshot *snap, size_t index);
+
+/* Index lookups, O(1) expected: the entries whose subject (or issuer and
+ * serial, or DER) equal the given bytes.  Iterate with *cursor = 0 first;
+ * each call returns the next match or NULL. */
+const settle_snap_entry *settle_snapshot_find_subject (const settle_snapshot *snap,
+                                                       const uint8_t *subject, size_t len,
+                                                       size_t *cursor);
+const settle_snap_entry *settle_snapshot_find_issuer_serial (const settle_snapshot *snap,
+                                                             const uint8_t *issuer, size_t ilen,
+                                                             const uint8_t *serial, size_t slen);
+const settle_snap_entry *settle_snapshot_find_der (const settle_snapshot *snap,
+                                                   const uint8_t *der, size_t len);
+
+/* Fills `stamp` for `dir`; returns 0 (absent counts as success). */
+int settle_snapshot_stamp_read (const char *dir, settle_snapshot_stamp *stamp);
+int settle_snapshot_stamp_equal (const settle_snapshot_stamp *a, const settle_snapshot_stamp *b);
+
+/* The default snapshot directory: SETTLE_TRUST_DIR, else
+ * $XDG_DATA_HOME/settle/trust, else $HOME/.local/share/settle/trust.
+ * Writes into buf; returns 0, or -1 if it does not fit or HOME is unset. */
+int settle_snapshot_default_dir (char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,58 @@
+/* settle-store.h: where records and client keys live.
+ *
+ * Two backends behind one interface: the desktop keyring through
+ * libsecret (schemas org.settle.Anchor and org.settle.ClientKey) and a
+ * file store (a 0700 directory, one record per file, atomic writes).
+ *
+ * Selection (settle_store_open_default): SETTLE_STORE=keyring or
+ * SETTLE_STORE=file:/absolute/path; otherwise the keyring when the
+ * session bus has a Secret Service, else $XDG_DATA_HOME/settle/store.
+ *
+ * Writers serialise through settle_state_lock() (settle-paths.h), so the
+ * backends themselves need not guard against each other.
+ *
+ * Ownership: a SettleStore is owned by its opener and freed with
+ * settle_store_free(); records returned are owned by the caller. */
+#pragma once
+
+#include <glib.h>
+#include "settle-record.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SettleStore SettleStore;
+
+SettleStore *settle_store_open_default (GError **error);
+SettleStore *settle_store_open_file (const char *dir, GError **error);
+SettleStore *settle_store_open_keyring (GError **error);
+void settle_store_free (SettleStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleStore, settle_store_free)
+
+/* One line for the notice the helper prints: "keyring (Secret Service)"
+ * or "file store /path". Borrowed. */
+const char *settle_store_describe (SettleStore *store);
+
+/* Adds a record; SETTLE_ERROR_EXISTS when its fingerprint is present. */
+gboolean settle_store_add (SettleStore *store, const SettleRecord *record, GError **error);
+/* Replaces the record with the same fingerprint (renewal, rotation). */
+gboolean settle_store_replace (SettleStore *store, const SettleRecord *record, GError **error);
+/* All records, sorted by label then fingerprint; owned array of owned records. */
+GPtrArray *settle_store_list (SettleStore *store, GError **error);
+/* By full fingerprint (any accepted spelling), unique fingerprint prefix
+ * (>= 8 hex digits), label, or a name the record serves.  NOT_FOUND or
+ * AMBIGUOUS otherwise. */
+SettleRecord *settle_store_lookup (SettleStore *store, const char *query, GError **error);
+/* Removes the record and its client key; NOT_FOUND when absent. */
+gboolean settle_store_remove (SettleStore *store, const char *fingerprint, GError **error);
+
+/* Per-device client private keys (PKCS#8 PEM), keyed by record fingerprint.
+ * The returned bytes are owned and must be wiped by the caller
+ * (settle_secure_bytes_free). */
+gboolean settle_store_put_client_key (SettleStore *store, const char *fingerprint,
+                                      GBytes *pkcs8_pem, GError **error);
+GBytes *settle_store_get_client_key (SettleStore *store, const char *fingerprint, GError **error);
+
+/* Zeroes then frees bytes that held a secret. */
+void settle_secure_bytes_free (GBytes *bytes);
+
+G_END_DECLS

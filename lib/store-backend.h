@@ -1,0 +1,54 @@
+/* store-backend.h: the private contract between store.c and its two
+ * backends (store-file.c, store-keyring.c).
+ *
+ * store.c owns everything backends share: argument checks, fingerprint
+ * spelling, JSON validation before writing, lookup by prefix, label or
+ * name, and sorting.  A backend only keeps JSON text and key bytes under
+ * canonical fingerprints (64 lowercase hex digits, already checked). */
+#pragma once
+
+#include <glib.h>
+
+#include "settle-store.h"
+
+G_BEGIN_DECLS
+
+/* The same cap as the record parser's: nothing larger can be a record. */
+#define SETTLE_STORE_RECORD_MAX (1024 * 1024)
+/* A PKCS#8 PEM key of any algorithm settle uses is a few KiB. */
+#define SETTLE_STORE_CLIENT_KEY_MAX (64 * 1024)
+
+typedef enum {
+  SETTLE_STORE_WRITE_NEW,      /* fail with SETTLE_ERROR_EXISTS when present */
+  SETTLE_STORE_WRITE_REPLACE,  /* fail with SETTLE_ERROR_NOT_FOUND when absent */
+} SettleStoreWriteMode;
+
+typedef struct {
+  /* Writes `json` (the validated form of `record`, borrowed) under
+   * record->fingerprint. */
+  gboolean (*write_record) (gpointer state, const SettleRecord *record, const char *json,
+                            SettleStoreWriteMode mode, GError **error);
+  /* Owned record by exact fingerprint; SETTLE_ERROR_NOT_FOUND when absent. */
+  SettleRecord *(*read_record) (gpointer state, const char *fingerprint, GError **error);
+  /* Owned array of owned records, in no particular order. */
+  GPtrArray *(*read_all) (gpointer state, GError **error);
+  /* Deletes the record and its client key; NOT_FOUND when no record. */
+  gboolean (*delete_record) (gpointer state, const char *fingerprint, GError **error);
+  gboolean (*write_client_key) (gpointer state, const char *fingerprint, GBytes *pkcs8_pem,
+                                GError **error);
+  /* Owned bytes the caller wipes; NOT_FOUND when absent. */
+  GBytes *(*read_client_key) (gpointer state, const char *fingerprint, GError **error);
+  void (*close) (gpointer state);
+} SettleStoreBackend;
+
+/* Wraps a backend's state (ownership passes to the store, released by
+ * backend->close) with the one-line description settle_store_describe()
+ * returns (copied). */
+SettleStore *settle_store_new_for_backend (const SettleStoreBackend *backend, gpointer state,
+                                           const char *description);
+
+/* Whether the session bus has a Secret Service running or activatable;
+ * answers within a short timeout and never starts one. */
+gboolean settle_store_keyring_available (void);
+
+G_END_DECLS
