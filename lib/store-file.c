@@ -1,0 +1,536 @@
+/* store-file.c: the file store backend.
+ *
+ * Layout of the (0700, ours) store directory:
+ *   <fingerprint>.json       one record, mode 0600
+ *   keys/<fingerprint>.pem   its client key, mode 0600, keys/ is 0700
+ *   .tmp-*                   a write in progress; never read
+ * Every write goes to a temporary file in the same directory, is synced,
+ * then renamed (replace) or hard-linked (add: link fails when the name
+ * exists, so two adders of one fingerprint cannot both win), and the
+ * directory is synced so that the new name survives a crash.  All file
+ * operations are relative to a descriptor held open on the directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "settle-error.h"
+#include "store-backend.h"
+
+#define KEYS_SUBDIR "keys"
+#define RECORD_SUFFIX ".json"
+#define KEY_SUFFIX ".pem"
+#define TEMP_PREFIX ".tmp-"
+
+typedef struct {
+  char *dir;    /* owned: the store directory, for messages */
+  int dir_fd;   /* owned */
+} FileStore;
+
+static gboolean
+store_errno_error (GError **error, int saved_errno, const char *action, const char *dir,
+                   const char *name)
+{
+  char *path = name != NULL ? g_build_filename (dir, name, NULL) : g_strdup (dir);
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "Cannot %s %s: %s.", action, path,
+               g_strerror (saved_errno));
+  g_free (path);
+  return FALSE;
+}
+
+/* ---- directories ------------------------------------------------------ */
+
+/* Someone else able to write here could plant or swap records (trust
+ * anchors!), so such a directory is refused rather than repaired.  Read
+ * bits for others are only tightened: labels and names are private. */
+static gboolean
+check_private_dir (int fd, const char *path, GError **error)
+{
+  struct stat st;
+  if (fstat (fd, &st) != 0)
+    return store_errno_error (error, errno, "inspect", path, NULL);
+  if (st.st_uid != geteuid ())
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE,
+                   "The store directory %s belongs to uid %u, not to you (uid %u); "
+                   "settle will not use it.", path, (guint) st.st_uid, (guint) geteuid ());
+      return FALSE;
+    }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE,
+                   "The store directory %s is writable by other users (mode %04o); "
+                   "settle will not use it until it is mode 0700.", path,
+                   (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+  if ((st.st_mode & 077) != 0 && fchmod (fd, 0700) != 0)
+    return store_errno_error (error, errno, "restrict the permissions of", path, NULL);
+  return TRUE;
+}
+
+static int
+open_private_dir_at (int parent_fd, const char *name, const char *path, GError **error)
+{
+  int fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      store_errno_error (error, errno, "open the store directory", path, NULL);
+      return -1;
+    }
+  if (!check_private_dir (fd, path, error))
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* keys/ inside the store; with `create`, made when missing.  Returns -1
+ * with errno ENOENT and no error when absent and not created. */
+static int
+open_keys_dir (FileStore *store, gboolean create, GError **error)
+{
+  if (create && mkdirat (store->dir_fd, KEYS_SUBDIR, 0700) != 0 && errno != EEXIST)
+    {
+      store_errno_error (error, errno, "create", store->dir, KEYS_SUBDIR);
+      return -1;
+    }
+  struct stat st;
+  if (!create && fstatat (store->dir_fd, KEYS_SUBDIR, &st, AT_SYMLINK_NOFOLLOW) != 0
+      && errno == ENOENT)
+    return -1;
+
+  char *path = g_build_filename (store->dir, KEYS_SUBDIR, NULL);
+  int fd = open_private_dir_at (store->dir_fd, KEYS_SUBDIR, path, error);
+  g_free (path);
+  return fd;
+}
+
+/* ---- atomic writes ---------------------------------------------------- */
+
+static gboolean
+write_fully (int fd, const guint8 *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Creates and fills a synced 0600 temporary file in `dir_fd`; returns
+ * its owned name, or NULL with `error` set. */
+static char *
+write_temp_file (int dir_fd, const char *dir, const guint8 *data, gsize len, GError **error)
+{
+  char *name = NULL;
+  int fd = -1;
+  for (int attempt = 0; attempt < 16 && fd < 0; attempt++)
+    {
+      g_free (name);
+      name = g_strdup_printf (TEMP_PREFIX "%08x%08x", g_random_int (), g_random_int ());
+      fd = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd < 0 && errno != EEXIST)
+        break;
+    }
+  if (fd < 0)
+    {
+      store_errno_error (error, errno, "create a temporary file in", dir, NULL);
+      g_free (name);
+      return NULL;
+    }
+
+  gboolean written = write_fully (fd, data, len) && fsync (fd) == 0;
+  int saved = errno;
+  if (close (fd) != 0 && written)
+    {
+      written = FALSE;
+      saved = errno;
+    }
+  if (!written)
+    {
+      store_errno_error (error, saved, "write", dir, name);
+      unlinkat (dir_fd, name, 0);
+      g_free (name);
+      return NULL;
+    }
+  return name;
+}
+
+/* Puts `data` under `name` in `dir_fd` all at once: readers see the old
+ * content or the new one, never a part. */
+static gboolean
+write_atomically (int dir_fd, const char *dir, const char *name, const guint8 *data, gsize len,
+                  SettleStoreWriteMode mode, GError **error)
+{
+  char *temp = write_temp_file (dir_fd, dir, data, len, error);
+  if (temp == NULL)
+    return FALSE;
+
+  gboolean ok;
+  if (mode == SETTLE_STORE_WRITE_NEW)
+    {
+      ok = linkat (dir_fd, temp, dir_fd, name, 0) == 0;
+      int saved = errno;
+      unlinkat (dir_fd, temp, 0);
+      if (!ok && saved == EEXIST)
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_EXISTS,
+                     "This anchor is already trusted (%s in %s).", name, dir);
+      else if (!ok)
+        store_errno_error (error, saved, "add", dir, name);
+    }
+  else
+    {
+      ok = renameat (dir_fd, temp, dir_fd, name) == 0;
+      if (!ok)
+        {
+          store_errno_error (error, errno, "replace", dir, name);
+          unlinkat (dir_fd, temp, 0);
+        }
+    }
+  g_free (temp);
+
+  if (ok && fsync (dir_fd) != 0)
+    return store_errno_error (error, errno, "sync the directory", dir, NULL);
+  return ok;
+}
+
+static gboolean
+file_exists_at (int dir_fd, const char *name)
+{
+  struct stat st;
+  return fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* Whole regular file `name` in `dir_fd`, at most `max` bytes, into an
+ * owned buffer (NUL-terminated for convenience).  ENOENT gives
+ * SETTLE_ERROR_NOT_FOUND with `missing_message`. */
+static guint8 *
+read_small_file (int dir_fd, const char *dir, const char *name, gsize max,
+                 const char *missing_message, gsize *len_out, GError **error)
+{
+  int fd = openat (dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND, missing_message);
+      else
+        store_errno_error (error, errno, "open", dir, name);
+      return NULL;
+    }
+
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size < 0
+      || (guint64) st.st_size > max)
+    {
+      char *path = g_build_filename (dir, name, NULL);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE,
+                   "%s is not a regular file of at most %zu bytes.", path, max);
+      g_free (path);
+      close (fd);
+      return NULL;
+    }
+
+  gsize size = (gsize) st.st_size;
+  guint8 *buffer = g_malloc (size + 1);
+  gsize done = 0;
+  while (done < size)
+    {
+      ssize_t n = read (fd, buffer + done, size - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      done += (gsize) n;
+    }
+  int saved = errno;
+  close (fd);
+  if (done != size)
+    {
+      OPENSSL_cleanse (buffer, size + 1);
+      g_free (buffer);
+      store_errno_error (error, saved, "read", dir, name);
+      return NULL;
+    }
+  buffer[size] = '\0';
+  *len_out = size;
+  return buffer;
+}
+
+static SettleRecord *
+read_record_file (FileStore *store, const char *name, GError **error)
+{
+  char *missing = g_strdup_printf ("No trusted record has the fingerprint %.64s.", name);
+  gsize len = 0;
+  guint8 *json = read_small_file (store->dir_fd, store->dir, name, SETTLE_STORE_RECORD_MAX,
+                                  missing, &len, error);
+  g_free (missing);
+  if (json == NULL)
+    return NULL;
+
+  GError *parse_error = NULL;
+  SettleRecord *record = settle_record_from_json ((const char *) json, len, &parse_error);
+  g_free (json);
+  if (record != NULL && !g_str_has_prefix (name, record->fingerprint))
+    {
+      g_set_error_literal (&parse_error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                           "The record inside has a different fingerprint than its file name.");
+      g_clear_pointer (&record, settle_record_free);
+    }
+  if (record == NULL)
+    {
+      char *path = g_build_filename (store->dir, name, NULL);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "The record file %s is corrupt: %s", path, parse_error->message);
+      g_free (path);
+      g_error_free (parse_error);
+    }
+  return record;
+}
+
+static gboolean
+is_lower_hex_n (const char *text, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_isdigit (text[i]) && !(text[i] >= 'a' && text[i] <= 'f'))
+      return FALSE;
+  return TRUE;
+}
+
+/* Only "<64 lowercase hex>.json": temporary files and anything a user
+ * left in the directory are not records. */
+static gboolean
+is_record_file_name (const char *name)
+{
+  return strlen (name) == SETTLE_FINGERPRINT_HEX_LEN + strlen (RECORD_SUFFIX)
+    && g_str_has_suffix (name, RECORD_SUFFIX)
+    && is_lower_hex_n (name, SETTLE_FINGERPRINT_HEX_LEN);
+}
+
+static char *
+record_file_name (const char *fingerprint)
+{
+  return g_strconcat (fingerprint, RECORD_SUFFIX, NULL);
+}
+
+/* ---- the backend ------------------------------------------------------ */
+
+static gboolean
+file_write_record (gpointer state, const SettleRecord *record, const char *json,
+                   SettleStoreWriteMode mode, GError **error)
+{
+  FileStore *store = state;
+  char *name = record_file_name (record->fingerprint);
+  gboolean ok;
+  if (mode == SETTLE_STORE_WRITE_REPLACE && !file_exists_at (store->dir_fd, name))
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND,
+                   "No trusted record has the fingerprint %s, so there is nothing to replace.",
+                   record->fingerprint);
+      ok = FALSE;
+    }
+  else
+    ok = write_atomically (store->dir_fd, store->dir, name, (const guint8 *) json, strlen (json),
+                           mode, error);
+  g_free (name);
+  return ok;
+}
+
+static SettleRecord *
+file_read_record (gpointer state, const char *fingerprint, GError **error)
+{
+  char *name = record_file_name (fingerprint);
+  SettleRecord *record = read_record_file (state, name, error);
+  g_free (name);
+  return record;
+}
+
+static GPtrArray *
+file_read_all (gpointer state, GError **error)
+{
+  FileStore *store = state;
+  int fd = openat (store->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
+  if (dir == NULL)
+    {
+      store_errno_error (error, errno, "list", store->dir, NULL);
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+
+  GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
+  struct dirent *entry;
+  while ((entry = readdir (dir)) != NULL)
+    {
+      if (!is_record_file_name (entry->d_name))
+        continue;
+      SettleRecord *record = read_record_file (store, entry->d_name, error);
+      if (record == NULL)
+        {
+          g_clear_pointer (&records, g_ptr_array_unref);
+          break;
+        }
+      g_ptr_array_add (records, record);
+    }
+  closedir (dir);
+  return records;
+}
+
+static gboolean
+unlink_client_key (FileStore *store, const char *fingerprint, GError **error)
+{
+  GError *local_error = NULL;
+  int keys_fd = open_keys_dir (store, FALSE, &local_error);
+  if (keys_fd < 0)
+    {
+      /* No keys/ directory at all means no key to remove. */
+      if (local_error == NULL)
+        return TRUE;
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  char *name = g_strconcat (fingerprint, KEY_SUFFIX, NULL);
+  gboolean ok = TRUE;
+  if (unlinkat (keys_fd, name, 0) != 0 && errno != ENOENT)
+    ok = store_errno_error (error, errno, "remove the client key", store->dir, name);
+  else if (fsync (keys_fd) != 0)
+    ok = store_errno_error (error, errno, "sync the directory", store->dir, KEYS_SUBDIR);
+  g_free (name);
+  close (keys_fd);
+  return ok;
+}
+
+static gboolean
+file_delete_record (gpointer state, const char *fingerprint, GError **error)
+{
+  FileStore *store = state;
+  char *name = record_file_name (fingerprint);
+  gboolean ok = TRUE;
+  if (unlinkat (store->dir_fd, name, 0) != 0)
+    {
+      if (errno == ENOENT)
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND,
+                     "No trusted record has the fingerprint %s.", fingerprint);
+      else
+        store_errno_error (error, errno, "remove", store->dir, name);
+      ok = FALSE;
+    }
+  else if (fsync (store->dir_fd) != 0)
+    ok = store_errno_error (error, errno, "sync the directory", store->dir, NULL);
+  g_free (name);
+  return ok && unlink_client_key (store, fingerprint, error);
+}
+
+static gboolean
+file_write_client_key (gpointer state, const char *fingerprint, GBytes *pkcs8_pem,
+                       GError **error)
+{
+  FileStore *store = state;
+  int keys_fd = open_keys_dir (store, TRUE, error);
+  if (keys_fd < 0)
+    return FALSE;
+
+  char *keys_path = g_build_filename (store->dir, KEYS_SUBDIR, NULL);
+  char *name = g_strconcat (fingerprint, KEY_SUFFIX, NULL);
+  gsize len = 0;
+  const guint8 *pem = g_bytes_get_data (pkcs8_pem, &len);
+  gboolean ok = write_atomically (keys_fd, keys_path, name, pem, len, SETTLE_STORE_WRITE_REPLACE,
+                                  error);
+  g_free (name);
+  g_free (keys_path);
+  close (keys_fd);
+  return ok;
+}
+
+static GBytes *
+file_read_client_key (gpointer state, const char *fingerprint, GError **error)
+{
+  FileStore *store = state;
+  char *missing = g_strdup_printf ("There is no client key for the fingerprint %s.", fingerprint);
+  GError *local_error = NULL;
+  int keys_fd = open_keys_dir (store, FALSE, &local_error);
+  if (keys_fd < 0)
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, local_error);
+      else
+        g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND, missing);
+      g_free (missing);
+      return NULL;
+    }
+
+  char *keys_path = g_build_filename (store->dir, KEYS_SUBDIR, NULL);
+  char *name = g_strconcat (fingerprint, KEY_SUFFIX, NULL);
+  gsize len = 0;
+  guint8 *pem = read_small_file (keys_fd, keys_path, name, SETTLE_STORE_CLIENT_KEY_MAX, missing,
+                                 &len, error);
+  g_free (name);
+  g_free (keys_path);
+  g_free (missing);
+  close (keys_fd);
+  if (pem == NULL)
+    return NULL;
+  /* The terminating NUL stays in the buffer, outside the GBytes: it is
+   * zero already, so wiping the GBytes wipes every secret byte. */
+  return g_bytes_new_take (pem, len);
+}
+
+static void
+file_close (gpointer state)
+{
+  FileStore *store = state;
+  if (store == NULL)
+    return;
+  if (store->dir_fd >= 0)
+    close (store->dir_fd);
+  g_free (store->dir);
+  g_free (store);
+}
+
+static const SettleStoreBackend file_backend = {
+  .write_record = file_write_record,
+  .read_record = file_read_record,
+  .read_all = file_read_all,
+  .delete_record = file_delete_record,
+  .write_client_key = file_write_client_key,
+  .read_client_key = file_read_client_key,
+  .close = file_close,
+};
+
+SettleStore *
+settle_store_open_file (const char *dir, GError **error)
+{
+  g_return_val_if_fail (dir != NULL, NULL);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      store_errno_error (error, errno, "create the store directory", dir, NULL);
+      return NULL;
+    }
+  int dir_fd = open_private_dir_at (AT_FDCWD, dir, dir, error);
+  if (dir_fd < 0)
+    return NULL;
+
+  FileStore *state = g_new0 (FileStore, 1);
+  state->dir = g_strdup (dir);
+  state->dir_fd = dir_fd;
+  char *description = g_strdup_printf ("file store %s", dir);
+  SettleStore *store = settle_store_new_for_backend (&file_backend, state, description);
+  g_free (description);
+  return store;
+}

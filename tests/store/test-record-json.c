@@ -1,0 +1,217 @@
+/* test-record-json.c: the record's JSON form, both ways, and what the
+ * parser refuses. */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "settle-error.h"
+#include "settle-record.h"
+#include "store-test-records.h"
+
+static void
+assert_bytes_equal (GBytes *a, GBytes *b)
+{
+  g_assert_true ((a == NULL) == (b == NULL));
+  if (a != NULL)
+    g_assert_true (g_bytes_equal (a, b));
+}
+
+static void
+assert_records_equal (const SettleRecord *a, const SettleRecord *b)
+{
+  g_assert_cmpstr (a->fingerprint, ==, b->fingerprint);
+  g_assert_cmpint (a->kind, ==, b->kind);
+  g_assert_cmpstr (a->label, ==, b->label);
+  g_assert_true (g_strv_equal ((const char *const *) a->names, (const char *const *) b->names));
+  g_assert_true (g_strv_equal ((const char *const *) a->scope, (const char *const *) b->scope));
+  assert_bytes_equal (a->anchor_der, b->anchor_der);
+  assert_bytes_equal (a->wrapper_root_der, b->wrapper_root_der);
+  assert_bytes_equal (a->cross_der, b->cross_der);
+  assert_bytes_equal (a->client_cert_der, b->client_cert_der);
+  g_assert_cmpint (a->created, ==, b->created);
+  g_assert_cmpint (a->expires, ==, b->expires);
+  g_assert_cmpint (a->consent, ==, b->consent);
+  g_assert_cmpstr (a->role, ==, b->role);
+}
+
+static SettleRecord *
+full_record (void)
+{
+  SettleRecord *record = store_test_record_new ("Living room printer", "printer.local");
+  g_strfreev (record->names);
+  record->names = g_strsplit ("printer.local *.printer.home.arpa", " ", -1);
+  record->role = g_strdup ("print-admin");
+  record->client_cert_der = store_test_cert_der ("client");
+  record->consent = SETTLE_CONSENT_FLAG;
+  record->created = 1700000000;
+  record->expires = 1731536000;
+  return record;
+}
+
+static void
+test_round_trip (void)
+{
+  g_autoptr (SettleRecord) record = full_record ();
+  for (int pretty = 0; pretty <= 1; pretty++)
+    {
+      g_autofree char *json = settle_record_to_json (record, pretty);
+      g_assert_nonnull (strstr (json, "\"created\""));
+      g_assert_nonnull (strstr (json, "2023-11-14T22:13:20Z"));
+      GError *error = NULL;
+      g_autoptr (SettleRecord) back = settle_record_from_json (json, strlen (json), &error);
+      g_assert_no_error (error);
+      assert_records_equal (record, back);
+      g_autofree char *again = settle_record_to_json (back, pretty);
+      g_assert_cmpstr (json, ==, again);
+    }
+}
+
+static void
+test_round_trip_pinned_peer (void)
+{
+  g_autoptr (SettleRecord) record = settle_record_new ();
+  record->kind = SETTLE_KIND_PINNED_PEER;
+  g_free (record->label);
+  record->label = g_strdup ("NAS");
+  record->anchor_der = store_test_cert_der ("nas.local");
+  record->created = 0;
+  record->expires = 253402300799;  /* 9999-12-31T23:59:59Z */
+  record->consent = SETTLE_CONSENT_PROMPT;
+
+  /* No fingerprint set: the writer computes it from the anchor. */
+  g_autofree char *json = settle_record_to_json (record, FALSE);
+  GError *error = NULL;
+  g_autoptr (SettleRecord) back = settle_record_from_json (json, strlen (json), &error);
+  g_assert_no_error (error);
+  gsize len = 0;
+  const guint8 *der = g_bytes_get_data (record->anchor_der, &len);
+  g_autofree char *fingerprint = settle_fingerprint_of_der (der, len);
+  g_assert_cmpstr (back->fingerprint, ==, fingerprint);
+  g_assert_null (back->wrapper_root_der);
+  g_assert_null (back->role);
+  g_assert_cmpint (back->expires, ==, 253402300799);
+  g_assert_nonnull (strstr (json, "\"1970-01-01T00:00:00Z\""));
+}
+
+/* A valid document with member `member` replaced by `value_json`
+ * (removed when NULL). */
+static char *
+mutated_document (const char *member, const char *value_json)
+{
+  g_autoptr (SettleRecord) record = full_record ();
+  g_autofree char *json = settle_record_to_json (record, FALSE);
+  JsonNode *root = json_from_string (json, NULL);
+  g_assert_nonnull (root);
+  JsonObject *object = json_node_get_object (root);
+  if (value_json == NULL)
+    json_object_remove_member (object, member);
+  else
+    {
+      GError *error = NULL;
+      JsonNode *value = json_from_string (value_json, &error);
+      g_assert_no_error (error);
+      json_object_set_member (object, member, value);
+    }
+  char *text = json_to_string (root, FALSE);
+  json_node_unref (root);
+  return text;
+}
+
+static void
+expect_refusal_of (const char *document, gsize length, const char *message_part)
+{
+  GError *error = NULL;
+  SettleRecord *record = settle_record_from_json (document, length, &error);
+  g_assert_null (record);
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_test_message ("refused: %s", error->message);
+  if (strstr (error->message, message_part) == NULL)
+    g_error ("expected \"%s\" in \"%s\"", message_part, error->message);
+  g_error_free (error);
+}
+
+typedef struct {
+  const char *member;
+  const char *value_json;   /* NULL: remove the member */
+  const char *message_part;
+} Mutation;
+
+static const Mutation mutations[] = {
+  { "format", "2", "format 2" },
+  { "format", "\"1\"", "\"format\" must be an integer" },
+  { "format", "1.0", "\"format\" must be an integer" },
+  { "format", NULL, "no \"format\"" },
+  { "label", NULL, "no \"label\"" },
+  { "label", "42", "\"label\" must be a string" },
+  { "label", "\"\"", "\"label\" must have 1 to" },
+  { "label", "\"printer\\u001b[31m\"", "control character" },
+  { "kind", "\"root-ca\"", "expected device-ca" },
+  { "consent", "\"maybe\"", "expected prompt or flag" },
+  { "names", "\"printer.local\"", "\"names\" must be an array" },
+  { "names", "[1]", "\"names\" must be an array" },
+  { "names", "[\"Printer.LOCAL\"]", "entry 1 is not a lowercase DNS name" },
+  { "scope", "[]", "at least one \"scope\"" },
+  { "scope", "[\"*.home.arpa\"]", "\"scope\" entry 1" },
+  { "created", "1700000000", "\"created\" must be a string" },
+  { "created", "\"2023-11-14 22:13:20\"", "UTC time" },
+  { "expires", "\"2023-02-30T00:00:00Z\"", "UTC time" },
+  { "expires", "\"2023-11-14T22:13:20+01:00\"", "UTC time" },
+  { "role", "\"print admin\"", "\"role\" must be" },
+  { "fingerprint", "\"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD\"",
+    "64 lowercase hex" },
+  { "fingerprint", "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"",
+    "not the SHA-256 of its anchor" },
+  { "anchor_der", "\"!!!!\"", "not valid base64" },
+  { "anchor_der", "\"MIIB IAo=\"", "must be base64" },
+  { "anchor_der", "\"AAAA\"", "not a DER X.509 certificate" },
+  { "cross_der", "\"AAE=\"", "not a DER X.509 certificate" },
+  { "wrapper_root_der", NULL, "needs \"wrapper_root_der\"" },
+  { "kind", "\"pinned-peer\"", "cannot have \"wrapper_root_der\"" },
+  { "extra", "true", "unknown member \"extra\"" },
+};
+
+static void
+test_refusals (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (mutations); i++)
+    {
+      g_autofree char *document = mutated_document (mutations[i].member, mutations[i].value_json);
+      expect_refusal_of (document, strlen (document), mutations[i].message_part);
+    }
+}
+
+static void
+test_refusals_of_shape (void)
+{
+  expect_refusal_of ("", 0, "empty");
+  expect_refusal_of ("{\"format\": 1", 12, "not valid JSON");
+  expect_refusal_of ("[]", 2, "must be a JSON object");
+  expect_refusal_of ("\"record\"", 8, "must be a JSON object");
+}
+
+static void
+test_refuses_oversized_input (void)
+{
+  g_autoptr (SettleRecord) record = full_record ();
+  g_autofree char *json = settle_record_to_json (record, FALSE);
+  /* Valid JSON padded past the cap with whitespace: refused for size
+   * before any parsing. */
+  gsize cap = 1024 * 1024;
+  GString *big = g_string_new (json);
+  while (big->len <= cap)
+    g_string_append_c (big, ' ');
+  expect_refusal_of (big->str, big->len, "at most 1048576");
+  g_string_free (big, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/record-json/round-trip", test_round_trip);
+  g_test_add_func ("/record-json/round-trip-pinned-peer", test_round_trip_pinned_peer);
+  g_test_add_func ("/record-json/refusals", test_refusals);
+  g_test_add_func ("/record-json/refusals-of-shape", test_refusals_of_shape);
+  g_test_add_func ("/record-json/oversized", test_refuses_oversized_input);
+  return g_test_run ();
+}
