@@ -1,0 +1,707 @@
+/* snapshot-write.c: writing the trust snapshot (settle-snapshot.h).
+ *
+ * Runs in the helper only, under the state lock.  A generation directory
+ * is written under a temporary name, synced, renamed to gen-N, and only
+ * then is the `trust` symlink swapped with rename(2): a reader sees the
+ * old or the new snapshot, never a mixture, even across a crash.
+ * Format and layout: docs/snapshot.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cbor.h>
+#include <glib/gstdio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "settle-error.h"
+#include "settle-record.h"
+#include "settle-snapshot-reader.h"
+#include "settle-snapshot.h"
+
+#define GENERATION_PREFIX "gen-"
+#define TEMP_GENERATION_PREFIX ".gen-"
+#define TEMP_LINK_NAME ".trust.tmp"
+
+/* One certificate of the snapshot, before encoding. */
+typedef struct {
+  settle_snap_role role;
+  const SettleRecord *record; /* borrowed from the caller's array */
+  X509 *cert;                 /* owned */
+  char *pem;                  /* owned */
+} SnapItem;
+
+static void
+snap_item_free (SnapItem *item)
+{
+  X509_free (item->cert);
+  g_free (item->pem);
+  g_free (item);
+}
+
+/* ---- collecting the certificates ------------------------------------- */
+
+static const char *
+role_name (settle_snap_role role)
+{
+  switch (role)
+    {
+    case SETTLE_SNAP_ROOT: return "root";
+    case SETTLE_SNAP_CROSS: return "cross";
+    case SETTLE_SNAP_PEER: return "peer";
+    }
+  return "unknown";
+}
+
+static char *
+pem_of (X509 *cert)
+{
+  BIO *bio = BIO_new (BIO_s_mem ());
+  char *pem = NULL;
+  if (bio != NULL && PEM_write_bio_X509 (bio, cert) == 1)
+    {
+      char *data = NULL;
+      long len = BIO_get_mem_data (bio, &data);
+      if (len > 0)
+        pem = g_strndup (data, (gsize) len);
+    }
+  BIO_free (bio);
+  return pem;
+}
+
+static gboolean
+fingerprint_is_canonical (const char *fp)
+{
+  if (fp == NULL || strlen (fp) != SETTLE_FINGERPRINT_HEX_LEN)
+    return FALSE;
+  for (const char *p = fp; *p; p++)
+    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, GBytes *der,
+          GError **error)
+{
+  if (der == NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "Record %s has no %s certificate to put in the trust snapshot.",
+                   record->fingerprint, role_name (role));
+      return FALSE;
+    }
+  gsize len = 0;
+  const unsigned char *data = g_bytes_get_data (der, &len);
+  const unsigned char *p = data;
+  X509 *cert = (len > 0 && len <= SETTLE_SNAPSHOT_MAX_CERT) ? d2i_X509 (NULL, &p, (long) len) : NULL;
+  if (cert == NULL || p != data + len)
+    {
+      X509_free (cert);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+                   "The %s certificate of record %s is not a single DER certificate of at most %u bytes.",
+                   role_name (role), record->fingerprint, SETTLE_SNAPSHOT_MAX_CERT);
+      return FALSE;
+    }
+  SnapItem *item = g_new0 (SnapItem, 1);
+  item->role = role;
+  item->record = record;
+  item->cert = cert;
+  item->pem = pem_of (cert);
+  g_ptr_array_add (items, item);
+  if (item->pem == NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+                   "The %s certificate of record %s cannot be written as PEM.",
+                   role_name (role), record->fingerprint);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Returns an owned array of SnapItem*: wrapper root and cross certificate
+ * for the CA kinds, the pinned certificate for peers. */
+static GPtrArray *
+collect_items (GPtrArray *records, GError **error)
+{
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) snap_item_free);
+  for (guint i = 0; records != NULL && i < records->len; i++)
+    {
+      const SettleRecord *record = g_ptr_array_index (records, i);
+      if (!fingerprint_is_canonical (record->fingerprint))
+        {
+          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FINGERPRINT,
+                       "A record without a canonical 64-hex fingerprint cannot go into the trust snapshot.");
+          return NULL;
+        }
+      gboolean ok;
+      if (record->kind == SETTLE_KIND_PINNED_PEER)
+        ok = add_item (items, record, SETTLE_SNAP_PEER, record->anchor_der, error);
+      else
+        ok = add_item (items, record, SETTLE_SNAP_ROOT, record->wrapper_root_der, error)
+             && add_item (items, record, SETTLE_SNAP_CROSS, record->cross_der, error);
+      if (!ok)
+        return NULL;
+    }
+  return g_steal_pointer (&items);
+}
+
+/* ---- CBOR encoding --------------------------------------------------
+ * libcbor's encoder, item by item into one growing buffer: the snapshot
+ * is written once, so building a tree first would only double the
+ * memory.  Heads are at most 9 bytes. */
+
+#define CBOR_HEAD_MAX 9
+
+static void
+put_head (GByteArray *out, size_t (*encode) (size_t, unsigned char *, size_t), size_t value)
+{
+  unsigned char head[CBOR_HEAD_MAX];
+  size_t n = encode (value, head, sizeof head);
+  g_assert (n > 0);
+  g_byte_array_append (out, head, (guint) n);
+}
+
+static void
+put_uint (GByteArray *out, guint64 value)
+{
+  unsigned char head[CBOR_HEAD_MAX];
+  size_t n = cbor_encode_uint (value, head, sizeof head);
+  g_assert (n > 0);
+  g_byte_array_append (out, head, (guint) n);
+}
+
+static void
+put_int (GByteArray *out, gint64 value)
+{
+  if (value >= 0)
+    {
+      put_uint (out, (guint64) value);
+      return;
+    }
+  unsigned char head[CBOR_HEAD_MAX];
+  size_t n = cbor_encode_negint ((guint64) (-(value + 1)), head, sizeof head);
+  g_assert (n > 0);
+  g_byte_array_append (out, head, (guint) n);
+}
+
+static void
+put_bytes (GByteArray *out, const void *data, gsize len)
+{
+  put_head (out, cbor_encode_bytestring_start, len);
+  g_byte_array_append (out, data, (guint) len);
+}
+
+static void
+put_text (GByteArray *out, const char *text)
+{
+  gsize len = strlen (text);
+  put_head (out, cbor_encode_string_start, len);
+  g_byte_array_append (out, (const guint8 *) text, (guint) len);
+}
+
+static void
+put_text_list (GByteArray *out, char *const *list)
+{
+  guint n = list ? g_strv_length ((char **) list) : 0;
+  put_head (out, cbor_encode_array_start, n);
+  for (guint i = 0; i < n; i++)
+    put_text (out, list[i]);
+}
+
+/* i2d output as owned GBytes (NULL on failure). */
+static GBytes *
+name_der (const X509_NAME *name)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509_NAME (name, &der);
+  if (len <= 0)
+    return NULL;
+  GBytes *bytes = g_bytes_new (der, (gsize) len);
+  OPENSSL_free (der);
+  return bytes;
+}
+
+static GBytes *
+serial_der (const ASN1_INTEGER *serial)
+{
+  unsigned char *der = NULL;
+  int len = i2d_ASN1_INTEGER (serial, &der);
+  if (len <= 0)
+    return NULL;
+  GBytes *bytes = g_bytes_new (der, (gsize) len);
+  OPENSSL_free (der);
+  return bytes;
+}
+
+static gboolean
+digest (const EVP_MD *md, const void *data, gsize len, unsigned char *out, unsigned int expect)
+{
+  unsigned int out_len = 0;
+  return EVP_Digest (data, len, out, &out_len, md, NULL) == 1 && out_len == expect;
+}
+
+static gboolean
+not_after_unix (X509 *cert, gint64 *out)
+{
+  struct tm tm;
+  if (ASN1_TIME_to_tm (X509_get0_notAfter (cert), &tm) != 1)
+    return FALSE;
+  *out = (gint64) timegm (&tm);
+  return TRUE;
+}
+
+static char *
+entry_label (const SnapItem *item)
+{
+  const char *label = item->record->label ? item->record->label : "";
+  switch (item->role)
+    {
+    case SETTLE_SNAP_ROOT: return g_strconcat (label, " (root)", NULL);
+    case SETTLE_SNAP_CROSS: return g_strconcat (label, " (cross)", NULL);
+    case SETTLE_SNAP_PEER: break;
+    }
+  return g_strdup (label);
+}
+
+/* The attributes a reader needs, computed here once so that readers never
+ * parse ASN.1. */
+typedef struct {
+  unsigned char *der;          /* owned (OpenSSL) */
+  int der_len;
+  GBytes *subject, *issuer, *serial;  /* owned */
+  unsigned char id[20], sha1[20], md5[16], sha256[32];
+  gint64 not_after;
+} EntryAttrs;
+
+static void
+entry_attrs_clear (EntryAttrs *a)
+{
+  OPENSSL_free (a->der);
+  g_clear_pointer (&a->subject, g_bytes_unref);
+  g_clear_pointer (&a->issuer, g_bytes_unref);
+  g_clear_pointer (&a->serial, g_bytes_unref);
+}
+
+static gboolean
+entry_attrs_compute (const SnapItem *item, EntryAttrs *a)
+{
+  const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr (item->cert);
+  a->der_len = i2d_X509 (item->cert, &a->der);
+  a->subject = name_der (X509_get_subject_name (item->cert));
+  a->issuer = name_der (X509_get_issuer_name (item->cert));
+  a->serial = serial_der (X509_get0_serialNumber (item->cert));
+  return a->der_len > 0 && a->subject && a->issuer && a->serial && key != NULL
+         && digest (EVP_sha1 (), ASN1_STRING_get0_data (key), (gsize) ASN1_STRING_length (key), a->id, 20)
+         && digest (EVP_sha1 (), a->der, (gsize) a->der_len, a->sha1, 20)
+         && digest (EVP_md5 (), a->der, (gsize) a->der_len, a->md5, 16)
+         && digest (EVP_sha256 (), a->der, (gsize) a->der_len, a->sha256, 32)
+         && not_after_unix (item->cert, &a->not_after);
+}
+
+static void
+put_bytes_field (GByteArray *out, const char *key, GBytes *value)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (value, &len);
+  put_text (out, key);
+  put_bytes (out, data, len);
+}
+
+#define ENTRY_KEYS 14
+
+static gboolean
+encode_entry (GByteArray *out, const SnapItem *item, GError **error)
+{
+  EntryAttrs a = { 0 };
+  if (!entry_attrs_compute (item, &a))
+    {
+      entry_attrs_clear (&a);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+                   "The %s certificate of record %s has fields OpenSSL cannot encode.",
+                   role_name (item->role), item->record->fingerprint);
+      return FALSE;
+    }
+  g_autofree char *label = entry_label (item);
+  static char *const no_names[] = { NULL };
+
+  put_head (out, cbor_encode_map_start, ENTRY_KEYS);
+  put_text (out, "role");
+  put_text (out, role_name (item->role));
+  put_text (out, "der");
+  put_bytes (out, a.der, (gsize) a.der_len);
+  put_bytes_field (out, "subject", a.subject);
+  put_bytes_field (out, "issuer", a.issuer);
+  put_bytes_field (out, "serial", a.serial);
+  put_text (out, "id");
+  put_bytes (out, a.id, sizeof a.id);
+  put_text (out, "sha1");
+  put_bytes (out, a.sha1, sizeof a.sha1);
+  put_text (out, "md5");
+  put_bytes (out, a.md5, sizeof a.md5);
+  put_text (out, "sha256");
+  put_bytes (out, a.sha256, sizeof a.sha256);
+  put_text (out, "label");
+  put_text (out, label);
+  put_text (out, "record");
+  put_text (out, item->record->fingerprint);
+  /* A pinned peer is trusted for itself, never as an issuer: no scope. */
+  put_text (out, "scope");
+  put_text_list (out, item->role == SETTLE_SNAP_PEER ? no_names : item->record->scope);
+  put_text (out, "names");
+  put_text_list (out, item->record->names);
+  put_text (out, "not_after");
+  put_int (out, a.not_after);
+  entry_attrs_clear (&a);
+  return TRUE;
+}
+
+/* Returns the owned index.cbor bytes. */
+static GByteArray *
+encode_index (GPtrArray *items, guint64 generation, GError **error)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  put_head (out, cbor_encode_map_start, 4);
+  put_text (out, "v");
+  put_uint (out, SETTLE_SNAPSHOT_VERSION);
+  put_text (out, "generation");
+  put_uint (out, generation);
+  put_text (out, "written");
+  put_uint (out, (guint64) (g_get_real_time () / G_USEC_PER_SEC));
+  put_text (out, "entries");
+  put_head (out, cbor_encode_array_start, items->len);
+  for (guint i = 0; i < items->len; i++)
+    if (!encode_entry (out, g_ptr_array_index (items, i), error))
+      return NULL;
+  return g_steal_pointer (&out);
+}
+
+/* The writer never publishes what its readers would refuse (a name
+ * outside the local namespaces, an oversized field): that would silently
+ * empty the trust store of every browser. */
+static gboolean
+check_readers_accept (const GByteArray *index, GError **error)
+{
+  char why[256];
+  settle_snapshot *snap = NULL;
+  if (settle_snapshot_parse (index->data, index->len, &snap, why, sizeof why) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "The trust snapshot was not written because its readers would refuse it: %s", why);
+      return FALSE;
+    }
+  settle_snapshot_free (snap);
+  return TRUE;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static gboolean
+set_errno_error (GError **error, int err, const char *what, const char *path)
+{
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "Cannot %s %s: %s.", what, path,
+               g_strerror (err));
+  return FALSE;
+}
+
+static gboolean
+write_all (int fd, const void *data, gsize len)
+{
+  const guint8 *p = data;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Writes a new public (0644) file in dir_fd and syncs it. */
+static gboolean
+write_file_synced (int dir_fd, const char *dir, const char *name, const void *data, gsize len,
+                   GError **error)
+{
+  int fd = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      return set_errno_error (error, errno, "create", path);
+    }
+  /* fchmod: the umask must not make public trust data unreadable. */
+  gboolean ok = write_all (fd, data, len) && fchmod (fd, 0644) == 0 && fsync (fd) == 0;
+  int saved = errno;
+  if (close (fd) != 0 && ok)
+    {
+      ok = FALSE;
+      saved = errno;
+    }
+  if (!ok)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      return set_errno_error (error, saved, "write", path);
+    }
+  return TRUE;
+}
+
+static gboolean
+sync_dir (const char *dir, GError **error)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return set_errno_error (error, errno, "open", dir);
+  int rc = fsync (fd);
+  int saved = errno;
+  close (fd);
+  if (rc != 0)
+    return set_errno_error (error, saved, "sync", dir);
+  return TRUE;
+}
+
+/* The OpenSSL hash-directory names (`openssl rehash`): subject hash and a
+ * counter for subjects that collide. */
+static char *
+hash_file_name (X509 *cert, GHashTable *used)
+{
+  int ok = 0;
+  unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (cert), NULL, NULL, &ok);
+  if (!ok)
+    return NULL;
+  gpointer key = GSIZE_TO_POINTER ((gsize) hash);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (used, key));
+  g_hash_table_insert (used, key, GUINT_TO_POINTER (n + 1));
+  return g_strdup_printf ("%08lx.%u", hash, n);
+}
+
+static gboolean
+write_generation_files (const char *dir, GPtrArray *items, const GByteArray *index, GError **error)
+{
+  int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    return set_errno_error (error, errno, "open", dir);
+
+  g_autoptr (GString) bundle = g_string_new (NULL);
+  g_autoptr (GHashTable) used = g_hash_table_new (g_direct_hash, g_direct_equal);
+  gboolean ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, index->data, index->len, error);
+  for (guint i = 0; ok && i < items->len; i++)
+    {
+      const SnapItem *item = g_ptr_array_index (items, i);
+      g_autofree char *name = hash_file_name (item->cert, used);
+      if (name == NULL)
+        {
+          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+                       "The subject of the %s certificate of record %s cannot be hashed.",
+                       role_name (item->role), item->record->fingerprint);
+          ok = FALSE;
+          break;
+        }
+      g_string_append (bundle, item->pem);
+      ok = write_file_synced (dir_fd, dir, name, item->pem, strlen (item->pem), error);
+    }
+  if (ok)
+    ok = write_file_synced (dir_fd, dir, "bundle.pem", bundle->str, bundle->len, error);
+  if (ok && fsync (dir_fd) != 0)
+    ok = set_errno_error (error, errno, "sync", dir);
+  close (dir_fd);
+  return ok;
+}
+
+/* Removes a generation directory written by us: plain files only. */
+static void
+remove_generation_dir (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *file = g_build_filename (path, name, NULL);
+          if (g_unlink (file) != 0)
+            g_debug ("cannot remove %s: %s", file, g_strerror (errno));
+        }
+      g_dir_close (dir);
+    }
+  if (g_rmdir (path) != 0)
+    g_debug ("cannot remove %s: %s", path, g_strerror (errno));
+}
+
+/* ---- generations ------------------------------------------------------- */
+
+static gboolean
+parse_generation_name (const char *name, guint64 *out)
+{
+  if (!g_str_has_prefix (name, GENERATION_PREFIX))
+    return FALSE;
+  return g_ascii_string_to_unsigned (name + strlen (GENERATION_PREFIX), 10, 1, G_MAXUINT64 - 1,
+                                     out, NULL);
+}
+
+/* One more than both the current index and any generation directory:
+ * the second guards against an unreadable current index and against
+ * reusing a number a crashed writer left behind. */
+static guint64
+next_generation (const char *trust_dir, const char *snapshots_dir)
+{
+  guint64 highest = 0;
+  settle_snapshot *current = NULL;
+  char why[256];
+  if (settle_snapshot_load (trust_dir, &current, why, sizeof why) == 0)
+    {
+      highest = settle_snapshot_generation (current);
+      settle_snapshot_free (current);
+    }
+  else
+    g_debug ("current snapshot unreadable, numbering from the directories: %s", why);
+
+  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      guint64 n;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (parse_generation_name (name, &n) && n > highest)
+          highest = n;
+      g_dir_close (dir);
+    }
+  return highest + 1;
+}
+
+/* The name of the generation `trust` points at now (owned), or NULL. */
+static char *
+current_generation_name (const char *trust_dir)
+{
+  g_autofree char *target = g_file_read_link (trust_dir, NULL);
+  return target ? g_path_get_basename (target) : NULL;
+}
+
+/* Deletes every generation but `keep_new` and `keep_old`, and temporary
+ * directories crashed writers left; failures only cost disk space. */
+static void
+prune_generations (const char *snapshots_dir, const char *keep_new, const char *keep_old)
+{
+  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
+  if (dir == NULL)
+    return;
+  g_autoptr (GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  guint64 n;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      gboolean ours = parse_generation_name (name, &n) || g_str_has_prefix (name, TEMP_GENERATION_PREFIX);
+      if (ours && g_strcmp0 (name, keep_new) != 0 && g_strcmp0 (name, keep_old) != 0)
+        g_ptr_array_add (doomed, g_build_filename (snapshots_dir, name, NULL));
+    }
+  g_dir_close (dir);
+  for (guint i = 0; i < doomed->len; i++)
+    remove_generation_dir (g_ptr_array_index (doomed, i));
+}
+
+/* `trust` must be a symlink we may replace, or absent.  A real directory
+ * there was put by someone else: refuse rather than delete it. */
+static gboolean
+check_trust_path (const char *trust_dir, GError **error)
+{
+  struct stat st;
+  if (lstat (trust_dir, &st) != 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      return set_errno_error (error, errno, "inspect", trust_dir);
+    }
+  if (S_ISLNK (st.st_mode))
+    return TRUE;
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE,
+               "%s is a real %s, not the symlink settle manages; move it away to let settle write the trust snapshot.",
+               trust_dir, S_ISDIR (st.st_mode) ? "directory" : "file");
+  return FALSE;
+}
+
+/* Points trust_dir at snapshots/<gen_name> atomically: a new symlink under
+ * a temporary name, renamed over the old one. */
+static gboolean
+swap_trust_link (const char *data_dir, const char *trust_dir, const char *gen_name, GError **error)
+{
+  g_autofree char *target = g_build_filename ("snapshots", gen_name, NULL);
+  g_autofree char *temp_link = g_build_filename (data_dir, TEMP_LINK_NAME, NULL);
+  if (unlink (temp_link) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, "remove", temp_link);
+  if (symlink (target, temp_link) != 0)
+    return set_errno_error (error, errno, "create the symlink", temp_link);
+  if (rename (temp_link, trust_dir) != 0)
+    {
+      int saved = errno;
+      unlink (temp_link);
+      return set_errno_error (error, saved, "replace", trust_dir);
+    }
+  return sync_dir (data_dir, error);
+}
+
+/* Writes the complete generation under a temporary name and renames it
+ * into place.  Returns the owned final name (gen-N) or NULL. */
+static char *
+publish_generation (const char *snapshots_dir, guint64 generation, GPtrArray *items,
+                    const GByteArray *index, GError **error)
+{
+  g_autofree char *gen_name = g_strdup_printf (GENERATION_PREFIX "%012" G_GUINT64_FORMAT, generation);
+  g_autofree char *temp_dir = g_strdup_printf ("%s/" TEMP_GENERATION_PREFIX "%012" G_GUINT64_FORMAT ".XXXXXX",
+                                               snapshots_dir, generation);
+  g_autofree char *final_dir = g_build_filename (snapshots_dir, gen_name, NULL);
+
+  if (g_mkdtemp_full (temp_dir, 0755) == NULL)
+    {
+      set_errno_error (error, errno, "create", temp_dir);
+      return NULL;
+    }
+  gboolean ok = chmod (temp_dir, 0755) == 0 || set_errno_error (error, errno, "set the mode of", temp_dir);
+  ok = ok && write_generation_files (temp_dir, items, index, error);
+  if (ok && rename (temp_dir, final_dir) != 0)
+    ok = set_errno_error (error, errno, "rename", temp_dir);
+  if (!ok)
+    {
+      remove_generation_dir (temp_dir);
+      return NULL;
+    }
+  if (!sync_dir (snapshots_dir, error))
+    return NULL;
+  return g_steal_pointer (&gen_name);
+}
+
+gboolean
+settle_snapshot_write (const char *trust_dir, GPtrArray *records, GError **error)
+{
+  g_return_val_if_fail (trust_dir != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_trust_path (trust_dir, error))
+    return FALSE;
+  g_autofree char *data_dir = g_path_get_dirname (trust_dir);
+  g_autofree char *snapshots_dir = g_build_filename (data_dir, "snapshots", NULL);
+  if (g_mkdir_with_parents (snapshots_dir, 0755) != 0)
+    return set_errno_error (error, errno, "create", snapshots_dir);
+
+  g_autoptr (GPtrArray) items = collect_items (records, error);
+  if (items == NULL)
+    return FALSE;
+  guint64 generation = next_generation (trust_dir, snapshots_dir);
+  g_autoptr (GByteArray) index = encode_index (items, generation, error);
+  if (index == NULL || !check_readers_accept (index, error))
+    return FALSE;
+
+  g_autofree char *old_name = current_generation_name (trust_dir);
+  g_autofree char *new_name = publish_generation (snapshots_dir, generation, items, index, error);
+  if (new_name == NULL)
+    return FALSE;
+  if (!swap_trust_link (data_dir, trust_dir, new_name, error))
+    return FALSE;
+  prune_generations (snapshots_dir, new_name, old_name);
+  return TRUE;
+}

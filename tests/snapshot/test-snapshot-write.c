@@ -1,0 +1,617 @@
+/* test-snapshot-write.c: settle_snapshot_write and the reader against
+ * each other, with real certificates and the real `openssl verify`. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <openssl/x509.h>
+
+#include "settle-error.h"
+#include "settle-record.h"
+#include "settle-snapshot-reader.h"
+#include "settle-snapshot.h"
+#include "snapshot-test-certs.h"
+
+/* Certificates shared by every test (built once in main; owned here). */
+static struct {
+  gint64 not_after;
+  EVP_PKEY *root_a_key, *root_b_key, *dev_key, *dev2_key, *peer_key, *leaf_key, *stranger_key;
+  X509 *root_a, *root_b, *device_ca, *cross_a, *cross_b, *peer, *leaf, *stranger_ca, *stranger_leaf;
+} certs;
+
+/* Per-test world: a private data dir with `trust` inside. */
+typedef struct {
+  char *data_dir;   /* owned */
+  char *trust;      /* owned: data_dir/trust */
+  GPtrArray *records; /* owned SettleRecord* */
+} Fixture;
+
+#define DEVICE_CN "Device CA"
+#define CROSS_SERIAL 2002   /* both cross certificates: only the issuer tells them apart */
+
+static void
+build_certs (void)
+{
+  certs.not_after = (gint64) time (NULL) + 400 * 86400;
+  certs.root_a_key = stc_key_new ();
+  certs.root_b_key = stc_key_new ();
+  certs.dev_key = stc_key_new ();
+  certs.dev2_key = stc_key_new ();
+  certs.peer_key = stc_key_new ();
+  certs.leaf_key = stc_key_new ();
+  certs.stranger_key = stc_key_new ();
+  certs.root_a = stc_cert_new ("settle root A", certs.root_a_key, NULL, NULL, 1001, TRUE, NULL, certs.not_after);
+  certs.root_b = stc_cert_new ("settle root B", certs.root_b_key, NULL, NULL, 1002, TRUE, NULL, certs.not_after);
+  certs.device_ca = stc_cert_new (DEVICE_CN, certs.dev_key, NULL, NULL, 7, TRUE, NULL, certs.not_after);
+  certs.cross_a = stc_cert_new (DEVICE_CN, certs.dev_key, certs.root_a, certs.root_a_key, CROSS_SERIAL,
+                                TRUE, NULL, certs.not_after);
+  certs.cross_b = stc_cert_new (DEVICE_CN, certs.dev2_key, certs.root_b, certs.root_b_key, CROSS_SERIAL,
+                                TRUE, NULL, certs.not_after);
+  certs.peer = stc_cert_new ("nas.local", certs.peer_key, NULL, NULL, 3003, FALSE, "nas.local",
+                             certs.not_after);
+  certs.leaf = stc_cert_new ("printer.local", certs.leaf_key, certs.cross_a, certs.dev_key, 4004, FALSE,
+                             "printer.local", certs.not_after - 86400);
+  certs.stranger_ca = stc_cert_new ("Stranger CA", certs.stranger_key, NULL, NULL, 9, TRUE, NULL,
+                                    certs.not_after);
+  certs.stranger_leaf = stc_cert_new ("printer.local", certs.leaf_key, certs.stranger_ca,
+                                      certs.stranger_key, 4005, FALSE, "printer.local", certs.not_after - 86400);
+}
+
+static void
+free_certs (void)
+{
+  X509 *all_certs[] = { certs.root_a, certs.root_b, certs.device_ca, certs.cross_a, certs.cross_b,
+                        certs.peer, certs.leaf, certs.stranger_ca, certs.stranger_leaf };
+  EVP_PKEY *all_keys[] = { certs.root_a_key, certs.root_b_key, certs.dev_key, certs.dev2_key,
+                           certs.peer_key, certs.leaf_key, certs.stranger_key };
+  for (gsize i = 0; i < G_N_ELEMENTS (all_certs); i++)
+    X509_free (all_certs[i]);
+  for (gsize i = 0; i < G_N_ELEMENTS (all_keys); i++)
+    EVP_PKEY_free (all_keys[i]);
+}
+
+static SettleRecord *
+ca_record (SettleKind kind, const char *label, X509 *anchor, X509 *root, X509 *cross,
+           const char *const *names, const char *const *scope)
+{
+  SettleRecord *r = settle_record_new ();
+  r->kind = kind;
+  g_free (r->label);
+  r->label = g_strdup (label);
+  r->fingerprint = stc_fingerprint (anchor);
+  g_strfreev (r->names);
+  r->names = g_strdupv ((char **) names);
+  g_strfreev (r->scope);
+  r->scope = g_strdupv ((char **) scope);
+  r->anchor_der = stc_der (anchor);
+  if (root != NULL)
+    r->wrapper_root_der = stc_der (root);
+  if (cross != NULL)
+    r->cross_der = stc_der (cross);
+  r->expires = certs.not_after;
+  return r;
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  static const char *const printer[] = { "printer.local", NULL };
+  static const char *const nothing[] = { NULL };
+  static const char *const home[] = { "home.arpa", NULL };
+  static const char *const nas[] = { "nas.local", NULL };
+
+  f->data_dir = g_dir_make_tmp ("settle-snapshot-XXXXXX", NULL);
+  g_assert_nonnull (f->data_dir);
+  f->trust = g_build_filename (f->data_dir, "trust", NULL);
+  f->records = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
+  g_ptr_array_add (f->records, ca_record (SETTLE_KIND_DEVICE_CA, "Printer", certs.device_ca,
+                                          certs.root_a, certs.cross_a, printer, printer));
+  g_ptr_array_add (f->records, ca_record (SETTLE_KIND_REFEREE_CA, "Home referee", certs.device_ca,
+                                          certs.root_b, certs.cross_b, nothing, home));
+  /* Distinct fingerprints: the referee record is keyed by its cross's anchor. */
+  SettleRecord *referee = g_ptr_array_index (f->records, 1);
+  g_free (referee->fingerprint);
+  referee->fingerprint = stc_fingerprint (certs.cross_b);
+  g_ptr_array_add (f->records, ca_record (SETTLE_KIND_PINNED_PEER, "Old NAS", certs.peer,
+                                          NULL, NULL, nas, nothing));
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  remove_tree (f->data_dir);
+  g_free (f->data_dir);
+  g_free (f->trust);
+  g_ptr_array_unref (f->records);
+}
+
+static settle_snapshot *
+load_ok (const char *dir)
+{
+  char err[512] = "";
+  settle_snapshot *snap = NULL;
+  int rc = settle_snapshot_load (dir, &snap, err, sizeof err);
+  if (rc != 0)
+    g_error ("load failed: %s", err);
+  g_assert_nonnull (snap);
+  return snap;
+}
+
+static void
+write_ok (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = settle_snapshot_write (f->trust, f->records, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
+static void
+assert_bytes (settle_bytes got, GBytes *want)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (want, &len);
+  g_assert_cmpmem (got.data, got.len, data, len);
+}
+
+static GBytes *
+i2d_name (const X509_NAME *name)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509_NAME (name, &der);
+  g_assert_cmpint (len, >, 0);
+  GBytes *b = g_bytes_new (der, (gsize) len);
+  OPENSSL_free (der);
+  return b;
+}
+
+static GBytes *
+i2d_serial (X509 *cert)
+{
+  unsigned char *der = NULL;
+  int len = i2d_ASN1_INTEGER (X509_get0_serialNumber (cert), &der);
+  g_assert_cmpint (len, >, 0);
+  GBytes *b = g_bytes_new (der, (gsize) len);
+  OPENSSL_free (der);
+  return b;
+}
+
+static void
+assert_digest (GChecksumType type, GBytes *data, const guint8 *got, gsize got_len)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (type);
+  guint8 want[32];
+  gsize want_len = sizeof want;
+  g_checksum_update (sum, g_bytes_get_data (data, NULL), (gssize) g_bytes_get_size (data));
+  g_checksum_get_digest (sum, want, &want_len);
+  g_assert_cmpmem (got, got_len, want, want_len);
+}
+
+static void
+assert_strv (const char *const *got, const char *const *want)
+{
+  g_assert_cmpstrv ((const char *const *) got, want);
+}
+
+static void
+assert_entry (const settle_snap_entry *e, settle_snap_role role, X509 *cert, const SettleRecord *record,
+              const char *label)
+{
+  static const char *const nothing[] = { NULL };
+  g_autoptr (GBytes) der = stc_der (cert);
+  g_autoptr (GBytes) subject = i2d_name (X509_get_subject_name (cert));
+  g_autoptr (GBytes) issuer = i2d_name (X509_get_issuer_name (cert));
+  g_autoptr (GBytes) serial = i2d_serial (cert);
+  const ASN1_BIT_STRING *key = X509_get0_pubkey_bitstr (cert);
+  g_autoptr (GBytes) key_bits = g_bytes_new (ASN1_STRING_get0_data (key), (gsize) ASN1_STRING_length (key));
+
+  g_assert_nonnull (e);
+  g_assert_cmpint (e->role, ==, role);
+  assert_bytes (e->der, der);
+  assert_bytes (e->subject, subject);
+  assert_bytes (e->issuer, issuer);
+  assert_bytes (e->serial, serial);
+  g_assert_cmpint (e->serial.data[0], ==, 0x02);
+  assert_digest (G_CHECKSUM_SHA1, key_bits, e->id.data, e->id.len);
+  assert_digest (G_CHECKSUM_SHA1, der, e->sha1, sizeof e->sha1);
+  assert_digest (G_CHECKSUM_MD5, der, e->md5, sizeof e->md5);
+  assert_digest (G_CHECKSUM_SHA256, der, e->sha256, sizeof e->sha256);
+  g_assert_cmpstr (e->label, ==, label);
+  g_assert_cmpstr (e->record, ==, record->fingerprint);
+  assert_strv (e->scope, role == SETTLE_SNAP_PEER ? nothing : (const char *const *) record->scope);
+  assert_strv (e->names, (const char *const *) record->names);
+  g_assert_cmpint (e->not_after, ==, certs.not_after);
+}
+
+static void
+test_fields (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  settle_snapshot *snap = load_ok (f->trust);
+  const SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  const SettleRecord *referee = g_ptr_array_index (f->records, 1);
+  const SettleRecord *nas = g_ptr_array_index (f->records, 2);
+
+  g_assert_cmpuint (settle_snapshot_generation (snap), ==, 1);
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 5);
+  assert_entry (settle_snapshot_entry (snap, 0), SETTLE_SNAP_ROOT, certs.root_a, printer, "Printer (root)");
+  assert_entry (settle_snapshot_entry (snap, 1), SETTLE_SNAP_CROSS, certs.cross_a, printer, "Printer (cross)");
+  assert_entry (settle_snapshot_entry (snap, 2), SETTLE_SNAP_ROOT, certs.root_b, referee, "Home referee (root)");
+  assert_entry (settle_snapshot_entry (snap, 3), SETTLE_SNAP_CROSS, certs.cross_b, referee, "Home referee (cross)");
+  assert_entry (settle_snapshot_entry (snap, 4), SETTLE_SNAP_PEER, certs.peer, nas, "Old NAS");
+  g_assert_null (settle_snapshot_entry (snap, 5));
+  settle_snapshot_free (snap);
+}
+
+static void
+test_lookups (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  settle_snapshot *snap = load_ok (f->trust);
+  g_autoptr (GBytes) device = i2d_name (X509_get_subject_name (certs.cross_a));
+  g_autoptr (GBytes) root_a = i2d_name (X509_get_subject_name (certs.root_a));
+  g_autoptr (GBytes) root_b = i2d_name (X509_get_subject_name (certs.root_b));
+  g_autoptr (GBytes) stranger = i2d_name (X509_get_subject_name (certs.stranger_ca));
+  g_autoptr (GBytes) serial = i2d_serial (certs.cross_a);
+  g_autoptr (GBytes) other_serial = i2d_serial (certs.leaf);
+  gsize dlen, alen, blen, slen, serlen, oslen;
+  const guint8 *d = g_bytes_get_data (device, &dlen), *a = g_bytes_get_data (root_a, &alen);
+  const guint8 *b = g_bytes_get_data (root_b, &blen), *s = g_bytes_get_data (stranger, &slen);
+  const guint8 *ser = g_bytes_get_data (serial, &serlen), *oser = g_bytes_get_data (other_serial, &oslen);
+
+  /* Two cross certificates share the device CA's subject. */
+  size_t cursor = 0;
+  const settle_snap_entry *first = settle_snapshot_find_subject (snap, d, dlen, &cursor);
+  const settle_snap_entry *second = settle_snapshot_find_subject (snap, d, dlen, &cursor);
+  g_assert_nonnull (first);
+  g_assert_nonnull (second);
+  g_assert_true (first != second);
+  g_assert_cmpint (first->role, ==, SETTLE_SNAP_CROSS);
+  g_assert_cmpint (second->role, ==, SETTLE_SNAP_CROSS);
+  g_assert_null (settle_snapshot_find_subject (snap, d, dlen, &cursor));
+  g_assert_null (settle_snapshot_find_subject (snap, d, dlen, &cursor));
+
+  cursor = 0;
+  g_assert_true (settle_snapshot_find_subject (snap, a, alen, &cursor) == settle_snapshot_entry (snap, 0));
+  g_assert_null (settle_snapshot_find_subject (snap, a, alen, &cursor));
+  cursor = 0;
+  g_assert_null (settle_snapshot_find_subject (snap, s, slen, &cursor));
+
+  /* Same serial under both roots: the issuer decides. */
+  g_assert_true (settle_snapshot_find_issuer_serial (snap, a, alen, ser, serlen) == settle_snapshot_entry (snap, 1));
+  g_assert_true (settle_snapshot_find_issuer_serial (snap, b, blen, ser, serlen) == settle_snapshot_entry (snap, 3));
+  g_assert_null (settle_snapshot_find_issuer_serial (snap, a, alen, oser, oslen));
+  g_assert_null (settle_snapshot_find_issuer_serial (snap, s, slen, ser, serlen));
+
+  for (size_t i = 0; i < settle_snapshot_count (snap); i++)
+    {
+      const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+      g_assert_true (settle_snapshot_find_der (snap, e->der.data, e->der.len) == e);
+      /* A prefix is not the certificate. */
+      g_assert_null (settle_snapshot_find_der (snap, e->der.data, e->der.len - 1));
+    }
+  g_autoptr (GBytes) leaf = stc_der (certs.leaf);
+  g_assert_null (settle_snapshot_find_der (snap, g_bytes_get_data (leaf, NULL), g_bytes_get_size (leaf)));
+  settle_snapshot_free (snap);
+}
+
+static gboolean
+generation_exists (Fixture *f, guint64 gen)
+{
+  g_autofree char *path = g_strdup_printf ("%s/snapshots/gen-%012" G_GUINT64_FORMAT, f->data_dir, gen);
+  return g_file_test (path, G_FILE_TEST_IS_DIR);
+}
+
+static void
+test_generations (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  settle_snapshot_stamp before, after;
+  g_assert_cmpint (settle_snapshot_stamp_read (f->trust, &before), ==, 0);
+  g_assert_false (before.present);
+
+  write_ok (f);
+  g_autofree char *link = g_file_read_link (f->trust, NULL);
+  g_assert_cmpstr (link, ==, "snapshots/gen-000000000001");
+  settle_snapshot *old = load_ok (f->trust);
+  g_assert_cmpint (settle_snapshot_stamp_read (f->trust, &before), ==, 0);
+  g_assert_true (before.present);
+  g_assert_true (settle_snapshot_stamp_equal (&before, &before));
+
+  g_ptr_array_remove_index (f->records, 2);   /* the user removed the NAS */
+  write_ok (f);
+  g_assert_cmpint (settle_snapshot_stamp_read (f->trust, &after), ==, 0);
+  g_assert_false (settle_snapshot_stamp_equal (&before, &after));
+  settle_snapshot *now = load_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_generation (now), ==, 2);
+  g_assert_cmpuint (settle_snapshot_count (now), ==, 4);
+  g_assert_true (generation_exists (f, 1));   /* kept for readers still walking it */
+
+  /* The reader that loaded generation 1 still answers from it. */
+  g_assert_cmpuint (settle_snapshot_count (old), ==, 5);
+  const settle_snap_entry *peer = settle_snapshot_entry (old, 4);
+  g_assert_cmpstr (peer->label, ==, "Old NAS");
+  g_assert_true (settle_snapshot_find_der (old, peer->der.data, peer->der.len) == peer);
+  g_assert_null (settle_snapshot_find_der (now, peer->der.data, peer->der.len));
+
+  /* A temporary directory a crashed writer left is cleaned up too. */
+  g_autofree char *leftover = g_strdup_printf ("%s/snapshots/.gen-000000000003.abc123", f->data_dir);
+  g_assert_cmpint (g_mkdir (leftover, 0755), ==, 0);
+  write_ok (f);
+  g_assert_false (generation_exists (f, 1));
+  g_assert_true (generation_exists (f, 2));
+  g_assert_true (generation_exists (f, 3));
+  g_assert_false (g_file_test (leftover, G_FILE_TEST_EXISTS));
+  settle_snapshot *third = load_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_generation (third), ==, 3);
+
+  settle_snapshot_free (third);
+  settle_snapshot_free (now);
+  settle_snapshot_free (old);
+}
+
+static void
+assert_mode (const char *path, mode_t want)
+{
+  struct stat st;
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  g_assert_cmpuint (st.st_mode & 07777, ==, want);
+}
+
+static void
+test_files (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  mode_t old_umask = umask (077);   /* the writer must not inherit a private umask */
+  write_ok (f);
+  umask (old_umask);
+
+  g_autofree char *gen = g_build_filename (f->data_dir, "snapshots", "gen-000000000001", NULL);
+  assert_mode (gen, 0755);
+  int hash_files = 0;
+  g_autoptr (GDir) dir = g_dir_open (gen, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (gen, name, NULL);
+      assert_mode (path, 0644);
+      if (g_regex_match_simple ("^[0-9a-f]{8}\\.[0-9]+$", name, 0, 0))
+        hash_files++;
+    }
+  g_assert_cmpint (hash_files, ==, 5);
+
+  g_autofree char *bundle = NULL;
+  g_autofree char *bundle_path = g_build_filename (gen, "bundle.pem", NULL);
+  g_assert_true (g_file_get_contents (bundle_path, &bundle, NULL, NULL));
+  g_auto (GStrv) blocks = g_strsplit (bundle, "-----BEGIN CERTIFICATE-----", -1);
+  g_assert_cmpuint (g_strv_length (blocks), ==, 1 + 5);
+
+  /* Both same-named cross certificates: collision counter 0 and 1. */
+  unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (certs.cross_a), NULL, NULL, NULL);
+  g_autofree char *h0 = g_strdup_printf ("%s/%08lx.0", gen, hash);
+  g_autofree char *h1 = g_strdup_printf ("%s/%08lx.1", gen, hash);
+  g_autofree char *h2 = g_strdup_printf ("%s/%08lx.2", gen, hash);
+  g_assert_true (g_file_test (h0, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (h1, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (h2, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_empty (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GPtrArray) none = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (settle_snapshot_write (f->trust, none, &error));
+  g_assert_no_error (error);
+  settle_snapshot *snap = load_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 0);
+  g_assert_cmpuint (settle_snapshot_generation (snap), ==, 1);
+  g_autofree char *index = g_build_filename (f->trust, SETTLE_SNAPSHOT_INDEX, NULL);
+  g_assert_true (g_file_test (index, G_FILE_TEST_IS_REGULAR));
+  size_t cursor = 0;
+  g_assert_null (settle_snapshot_find_subject (snap, (const uint8_t *) "x", 1, &cursor));
+  settle_snapshot_free (snap);
+}
+
+static void
+test_refuses_real_directory (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *precious = g_build_filename (f->trust, "precious.pem", NULL);
+  g_assert_cmpint (g_mkdir (f->trust, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (precious, "keep me", -1, NULL));
+
+  g_autoptr (GError) error = NULL;
+  g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, "real directory"));
+  g_assert_true (g_file_test (precious, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+test_refuses_foreign_scope (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  g_strfreev (printer->scope);
+  printer->scope = g_strsplit ("bank.example", ",", -1);
+
+  g_autoptr (GError) error = NULL;
+  g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "bank.example"));
+  g_assert_false (g_file_test (f->trust, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_refuses_missing_cross (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  g_clear_pointer (&printer->cross_der, g_bytes_unref);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "cross"));
+}
+
+/* Runs `openssl verify` trusting only the snapshot directory. */
+static gboolean
+openssl_verify (const char *capath, const char *pem, char **output)
+{
+  const char *argv[] = { "openssl", "verify", "-no-CAfile", "-no-CApath", "-no-CAstore",
+                         "-CApath", capath, pem, NULL };
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, &err, &status, &error));
+  g_assert_no_error (error);
+  *output = g_strconcat (out, err, NULL);
+  return g_spawn_check_wait_status (status, NULL);
+}
+
+static void
+test_openssl_capath (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  if (openssl == NULL)
+    {
+      if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+        g_error ("the openssl CLI is missing (CI must install it)");
+      g_test_skip ("openssl CLI not installed");
+      return;
+    }
+  write_ok (f);
+  g_autofree char *leaf = g_build_filename (f->data_dir, "leaf.pem", NULL);
+  g_autofree char *stranger = g_build_filename (f->data_dir, "stranger.pem", NULL);
+  stc_write_pem (certs.leaf, leaf);
+  stc_write_pem (certs.stranger_leaf, stranger);
+
+  g_autofree char *ok_out = NULL, *bad_out = NULL;
+  gboolean ok = openssl_verify (f->trust, leaf, &ok_out);
+  g_test_message ("openssl verify leaf: %s", ok_out);
+  g_assert_true (ok);
+  g_assert_nonnull (strstr (ok_out, ": OK"));
+
+  gboolean bad = openssl_verify (f->trust, stranger, &bad_out);
+  g_test_message ("openssl verify stranger: %s", bad_out);
+  g_assert_false (bad);
+  g_assert_nonnull (strstr (bad_out, "unable to get local issuer certificate"));
+}
+
+static void
+test_missing_is_empty (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("settle-snapshot-XXXXXX", NULL);
+  g_autofree char *missing = g_build_filename (tmp, "no", "such", "trust", NULL);
+  char err[256] = "";
+  settle_snapshot *snap = NULL;
+  g_assert_cmpint (settle_snapshot_load (missing, &snap, err, sizeof err), ==, 0);
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 0);
+  g_assert_cmpuint (settle_snapshot_generation (snap), ==, 0);
+  g_assert_null (settle_snapshot_entry (snap, 0));
+  settle_snapshot_free (snap);
+
+  settle_snapshot_stamp stamp;
+  g_assert_cmpint (settle_snapshot_stamp_read (missing, &stamp), ==, 0);
+  g_assert_false (stamp.present);
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
+}
+
+static void
+test_default_dir (void)
+{
+  char buf[512];
+  g_setenv ("SETTLE_TRUST_DIR", "/srv/trust", TRUE);
+  g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, 0);
+  g_assert_cmpstr (buf, ==, "/srv/trust");
+  g_assert_cmpint (settle_snapshot_default_dir (buf, 5), ==, -1);
+  g_assert_cmpstr (buf, ==, "");
+
+  g_unsetenv ("SETTLE_TRUST_DIR");
+  g_setenv ("XDG_DATA_HOME", "/home/u/.data", TRUE);
+  g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, 0);
+  g_assert_cmpstr (buf, ==, "/home/u/.data/settle/trust");
+
+  g_unsetenv ("XDG_DATA_HOME");
+  g_setenv ("HOME", "/home/u", TRUE);
+  g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, 0);
+  g_assert_cmpstr (buf, ==, "/home/u/.local/share/settle/trust");
+
+  g_unsetenv ("HOME");
+  g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, -1);
+}
+
+/* Many threads reading one snapshot, as the PKCS#11 module does. */
+static gpointer
+lookup_many (gpointer data)
+{
+  const settle_snapshot *snap = data;
+  for (int round = 0; round < 2000; round++)
+    for (size_t i = 0; i < settle_snapshot_count (snap); i++)
+      {
+        const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+        size_t cursor = 0;
+        if (settle_snapshot_find_der (snap, e->der.data, e->der.len) != e
+            || settle_snapshot_find_issuer_serial (snap, e->issuer.data, e->issuer.len,
+                                                   e->serial.data, e->serial.len) == NULL
+            || settle_snapshot_find_subject (snap, e->subject.data, e->subject.len, &cursor) == NULL)
+          return GINT_TO_POINTER (1);
+      }
+  return GINT_TO_POINTER (0);
+}
+
+static void
+test_threads (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  settle_snapshot *snap = load_ok (f->trust);
+  GThread *threads[6];
+  for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("lookup", lookup_many, snap);
+  for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (threads[i])), ==, 0);
+  settle_snapshot_free (snap);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  build_certs ();
+  /* First: it changes the environment, which is only safe before threads. */
+  g_test_add_func ("/snapshot/read/default-dir", test_default_dir);
+  g_test_add_func ("/snapshot/read/missing-is-empty", test_missing_is_empty);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/snapshot/write/fields", test_fields);
+  ADD ("/snapshot/write/lookups", test_lookups);
+  ADD ("/snapshot/write/generations", test_generations);
+  ADD ("/snapshot/write/files", test_files);
+  ADD ("/snapshot/write/empty", test_empty);
+  ADD ("/snapshot/write/refuses-real-directory", test_refuses_real_directory);
+  ADD ("/snapshot/write/refuses-foreign-scope", test_refuses_foreign_scope);
+  ADD ("/snapshot/write/refuses-missing-cross", test_refuses_missing_cross);
+  ADD ("/snapshot/write/openssl-capath", test_openssl_capath);
+  ADD ("/snapshot/read/threads", test_threads);
+#undef ADD
+  int rc = g_test_run ();
+  free_certs ();
+  return rc;
+}
