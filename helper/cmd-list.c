@@ -1,0 +1,111 @@
+/* cmd-list.c: `settle list`: the user's view of everything trusted. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "commands.h"
+#include "settle-error.h"
+#include "ui.h"
+
+#define LIST_JSON_VERSION 1
+
+/* {"version":1,"anchors":[record,...]} (schema/list.schema.json). */
+static gboolean
+print_json (GPtrArray *records, GError **error)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, LIST_JSON_VERSION);
+  json_builder_set_member_name (builder, "anchors");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < records->len; i++)
+    {
+      g_autofree char *json = settle_record_to_json (records->pdata[i], FALSE);
+      JsonNode *node = json_from_string (json, error);
+      if (node == NULL)
+        return FALSE;
+      json_builder_add_value (builder, node);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  printf ("%s\n", text);
+  return TRUE;
+}
+
+static void
+print_table (GPtrArray *records)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gboolean colour = settle_ui_use_colour (stdout);
+
+  if (records->len == 0)
+    {
+      printf ("Nothing is trusted yet. Pair a device with 'settle pair' or add a CA with 'settle trust'.\n");
+      return;
+    }
+  printf ("%-24s %-12s %-32s %-22s %s\n", "NAME", "KIND", "TRUSTED FOR", "EXPIRES", "FINGERPRINT");
+  for (guint i = 0; i < records->len; i++)
+    {
+      const SettleRecord *record = records->pdata[i];
+      g_autofree char *scope = settle_ui_join (record->scope);
+      g_autofree char *expires = settle_ui_relative_time (record->expires, now);
+      gboolean expired = record->expires < now;
+
+      printf ("%-24s %-12s %-32s %s%-22s%s %.16s\n", record->label, settle_kind_to_string (record->kind),
+              scope, colour && expired ? "\033[31m" : "", expires, colour && expired ? "\033[0m" : "",
+              record->fingerprint);
+    }
+}
+
+int
+settle_cmd_list (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output (schema/list.schema.json)", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- list everything this store trusts");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SettleStore) store = NULL;
+  g_autoptr (GPtrArray) records = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context, "Exit status: 0 listed, 1 the store could not be read, 2 usage error.");
+  if (!settle_ui_parse (context, "list", &argc, &argv))
+    return SETTLE_EXIT_USAGE;
+  if (argc > 1)
+    {
+      settle_ui_failf ("list", "unexpected argument '%s'", argv[1]);
+      return SETTLE_EXIT_USAGE;
+    }
+  store = settle_ui_open_store (&error);
+  if (store != NULL)
+    records = settle_store_list (store, &error);
+  if (records == NULL)
+    {
+      settle_ui_fail ("list", error);
+      return SETTLE_EXIT_FAILED;
+    }
+  if (json)
+    {
+      if (!print_json (records, &error))
+        {
+          settle_ui_fail ("list", error);
+          return SETTLE_EXIT_FAILED;
+        }
+    }
+  else
+    print_table (records);
+  return SETTLE_EXIT_OK;
+}

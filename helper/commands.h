@@ -1,0 +1,18 @@
+/* commands.h: the subcommands of `settle`.  Each lives in cmd-NAME.c and
+ * returns the process exit code: 0 ok, 1 refused or failed, 2 usage. */
+#pragma once
+
+enum { SETTLE_EXIT_OK = 0, SETTLE_EXIT_FAILED = 1, SETTLE_EXIT_USAGE = 2 };
+
+typedef int (*SettleCommandFn) (int argc, char **argv);
+
+int settle_cmd_trust (int argc, char **argv);
+int settle_cmd_list (int argc, char **argv);
+int settle_cmd_show (int argc, char **argv);
+int settle_cmd_remove (int argc, char **argv);
+int settle_cmd_export (int argc, char **argv);
+int settle_cmd_install (int argc, char **argv);
+int settle_cmd_uninstall (int argc, char **argv);
+int settle_cmd_pair (int argc, char **argv);
+int settle_cmd_reset (int argc, char **argv);
+int settle_cmd_audit (int argc, char **argv);

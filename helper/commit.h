@@ -1,0 +1,20 @@
+/* commit.h: every change to what is trusted goes through here.
+ *
+ * Under the state lock: change the store, regenerate the trust snapshot
+ * from the whole store, refresh kept exports.  If the snapshot cannot be
+ * written the store change is undone, so the store and what browsers and
+ * OpenSSL see never disagree.  Records passed in are borrowed. */
+#pragma once
+
+#include <glib.h>
+
+#include "settle-record.h"
+#include "settle-store.h"
+
+gboolean settle_commit_add (SettleStore *store, const SettleRecord *record, GError **error);
+/* `client_key_pem` (borrowed, may be NULL) is stored with the record. */
+gboolean settle_commit_add_with_key (SettleStore *store, const SettleRecord *record,
+                                     GBytes *client_key_pem, GError **error);
+gboolean settle_commit_remove (SettleStore *store, const SettleRecord *record, GError **error);
+/* Regenerates the snapshot and the kept exports from the store as it is. */
+gboolean settle_commit_refresh (SettleStore *store, GError **error);

@@ -1,0 +1,19 @@
+/* consent.h: the user's explicit yes, asked on the controlling terminal.
+ * Nothing is ever trusted without it (REQ-ARCH-05); --yes exists for
+ * scripts and is recorded as such in the record. */
+#pragma once
+
+#include <glib.h>
+
+#include "settle-record.h"
+
+/* The text of the consent prompt for `record` (owned).  `sas` is the
+ * short authentication string of a ceremony, or NULL. */
+char *settle_consent_describe (const SettleRecord *record, const char *sas);
+
+/* Shows `prompt` and `question` on /dev/tty and reads the answer.  TRUE
+ * and *how = SETTLE_CONSENT_PROMPT only when the user typed "yes";
+ * with yes_flag, TRUE at once with SETTLE_CONSENT_FLAG.  Without a
+ * terminal, or on any other answer, FALSE with SETTLE_ERROR_REFUSED. */
+gboolean settle_consent_obtain (const char *prompt, const char *question, gboolean yes_flag,
+                                SettleConsent *how, GError **error);

@@ -1,0 +1,210 @@
+/* exports.c: exported copies of the snapshot. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+
+#include "exports.h"
+#include "settle-error.h"
+
+/* A directory we export into carries this file, so that we never empty a
+ * directory that belongs to someone else. */
+#define EXPORT_MARKER ".settle-export"
+#define CONFIG_GROUP "export"
+
+static gboolean
+is_hash_name (const char *name)
+{
+  return g_regex_match_simple ("^[0-9a-f]{8}\\.[0-9]+$", name, 0, 0);
+}
+
+static gboolean
+copy_file_atomically (const char *from, const char *to, int mode, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (from, &contents, &length, error))
+    return FALSE;
+  if (!g_file_set_contents_full (to, contents, length, G_FILE_SET_CONTENTS_CONSISTENT, mode, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+claim_export_dir (const char *dir, GError **error)
+{
+  g_autofree char *marker = g_build_filename (dir, EXPORT_MARKER, NULL);
+  g_autoptr (GDir) listing = NULL;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot create %s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+  if (g_file_test (marker, G_FILE_TEST_EXISTS))
+    return TRUE;
+  listing = g_dir_open (dir, 0, error);
+  if (listing == NULL)
+    return FALSE;
+  if (g_dir_read_name (listing) != NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                   "%s is not empty and was not made by settle export; choose an empty or new directory", dir);
+      return FALSE;
+    }
+  return g_file_set_contents (marker, "This directory is kept by `settle export --dir`.\n", -1, error);
+}
+
+/* New hash files first (each replaced atomically), stale ones after: a
+ * program verifying meanwhile sees a complete old or new file. */
+static gboolean
+export_hash_dir (const char *snapshot, const char *dir, GError **error)
+{
+  g_autoptr (GDir) source = NULL;
+  g_autoptr (GDir) target = NULL;
+  g_autoptr (GHashTable) wanted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *name;
+
+  if (!claim_export_dir (dir, error))
+    return FALSE;
+  source = g_dir_open (snapshot, 0, NULL);
+  while (source != NULL && (name = g_dir_read_name (source)) != NULL)
+    {
+      g_autofree char *from = NULL, *to = NULL;
+      if (!is_hash_name (name))
+        continue;
+      from = g_build_filename (snapshot, name, NULL);
+      to = g_build_filename (dir, name, NULL);
+      if (!copy_file_atomically (from, to, 0644, error))
+        return FALSE;
+      g_hash_table_add (wanted, g_strdup (name));
+    }
+  target = g_dir_open (dir, 0, error);
+  if (target == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (target)) != NULL)
+    if (is_hash_name (name) && !g_hash_table_contains (wanted, name))
+      {
+        g_autofree char *stale = g_build_filename (dir, name, NULL);
+        g_unlink (stale);
+      }
+  return TRUE;
+}
+
+gboolean
+settle_export_write (SettleExportKind kind, const char *trust_dir, const char *path, GError **error)
+{
+  g_autofree char *bundle = g_build_filename (trust_dir, "bundle.pem", NULL);
+
+  if (kind == SETTLE_EXPORT_DIR)
+    return export_hash_dir (trust_dir, path, error);
+  if (!g_file_test (bundle, G_FILE_TEST_EXISTS))
+    return g_file_set_contents_full (path, "", 0, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+  return copy_file_atomically (bundle, path, 0644, error);
+}
+
+static char *
+config_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "settle", "settle.conf", NULL);
+}
+
+static GKeyFile *
+config_load (void)
+{
+  g_autofree char *path = config_path ();
+  GKeyFile *config = g_key_file_new ();
+
+  g_key_file_load_from_file (config, path, G_KEY_FILE_KEEP_COMMENTS, NULL);
+  return config;
+}
+
+static gboolean
+config_save (GKeyFile *config, GError **error)
+{
+  g_autofree char *path = config_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot create %s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+  return g_key_file_save_to_file (config, path, error);
+}
+
+static const char *
+kind_key (SettleExportKind kind)
+{
+  return kind == SETTLE_EXPORT_DIR ? "dirs" : "pem-files";
+}
+
+static gboolean
+strv_contains_path (char **list, const char *path)
+{
+  return list != NULL && g_strv_contains ((const char *const *) list, path);
+}
+
+gboolean
+settle_export_remember (SettleExportKind kind, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) config = config_load ();
+  g_auto (GStrv) list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) updated = NULL;
+
+  if (strv_contains_path (list, path))
+    return TRUE;
+  if (list != NULL)
+    g_strv_builder_addv (builder, (const char **) list);
+  g_strv_builder_add (builder, path);
+  updated = g_strv_builder_end (builder);
+  g_key_file_set_string_list (config, CONFIG_GROUP, kind_key (kind), (const char *const *) updated,
+                              g_strv_length (updated));
+  return config_save (config, error);
+}
+
+gboolean
+settle_export_forget (const char *path, gboolean *was_kept, GError **error)
+{
+  g_autoptr (GKeyFile) config = config_load ();
+
+  *was_kept = FALSE;
+  for (SettleExportKind kind = SETTLE_EXPORT_DIR; kind <= SETTLE_EXPORT_PEM; kind++)
+    {
+      g_auto (GStrv) list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
+      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+      g_auto (GStrv) updated = NULL;
+
+      if (!strv_contains_path (list, path))
+        continue;
+      *was_kept = TRUE;
+      for (char **item = list; *item != NULL; item++)
+        if (g_strcmp0 (*item, path) != 0)
+          g_strv_builder_add (builder, *item);
+      updated = g_strv_builder_end (builder);
+      g_key_file_set_string_list (config, CONFIG_GROUP, kind_key (kind),
+                                  (const char *const *) updated, g_strv_length (updated));
+    }
+  return *was_kept ? config_save (config, error) : TRUE;
+}
+
+gboolean
+settle_export_refresh_all (const char *trust_dir, GError **error)
+{
+  g_autoptr (GKeyFile) config = config_load ();
+
+  for (SettleExportKind kind = SETTLE_EXPORT_DIR; kind <= SETTLE_EXPORT_PEM; kind++)
+    {
+      g_auto (GStrv) list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
+      for (char **item = list; item != NULL && *item != NULL; item++)
+        if (!settle_export_write (kind, trust_dir, *item, error))
+          {
+            g_prefix_error (error, "the kept copy %s could not be refreshed: ", *item);
+            return FALSE;
+          }
+    }
+  return TRUE;
+}

@@ -1,0 +1,87 @@
+/* main.c: `settle` entry point: picks the subcommand and hands over. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "commands.h"
+#include "settle-config.h"
+
+typedef struct {
+  const char *name;
+  SettleCommandFn run;
+  const char *summary;
+} SettleCommand;
+
+static const SettleCommand commands[] = {
+#ifdef SETTLE_HAVE_PAIR
+  { "pair", settle_cmd_pair, "pair with a device: scan its QR code, prove the code, consent" },
+#endif
+#ifdef SETTLE_HAVE_TRUST
+  { "trust", settle_cmd_trust, "trust a device or referee CA whose fingerprint you got out of band" },
+#endif
+#ifdef SETTLE_HAVE_LIST
+  { "list", settle_cmd_list, "list everything this store trusts" },
+#endif
+#ifdef SETTLE_HAVE_SHOW
+  { "show", settle_cmd_show, "show one trusted binding in full" },
+#endif
+#ifdef SETTLE_HAVE_REMOVE
+  { "remove", settle_cmd_remove, "stop trusting a binding and delete its keys" },
+#endif
+#ifdef SETTLE_HAVE_EXPORT
+  { "export", settle_cmd_export, "write the wrapped anchors as a PEM bundle or an OpenSSL hash directory" },
+#endif
+#ifdef SETTLE_HAVE_INSTALL
+  { "install", settle_cmd_install, "register the PKCS#11 module with NSS databases and browsers" },
+  { "uninstall", settle_cmd_uninstall, "undo `settle install`" },
+#endif
+#ifdef SETTLE_HAVE_AUDIT
+  { "audit", settle_cmd_audit, "list every binding and where it is installed" },
+#endif
+#ifdef SETTLE_HAVE_RESET
+  { "reset", settle_cmd_reset, "remove every record, key, snapshot and registration" },
+#endif
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: settle COMMAND [OPTION...]\n\n"
+                "Trust devices on the local network (.local, home.arpa, .alt) the right way.\n\n"
+                "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\n`settle COMMAND --help` describes each command.\n"
+                "Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_set_prgname ("settle");
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return SETTLE_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return SETTLE_EXIT_OK;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("settle %s\n", SETTLE_VERSION);
+      return SETTLE_EXIT_OK;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+
+  fprintf (stderr, "settle: unknown command '%s'. Run 'settle --help' for the list.\n", argv[1]);
+  return SETTLE_EXIT_USAGE;
+}
