@@ -1,0 +1,241 @@
+/* cmd-install.c: `settle install` and `settle uninstall`: register the
+ * PKCS#11 module with NSS databases (an explicit one, Chromium's, every
+ * Firefox profile), or remove the registration again.  Both are
+ * idempotent: running them twice changes nothing the second time. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "nssdb.h"
+#include "profiles.h"
+#include "settle-config.h"
+#include "settle-error.h"
+#include "ui.h"
+
+typedef struct {
+  char **nssdbs;      /* --nssdb, owned */
+  gboolean chromium;
+  gboolean firefox;
+  char *module;       /* --module, owned */
+} SettleInstallOptions;
+
+typedef struct {
+  GPtrArray *dirs;    /* owned strings: the databases to act on */
+  GPtrArray *create;  /* owned strings: those to create first (Chromium default) */
+  int failures;
+} SettleTargets;
+
+static void
+settle_install_options_clear (SettleInstallOptions *o)
+{
+  g_strfreev (o->nssdbs);
+  g_free (o->module);
+}
+
+static gboolean
+settle_install_parse (const char *cmd, gboolean installing, int *argc, char ***argv, SettleInstallOptions *o)
+{
+  GOptionEntry entries[] = {
+    { "nssdb", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->nssdbs,
+      "An NSS database directory (DIR or sql:DIR; repeatable)", "DIR" },
+    { "chromium", 0, 0, G_OPTION_ARG_NONE, &o->chromium,
+      "Chromium's and Chrome's databases ($XDG_DATA_HOME/pki/nssdb, ~/.pki/nssdb, snap, flatpak)", NULL },
+    { "firefox", 0, 0, G_OPTION_ARG_NONE, &o->firefox,
+      "Every Firefox profile listed in profiles.ini", NULL },
+    { "module", 0, 0, G_OPTION_ARG_FILENAME, &o->module,
+      "The module to register (default: $SETTLE_PKCS11_MODULE, else " SETTLE_PKCS11_MODULE_PATH ")", "PATH" },
+    { NULL },
+  };
+  if (!installing)
+    entries[3].long_name = NULL; /* uninstall removes by name, whatever the path */
+  g_autoptr (GOptionContext) context = g_option_context_new (
+    installing ? "- register the SETTLE trust module with NSS databases"
+               : "- remove the SETTLE trust module from NSS databases");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context, installing
+    ? "Registers the module \"" SETTLE_NSS_MODULE_NAME "\" with modutil. Browsers load it at their\n"
+      "next start; from then on, anchors added or removed with settle take effect\n"
+      "in the running browser. Firefox must be closed (its profile is locked while\n"
+      "it runs). Running it again changes nothing.\n"
+      "Exit status: 0 done, 1 a database could not be changed, 2 usage error."
+    : "Removes the module registration; databases without it are left as they are.\n"
+      "Exit status: 0 done, 1 a database could not be changed, 2 usage error.");
+  if (!settle_ui_parse (context, cmd, argc, argv))
+    return FALSE;
+  if (*argc != 1)
+    {
+      settle_ui_failf (cmd, "unexpected argument '%s'; run 'settle %s --help'", (*argv)[1], cmd);
+      return FALSE;
+    }
+  if (o->nssdbs == NULL && !o->chromium && !o->firefox)
+    {
+      settle_ui_failf (cmd, "say where: --nssdb DIR, --chromium or --firefox; run 'settle %s --help'", cmd);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The module path to register: --module, $SETTLE_PKCS11_MODULE, the
+ * installed one; absolute, because NSS stores it as given. */
+static char *
+settle_install_module_path (const SettleInstallOptions *o, GError **error)
+{
+  const char *chosen = o->module ? o->module : g_getenv ("SETTLE_PKCS11_MODULE");
+  g_autofree char *path = g_canonicalize_filename (chosen ? chosen : SETTLE_PKCS11_MODULE_PATH, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                   "the module %s does not exist; install settle or pass --module PATH.", path);
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+static void
+settle_targets_add (SettleTargets *t, const char *dir)
+{
+  for (guint i = 0; i < t->dirs->len; i++)
+    if (strcmp (g_ptr_array_index (t->dirs, i), dir) == 0)
+      return;
+  g_ptr_array_add (t->dirs, g_strdup (dir));
+}
+
+static void
+settle_collect_explicit (const char *cmd, const SettleInstallOptions *o, SettleTargets *t)
+{
+  for (gsize i = 0; o->nssdbs != NULL && o->nssdbs[i] != NULL; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *dir = settle_nssdb_dir_from_arg (o->nssdbs[i], &error);
+      if (dir == NULL)
+        {
+          settle_ui_fail (cmd, error);
+          t->failures++;
+        }
+      else
+        settle_targets_add (t, dir);
+    }
+}
+
+static void
+settle_collect_chromium (gboolean installing, SettleTargets *t)
+{
+  gboolean to_create = FALSE;
+  g_auto (GStrv) dirs = settle_chromium_nssdbs (&to_create);
+  if (to_create && !installing)
+    return; /* nothing was ever installed for Chromium */
+  for (gsize i = 0; dirs[i] != NULL; i++)
+    {
+      settle_targets_add (t, dirs[i]);
+      if (to_create)
+        g_ptr_array_add (t->create, g_strdup (dirs[i]));
+    }
+}
+
+static void
+settle_collect_firefox (const char *cmd, gboolean installing, SettleTargets *t)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) profiles = g_ptr_array_new_with_free_func (g_free);
+  if (!settle_firefox_profiles (profiles, &error))
+    {
+      settle_ui_fail (cmd, error);
+      t->failures++;
+      return;
+    }
+  if (profiles->len == 0)
+    fprintf (stderr, "settle %s: no Firefox profile found (no profiles.ini).\n", cmd);
+  for (guint i = 0; i < profiles->len; i++)
+    {
+      const char *dir = g_ptr_array_index (profiles, i);
+      if (installing && settle_firefox_profile_in_use (dir))
+        {
+          settle_ui_failf (cmd, "Firefox is running with the profile %s; close it and run this again.", dir);
+          t->failures++;
+        }
+      else if (!settle_nssdb_exists (dir))
+        fprintf (stderr, "settle %s: skipping the profile %s: it has no certificate database yet "
+                         "(start Firefox once).\n", cmd, dir);
+      else
+        settle_targets_add (t, dir);
+    }
+}
+
+static gboolean
+settle_is_to_create (const SettleTargets *t, const char *dir)
+{
+  for (guint i = 0; i < t->create->len; i++)
+    if (strcmp (g_ptr_array_index (t->create, i), dir) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+settle_apply (const char *cmd, gboolean installing, const char *module, SettleTargets *t)
+{
+  for (guint i = 0; i < t->dirs->len; i++)
+    {
+      const char *dir = g_ptr_array_index (t->dirs, i);
+      g_autoptr (GError) error = NULL;
+      gboolean changed = FALSE, ok;
+      if (installing && settle_is_to_create (t, dir) && !settle_nssdb_create (dir, &error))
+        ok = FALSE;
+      else if (installing)
+        ok = settle_nssdb_add_module (dir, module, &changed, &error);
+      else
+        ok = settle_nssdb_remove_module (dir, &changed, &error);
+      if (!ok)
+        {
+          settle_ui_fail (cmd, error);
+          t->failures++;
+        }
+      else if (installing)
+        printf ("%s sql:%s\n", changed ? "Registered in" : "Already registered in", dir);
+      else
+        printf ("%s sql:%s\n", changed ? "Removed from" : "Not registered in", dir);
+    }
+}
+
+static int
+settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
+{
+  SettleInstallOptions o = { 0 };
+  SettleTargets t = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), 0 };
+  g_autofree char *module = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!settle_install_parse (cmd, installing, &argc, &argv, &o))
+    status = SETTLE_EXIT_USAGE;
+  else if (installing && (module = settle_install_module_path (&o, &error)) == NULL)
+    {
+      settle_ui_fail (cmd, error);
+      status = SETTLE_EXIT_FAILED;
+    }
+  else
+    {
+      settle_collect_explicit (cmd, &o, &t);
+      if (o.chromium)
+        settle_collect_chromium (installing, &t);
+      if (o.firefox)
+        settle_collect_firefox (cmd, installing, &t);
+      settle_apply (cmd, installing, module, &t);
+      status = t.failures ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
+    }
+  g_ptr_array_unref (t.dirs);
+  g_ptr_array_unref (t.create);
+  settle_install_options_clear (&o);
+  return status;
+}
+
+int
+settle_cmd_install (int argc, char **argv)
+{
+  return settle_install_run ("install", TRUE, argc, argv);
+}
+
+int
+settle_cmd_uninstall (int argc, char **argv)
+{
+  return settle_install_run ("uninstall", FALSE, argc, argv);
+}

@@ -1,0 +1,21 @@
+/* profiles.h: where browsers keep the NSS databases the module goes into.
+ * Reasons for each location: docs/nss-module.md, "Registration".
+ * All returned vectors and strings are owned. */
+#pragma once
+
+#include <glib.h>
+
+/* Chromium's candidate databases that exist now: $XDG_DATA_HOME/pki/nssdb
+ * (Chromium 146 and later), ~/.pki/nssdb (earlier, and still used where it
+ * exists), and the same two inside the snap and flatpak sandboxes.  When
+ * none exists, returns the one directory Chromium would create today
+ * ($XDG_DATA_HOME/pki/nssdb) and sets *to_create. */
+char **settle_chromium_nssdbs (gboolean *to_create);
+
+/* The profile directories listed in Firefox's profiles.ini files (the
+ * native, snap and flatpak ones that exist).  FALSE with `error` when a
+ * profiles.ini cannot be parsed; an absent one just adds nothing. */
+gboolean settle_firefox_profiles (GPtrArray *out_dirs, GError **error);
+
+/* TRUE when Firefox runs with this profile (its `lock` symlink exists). */
+gboolean settle_firefox_profile_in_use (const char *profile_dir);

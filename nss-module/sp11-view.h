@@ -1,0 +1,58 @@
+/* sp11-view.h: one snapshot generation seen as PKCS#11 objects.
+ *
+ * A view is built once per snapshot the module loads and never changes
+ * afterwards: the objects of each entry (certificate, NSS trust, PKCS#11 3.2
+ * trust, p11-kit trust assertions) and a hash index over the attributes that
+ * lookups search by, so that C_FindObjectsInit never scans the whole token.
+ *
+ * Handles carry the view's tag in their upper bits: a handle from an earlier
+ * view is simply not found, so an anchor removed from the snapshot cannot be
+ * read through a stale handle.
+ *
+ * Ownership: a view owns its snapshot, objects and index; objects borrow
+ * their bytes from the snapshot. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle-snapshot-reader.h"
+#include "sp11-pkcs11.h"
+
+typedef enum {
+  SP11_OBJ_CERTIFICATE,
+  SP11_OBJ_NSS_TRUST,
+  SP11_OBJ_PKCS_TRUST,
+  SP11_OBJ_ASSERTION, /* anchored (roots) or pinned for one name (peers) */
+} sp11_obj_kind;
+
+typedef struct {
+  sp11_obj_kind kind;
+  const settle_snap_entry *entry; /* borrowed from the view's snapshot */
+  const char *peer;               /* pinned assertions: the name, borrowed; else NULL */
+} sp11_object;
+
+typedef struct sp11_view sp11_view;
+
+/* Takes ownership of `snap` (may be NULL: an empty token).  `tag` tells this
+ * view's handles from every earlier one; 1 .. SP11_VIEW_TAG_MAX.  Returns NULL
+ * only when memory runs out (and then frees `snap`). */
+sp11_view *sp11_view_new (settle_snapshot *snap, uint32_t tag);
+void sp11_view_free (sp11_view *view);
+
+#define SP11_VIEW_TAG_MAX 0xffffffu
+
+size_t sp11_view_count (const sp11_view *view);
+uint32_t sp11_view_tag (const sp11_view *view);
+uint64_t sp11_view_generation (const sp11_view *view);
+CK_OBJECT_HANDLE sp11_view_handle (const sp11_view *view, size_t index);
+/* The object for a handle of this view, or NULL. */
+const sp11_object *sp11_view_object (const sp11_view *view, CK_OBJECT_HANDLE handle);
+
+/* Calls `emit` with the handle of every object matching the template, in a
+ * stable order; stops early when `emit` returns nonzero (then returns that
+ * value), else returns 0.  Uses the index when the template names an indexed
+ * attribute. */
+typedef int (*sp11_emit_fn) (void *user, CK_OBJECT_HANDLE handle);
+int sp11_view_find (const sp11_view *view, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                    sp11_emit_fn emit, void *user);

@@ -1,0 +1,83 @@
+#!/bin/bash
+# The module seen through real NSS tools: a device CA trusted with
+# `settle trust --scope printer.local` must verify printer.local and nothing
+# else, in certutil, vfychain (classic and PKIX), tstclnt against a real TLS
+# server, and pkcs11-tool.
+. "$SOURCE_ROOT/tests/lib.sh"
+need_tool openssl certutil modutil vfychain tstclnt pkcs11-tool
+
+MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+P=$T_DIR/pki
+DB=$T_DIR/nssdb
+mkdir -p "$P" "$DB"
+
+mk_ca "$P" dev
+mk_leaf "$P" dev printer "DNS:printer.local"
+mk_leaf "$P" dev bank "DNS:bank.example"
+mk_leaf "$P" dev ip "IP:127.0.0.1"
+mk_leaf "$P" dev mixed "DNS:printer.local,DNS:bank.example"
+for c in printer bank ip mixed; do openssl x509 -in "$P/$c.pem" -outform DER -out "$P/$c.der"; done
+
+check "settle trust wraps the device CA" \
+  "$SETTLE" trust --ca "$P/dev.pem" --fingerprint "$(fingerprint "$P/dev.pem")" --scope printer.local --yes
+
+certutil -N -d "sql:$DB" --empty-password
+check "modutil adds the module" \
+  modutil -dbdir "sql:$DB" -add "SETTLE Local Trust" -libfile "$MODULE" -force
+check "modutil lists the token" bash -c "modutil -dbdir 'sql:$DB' -list | grep -q 'token: SETTLE Local Trust'"
+
+certutil -L -d "sql:$DB" -h all >"$T_DIR/list.txt"
+check "certutil shows the wrapper root trusted C,," \
+  grep -Eq '^SETTLE Local Trust:printer\.local \(root\) +C,, *$' "$T_DIR/list.txt"
+check "certutil shows the cross certificate without trust" \
+  grep -Eq '^SETTLE Local Trust:printer\.local \(cross\) +,, *$' "$T_DIR/list.txt"
+check "certutil shows exactly those two certificates" \
+  test "$(grep -Evc '^(Certificate Nickname| |$)' "$T_DIR/list.txt")" -eq 2
+
+for mode in "" "-pp"; do
+  name=${mode:-classic}
+  check "vfychain $name accepts the printer.local leaf" vfychain -d "sql:$DB" $mode -u 1 "$P/printer.der"
+  check_fails "vfychain $name rejects bank.example" "not permitted to issue|Chain is bad" \
+    vfychain -d "sql:$DB" $mode -u 1 "$P/bank.der"
+  check_fails "vfychain $name rejects an IP address leaf" "not permitted to issue|Chain is bad" \
+    vfychain -d "sql:$DB" $mode -u 1 "$P/ip.der"
+  check_fails "vfychain $name rejects a leaf mixing in-scope and outside names" "not permitted to issue|Chain is bad" \
+    vfychain -d "sql:$DB" $mode -u 1 "$P/mixed.der"
+done
+
+# TLS: openssl s_server presents the leaf (and the device CA, as a device
+# would); tstclnt validates through NSS with the module's trust.
+serve() { # serve CERT KEY -> sets PORT
+  local cert=$1 key=$2 try
+  for try in 1 2 3 4 5; do
+    PORT=$((20000 + RANDOM % 20000))
+    openssl s_server -accept "127.0.0.1:$PORT" -cert "$cert" -key "$key" -cert_chain "$P/dev.pem" \
+      -www -naccept 1 >"$T_DIR/server-$PORT.log" 2>&1 &
+    local pid=$!
+    at_exit "kill $pid 2>/dev/null"
+    for _ in $(seq 50); do
+      grep -q ACCEPT "$T_DIR/server-$PORT.log" 2>/dev/null && return 0
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
+  return 1
+}
+fetch() { # fetch SNI: prints the page, exit status of the handshake
+  printf 'GET / HTTP/1.0\r\n\r\n' | timeout 10 tstclnt -h 127.0.0.1 -p "$PORT" -a "$1" -d "sql:$DB" 2>&1 || true
+}
+serve "$P/printer.pem" "$P/printer.key"
+fetch printer.local >"$T_DIR/tls-ok.txt"
+check "tstclnt completes TLS with printer.local" grep -q '</HTML>' "$T_DIR/tls-ok.txt"
+serve "$P/bank.pem" "$P/bank.key"
+fetch bank.example >"$T_DIR/tls-bad.txt"
+check "tstclnt refuses bank.example (name constraints)" grep -q 'SEC_ERROR_CERT_NOT_IN_NAME_SPACE' "$T_DIR/tls-bad.txt"
+
+pkcs11-tool --module "$MODULE" -O >"$T_DIR/objects.txt" 2>&1 || true
+check "pkcs11-tool lists the root certificate" grep -q 'label:.*printer.local (root)' "$T_DIR/objects.txt"
+check "pkcs11-tool lists the cross certificate" grep -q 'label:.*printer.local (cross)' "$T_DIR/objects.txt"
+check "pkcs11-tool sees no private objects or keys" bash -c "! grep -Eq 'Private Key Object|Secret Key Object' '$T_DIR/objects.txt'"
+check_fails "the token refuses writes" "CKR_TOKEN_WRITE_PROTECTED|read-only|CKR_SESSION_READ_ONLY|WRITE_PROTECTED" \
+  pkcs11-tool --module "$MODULE" --write-object "$P/printer.der" --type cert --label x
+
+done_testing
