@@ -68,6 +68,13 @@ SettleCeremonyMsg *settle_tls_receive (SettleTlsConn *conn, GError **error);
 gssize settle_tls_read (SettleTlsConn *conn, guint8 *buf, gsize len, GError **error);
 gboolean settle_tls_write_all (SettleTlsConn *conn, const guint8 *buf, gsize len, GError **error);
 
+/* TRUE when the last failure on `conn` was a deadline passing (the
+ * device then answers with SETTLE_CEREMONY_ERR_TIMEOUT). */
+gboolean settle_tls_timed_out (SettleTlsConn *conn);
+/* Changes the per-step timeout for the following reads and writes
+ * (0 = SETTLE_TLS_DEFAULT_TIMEOUT_MS). */
+void settle_tls_set_timeout (SettleTlsConn *conn, guint timeout_ms);
+
 void settle_tls_close (SettleTlsConn *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleTlsConn, settle_tls_close)
 

@@ -69,11 +69,19 @@ sp11_C_InitToken (CK_SLOT_ID slot, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_UTF
   return slot == SP11_SLOT_ID ? CKR_TOKEN_WRITE_PROTECTED : CKR_SLOT_ID_INVALID;
 }
 
+/* A call the token refuses: an invalid session still gets its own code
+ * first, as PKCS#11 orders the checks. */
+static CK_RV
+sp11_refuse (CK_SESSION_HANDLE session, CK_RV refusal)
+{
+  CK_RV rv = sp11_session_check (session);
+  return rv == CKR_OK ? refusal : rv;
+}
+
 static CK_RV
 sp11_refuse_write (CK_SESSION_HANDLE session)
 {
-  CK_RV rv = sp11_session_check (session);
-  return rv == CKR_OK ? CKR_TOKEN_WRITE_PROTECTED : rv;
+  return sp11_refuse (session, CKR_TOKEN_WRITE_PROTECTED);
 }
 
 static CK_RV
@@ -125,23 +133,20 @@ static CK_RV
 sp11_C_Login (CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 {
   (void) user; (void) pin; (void) len;
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv;
+  return sp11_refuse (s, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 static CK_RV
 sp11_C_Logout (CK_SESSION_HANDLE s)
 {
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_USER_NOT_LOGGED_IN : rv;
+  return sp11_refuse (s, CKR_USER_NOT_LOGGED_IN);
 }
 
 static CK_RV
 sp11_C_GetOperationState (CK_SESSION_HANDLE s, CK_BYTE_PTR state, CK_ULONG_PTR len)
 {
   (void) state; (void) len;
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv;
+  return sp11_refuse (s, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 static CK_RV
@@ -149,24 +154,21 @@ sp11_C_SetOperationState (CK_SESSION_HANDLE s, CK_BYTE_PTR state, CK_ULONG len, 
                           CK_OBJECT_HANDLE auth)
 {
   (void) state; (void) len; (void) enc; (void) auth;
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv;
+  return sp11_refuse (s, CKR_FUNCTION_NOT_SUPPORTED);
 }
 
 /* Starting an operation: the token has no mechanisms. */
 static CK_RV
 sp11_refuse_mechanism (CK_SESSION_HANDLE session)
 {
-  CK_RV rv = sp11_session_check (session);
-  return rv == CKR_OK ? CKR_MECHANISM_INVALID : rv;
+  return sp11_refuse (session, CKR_MECHANISM_INVALID);
 }
 
 /* Continuing an operation: none can have been started. */
 static CK_RV
 sp11_refuse_operation (CK_SESSION_HANDLE session)
 {
-  CK_RV rv = sp11_session_check (session);
-  return rv == CKR_OK ? CKR_OPERATION_NOT_INITIALIZED : rv;
+  return sp11_refuse (session, CKR_OPERATION_NOT_INITIALIZED);
 }
 
 #define SP11_INIT_REFUSED(name)                                                          \
@@ -293,31 +295,27 @@ static CK_RV
 sp11_C_SeedRandom (CK_SESSION_HANDLE s, CK_BYTE_PTR seed, CK_ULONG len)
 {
   (void) seed; (void) len;
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_RANDOM_NO_RNG : rv;
+  return sp11_refuse (s, CKR_RANDOM_NO_RNG);
 }
 
 static CK_RV
 sp11_C_GenerateRandom (CK_SESSION_HANDLE s, CK_BYTE_PTR out, CK_ULONG len)
 {
   (void) out; (void) len;
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_RANDOM_NO_RNG : rv;
+  return sp11_refuse (s, CKR_RANDOM_NO_RNG);
 }
 
 /* Legacy parallel-function calls (PKCS#11 2.40, 5.16). */
 static CK_RV
 sp11_C_GetFunctionStatus (CK_SESSION_HANDLE s)
 {
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv;
+  return sp11_refuse (s, CKR_FUNCTION_NOT_PARALLEL);
 }
 
 static CK_RV
 sp11_C_CancelFunction (CK_SESSION_HANDLE s)
 {
-  CK_RV rv = sp11_session_check (s);
-  return rv == CKR_OK ? CKR_FUNCTION_NOT_PARALLEL : rv;
+  return sp11_refuse (s, CKR_FUNCTION_NOT_PARALLEL);
 }
 
 static CK_RV sp11_C_GetFunctionList (CK_FUNCTION_LIST_PTR_PTR list);
