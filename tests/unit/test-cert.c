@@ -10,8 +10,8 @@
 
 #include "settle-error.h"
 #include "settle-wrap.h"
+#include "unit-certs.h"
 
-#define DAY (24 * 60 * 60L)
 
 /* ---- test certificate maker ------------------------------------------- */
 
@@ -24,18 +24,6 @@ typedef struct {
   long not_before;        /* seconds from now */
   long not_after;
 } CertSpec;
-
-typedef struct {
-  X509 *cert;     /* owned */
-  EVP_PKEY *key;  /* owned */
-} TestCert;
-
-static void
-test_cert_clear (TestCert *tc)
-{
-  X509_free (tc->cert);
-  EVP_PKEY_free (tc->key);
-}
 
 static EVP_PKEY *
 make_key (const char *kind)
@@ -53,43 +41,24 @@ make_key (const char *kind)
   return key;
 }
 
-static void
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX ctx;
-  X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, &ctx, nid, value);
-  g_assert_nonnull (ext);
-  g_assert_true (X509_add_ext (cert, ext, -1));
-  X509_EXTENSION_free (ext);
-}
-
 /* A certificate for `spec`, signed by `issuer` or self-signed when NULL. */
 static TestCert
 make_cert (const CertSpec *spec, const TestCert *issuer)
 {
-  TestCert tc = { X509_new (), make_key (spec->key) };
+  TestCert tc = { NULL, make_key (spec->key) };
+  tc.cert = test_cert_body_new (spec->cn, tc.key, issuer ? issuer->cert : NULL, spec->not_before,
+                                spec->not_after);
   X509 *signer = issuer ? issuer->cert : tc.cert;
   EVP_PKEY *signer_key = issuer ? issuer->key : tc.key;
-  X509_NAME *name = X509_NAME_new ();
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) spec->cn, -1, -1, 0);
-  g_assert_true (X509_set_version (tc.cert, X509_VERSION_3));
-  ASN1_INTEGER_set (X509_get_serialNumber (tc.cert), g_random_int_range (1, G_MAXINT32));
-  X509_set_subject_name (tc.cert, name);
-  X509_set_issuer_name (tc.cert, issuer ? X509_get_subject_name (issuer->cert) : name);
-  X509_NAME_free (name);
-  X509_gmtime_adj (X509_getm_notBefore (tc.cert), spec->not_before);
-  X509_gmtime_adj (X509_getm_notAfter (tc.cert), spec->not_after);
-  g_assert_true (X509_set_pubkey (tc.cert, tc.key));
   if (spec->basic)
-    add_ext (tc.cert, signer, NID_basic_constraints, spec->basic);
+    test_cert_add_ext (tc.cert, signer, NID_basic_constraints, spec->basic);
   if (spec->key_usage)
-    add_ext (tc.cert, signer, NID_key_usage, spec->key_usage);
-  add_ext (tc.cert, signer, NID_subject_key_identifier, "hash");
+    test_cert_add_ext (tc.cert, signer, NID_key_usage, spec->key_usage);
+  test_cert_add_ext (tc.cert, signer, NID_subject_key_identifier, "hash");
   if (issuer)
-    add_ext (tc.cert, signer, NID_authority_key_identifier, "keyid:always");
+    test_cert_add_ext (tc.cert, signer, NID_authority_key_identifier, "keyid:always");
   if (spec->san)
-    add_ext (tc.cert, signer, NID_subject_alt_name, spec->san);
+    test_cert_add_ext (tc.cert, signer, NID_subject_alt_name, spec->san);
   const EVP_MD *md = EVP_PKEY_is_a (signer_key, "ED25519") || EVP_PKEY_is_a (signer_key, "ED448")
                        ? NULL : EVP_sha256 ();
   g_assert_cmpint (X509_sign (tc.cert, signer_key, md), >, 0);

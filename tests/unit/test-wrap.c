@@ -10,50 +10,10 @@
 
 #include "settle-error.h"
 #include "settle-wrap.h"
+#include "unit-certs.h"
 
-#define DAY (24 * 60 * 60L)
 
 /* ---- test certificate maker ------------------------------------------- */
-
-typedef struct {
-  X509 *cert;     /* owned */
-  EVP_PKEY *key;  /* owned */
-} TestCert;
-
-static void
-test_cert_clear (TestCert *tc)
-{
-  X509_free (tc->cert);
-  EVP_PKEY_free (tc->key);
-}
-
-static void
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX ctx;
-  X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, &ctx, nid, value);
-  g_assert_nonnull (ext);
-  g_assert_true (X509_add_ext (cert, ext, -1));
-  X509_EXTENSION_free (ext);
-}
-
-static X509 *
-new_cert (const char *cn, EVP_PKEY *key, const X509 *issuer, long not_before, long not_after)
-{
-  X509 *cert = X509_new ();
-  X509_NAME *name = X509_NAME_new ();
-  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0);
-  g_assert_true (X509_set_version (cert, X509_VERSION_3));
-  ASN1_INTEGER_set (X509_get_serialNumber (cert), g_random_int_range (1, G_MAXINT32));
-  X509_set_subject_name (cert, name);
-  X509_set_issuer_name (cert, issuer ? X509_get_subject_name (issuer) : name);
-  X509_NAME_free (name);
-  X509_gmtime_adj (X509_getm_notBefore (cert), not_before);
-  X509_gmtime_adj (X509_getm_notAfter (cert), not_after);
-  g_assert_true (X509_set_pubkey (cert, key));
-  return cert;
-}
 
 /* A device CA.  `basic` is its basicConstraints; with_skid FALSE makes one
  * without subjectKeyIdentifier (C must then compute the RFC 5280 one). */
@@ -62,11 +22,11 @@ make_ca_full (const char *basic, gboolean with_skid)
 {
   TestCert ca = { NULL, EVP_EC_gen ("P-256") };
   g_assert_nonnull (ca.key);
-  ca.cert = new_cert ("Printer Device CA", ca.key, NULL, -DAY, 365 * DAY);
-  add_ext (ca.cert, ca.cert, NID_basic_constraints, basic);
-  add_ext (ca.cert, ca.cert, NID_key_usage, "critical,keyCertSign,cRLSign");
+  ca.cert = test_cert_body_new ("Printer Device CA", ca.key, NULL, -DAY, 365 * DAY);
+  test_cert_add_ext (ca.cert, ca.cert, NID_basic_constraints, basic);
+  test_cert_add_ext (ca.cert, ca.cert, NID_key_usage, "critical,keyCertSign,cRLSign");
   if (with_skid)
-    add_ext (ca.cert, ca.cert, NID_subject_key_identifier, "hash");
+    test_cert_add_ext (ca.cert, ca.cert, NID_subject_key_identifier, "hash");
   g_assert_cmpint (X509_sign (ca.cert, ca.key, EVP_sha256 ()), >, 0);
   return ca;
 }
@@ -98,17 +58,17 @@ make_leaf (const TestCert *ca, const char *cn, const char *san)
 {
   TestCert leaf = { NULL, EVP_EC_gen ("P-256") };
   g_assert_nonnull (leaf.key);
-  leaf.cert = new_cert (cn, leaf.key, ca->cert, -DAY, 30 * DAY);
-  add_ext (leaf.cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE");
-  add_ext (leaf.cert, ca->cert, NID_key_usage, "critical,digitalSignature");
-  add_ext (leaf.cert, ca->cert, NID_ext_key_usage, "serverAuth");
-  add_ext (leaf.cert, ca->cert, NID_subject_key_identifier, "hash");
+  leaf.cert = test_cert_body_new (cn, leaf.key, ca->cert, -DAY, 30 * DAY);
+  test_cert_add_ext (leaf.cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE");
+  test_cert_add_ext (leaf.cert, ca->cert, NID_key_usage, "critical,digitalSignature");
+  test_cert_add_ext (leaf.cert, ca->cert, NID_ext_key_usage, "serverAuth");
+  test_cert_add_ext (leaf.cert, ca->cert, NID_subject_key_identifier, "hash");
   if (X509_get0_subject_key_id (ca->cert) != NULL)
-    add_ext (leaf.cert, ca->cert, NID_authority_key_identifier, "keyid:always");
+    test_cert_add_ext (leaf.cert, ca->cert, NID_authority_key_identifier, "keyid:always");
   else
     add_method1_akid (leaf.cert, ca->cert);
   if (san)
-    add_ext (leaf.cert, ca->cert, NID_subject_alt_name, san);
+    test_cert_add_ext (leaf.cert, ca->cert, NID_subject_alt_name, san);
   g_assert_cmpint (X509_sign (leaf.cert, ca->key, EVP_sha256 ()), >, 0);
   return leaf;
 }
