@@ -133,7 +133,7 @@ settle_collect_chromium (gboolean installing, SettleTargets *t)
 }
 
 static void
-settle_collect_firefox (const char *cmd, gboolean installing, SettleTargets *t)
+settle_collect_firefox (const char *cmd, SettleTargets *t)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) profiles = g_ptr_array_new_with_free_func (g_free);
@@ -148,7 +148,9 @@ settle_collect_firefox (const char *cmd, gboolean installing, SettleTargets *t)
   for (guint i = 0; i < profiles->len; i++)
     {
       const char *dir = g_ptr_array_index (profiles, i);
-      if (installing && settle_firefox_profile_in_use (dir))
+      /* Both ways: a running Firefox rewrites pkcs11.txt on exit and would
+       * silently undo a removal just as it would an addition. */
+      if (settle_firefox_profile_in_use (dir))
         {
           settle_ui_failf (cmd, "Firefox is running with the profile %s; close it and run this again.", dir);
           t->failures++;
@@ -218,7 +220,7 @@ settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
       if (o.chromium)
         settle_collect_chromium (installing, &t);
       if (o.firefox)
-        settle_collect_firefox (cmd, installing, &t);
+        settle_collect_firefox (cmd, &t);
       settle_apply (cmd, installing, module, &t);
       status = t.failures ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
     }

@@ -1,9 +1,10 @@
 /* sp11-session.c: the session table, object searches and attribute reads.
  *
- * Sessions stay usable across a snapshot swap (a search in progress never
- * fails because the helper wrote a new snapshot: it just sees the new
- * objects), but C_GetSessionInfo reports a session opened on an earlier
- * view as invalid.  NSS asks exactly that to decide whether a removable
+ * Sessions stay usable across a snapshot swap, but the object handles of
+ * the earlier view do not: a search in progress or a handle kept from it
+ * then gets CKR_OBJECT_HANDLE_INVALID (the object may be gone), and
+ * C_GetSessionInfo reports a session opened on an earlier view as
+ * invalid.  NSS asks exactly that to decide whether a removable
  * token was pulled and reinserted; see docs/nss-module.md. */
 #include "sp11-api.h"
 

@@ -21,12 +21,28 @@ static void
 sp11_forget_in_child (void)
 {
   atomic_store (&sp11_current, NULL);
+  pthread_mutex_unlock (&sp11_init_guard);
+}
+
+/* The init guard is held across fork, so that a C_Initialize or
+ * C_Finalize running in another parent thread cannot leave the child's
+ * copy locked for ever. */
+static void
+sp11_hold_guard_for_fork (void)
+{
+  pthread_mutex_lock (&sp11_init_guard);
+}
+
+static void
+sp11_release_guard_in_parent (void)
+{
+  pthread_mutex_unlock (&sp11_init_guard);
 }
 
 static void
 sp11_register_atfork (void)
 {
-  pthread_atfork (NULL, NULL, sp11_forget_in_child);
+  pthread_atfork (sp11_hold_guard_for_fork, sp11_release_guard_in_parent, sp11_forget_in_child);
 }
 
 static CK_RV
@@ -93,7 +109,10 @@ sp11_state_finalize (CK_VOID_PTR reserved)
   pthread_mutex_unlock (&sp11_init_guard);
   if (m == NULL)
     return CKR_CRYPTOKI_NOT_INITIALIZED;
-  /* A call that entered before the exchange finishes before the state goes. */
+  /* A call holding the state lock when the exchange happened finishes
+   * before the state goes.  A call racing C_Finalize from another thread
+   * is the application's error (PKCS#11 2.40, 5.4): this narrows that
+   * window, it cannot close it without a reference count on every call. */
   sp11_lock_acquire (&m->lock);
   sp11_lock_release (&m->lock);
   sp11_module_free (m);

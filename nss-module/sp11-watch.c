@@ -27,9 +27,14 @@ sp11_watch_load (sp11_watch *watch)
   /* Stamp first: a write landing between the stamp and the load is then
    * seen as a change on the next check rather than missed. */
   memset (&watch->stamp, 0, sizeof watch->stamp);
+  clock_gettime (CLOCK_MONOTONIC, &watch->last_check);
+  /* No snapshot directory could be named (no HOME, no XDG_DATA_HOME, no
+   * SETTLE_TRUST_DIR): an empty token.  An empty path must never reach
+   * the reader, which would turn it into "/index.cbor". */
+  if (watch->dir[0] == '\0')
+    return sp11_view_new (NULL, sp11_next_tag (watch));
   if (settle_snapshot_stamp_read (watch->dir, &watch->stamp) != 0)
     memset (&watch->stamp, 0, sizeof watch->stamp);
-  clock_gettime (CLOCK_MONOTONIC, &watch->last_check);
   if (settle_snapshot_load (watch->dir, &snap, err, sizeof err) != 0)
     {
       /* Inside a browser the only channel is stderr; the stamp stops the
@@ -56,6 +61,8 @@ sp11_watch_changed (sp11_watch *watch, int force)
   if (!force && sp11_elapsed_ms (&watch->last_check, &now) < SP11_WATCH_INTERVAL_MS)
     return 0;
   watch->last_check = now;
+  if (watch->dir[0] == '\0')
+    return 0;
   memset (&current, 0, sizeof current);
   if (settle_snapshot_stamp_read (watch->dir, &current) != 0)
     memset (&current, 0, sizeof current);

@@ -22,7 +22,9 @@ trust() { "$SETTLE" trust --ca "$P/$1.pem" --fingerprint "$(fingerprint "$P/$1.p
 check "trust device CA one (printer.local)" trust one printer.local
 
 coproc NSSLIVE { "$LIVE" "$DB" "$MODULE" 2>"$T_DIR/live.err"; }
-at_exit "kill $NSSLIVE_PID 2>/dev/null"
+# Bash unsets NSSLIVE_PID (and NSSLIVE) once the coprocess exits: keep copies.
+live_pid=$NSSLIVE_PID live_in=${NSSLIVE[1]}
+at_exit "kill $live_pid 2>/dev/null"
 read -r -t 20 hello <&"${NSSLIVE[0]}" || hello=""
 check "the NSS process starts with the module" test "$hello" = ready
 
@@ -49,8 +51,8 @@ check "the running process starts trusting the added anchor" test "${answer%% *}
 answer=$(ask bad printer 2>/dev/null)
 check "the removed anchor stays untrusted" test "${answer%% *}" = ok
 
-exec {NSSLIVE[1]}>&-
-wait "$NSSLIVE_PID" 2>/dev/null
-check "the NSS process shuts down cleanly (module finalised)" test $? -eq 0
+exec {live_in}>&-
+wait "$live_pid" 2>/dev/null && live_rc=0 || live_rc=$?
+check "the NSS process shuts down cleanly (module finalised)" test "$live_rc" -eq 0
 sed 's/^/# stderr: /' "$T_DIR/live.err"
 done_testing

@@ -30,10 +30,10 @@ for n in ${BENCH_SIZES:-10 1000 10000}; do
   read -r os ol of orss <<<"$ours"
   read -r ts tl tf trss <<<"$theirs"
   calc() { awk "BEGIN { print $1 }"; }
-  printf '%6d  settle   %10.1f  %10.1f  %8.2f  %8d\n' "$n" "$os" "$ol" "$(calc "$ol * 1000 / $LOOKUPS")" "$orss"
-  printf '%6d  p11-kit  %10.1f  %10.1f  %8.2f  %8d\n' "$n" "$ts" "$tl" "$(calc "$tl * 1000 / $LOOKUPS")" "$trss"
-  printf '#  ratio p11-kit/settle: start+verify %.2fx, lookups %.2fx (found %d vs %d)\n' \
-    "$(calc "$ts / $os")" "$(calc "$tl / $ol")" "$of" "$tf"
+  printf '# %6d  settle   %10.1f  %10.1f  %8.2f  %8d\n' "$n" "$os" "$ol" "$(calc "$ol * 1000 / $LOOKUPS")" "$orss"
+  printf '# %6d  p11-kit  %10.1f  %10.1f  %8.2f  %8d\n' "$n" "$ts" "$tl" "$(calc "$tl * 1000 / $LOOKUPS")" "$trss"
+  printf '#  ratio settle/p11-kit (target <= 1.0): start+verify %.3f, lookups %.5f (found %d vs %d)\n' \
+    "$(calc "$os / $ts")" "$(calc "$ol / $tl")" "$of" "$tf"
   rss[settle,$n]=$orss; rss[p11kit,$n]=$trss
   rm -rf "$out"
 done
