@@ -42,9 +42,9 @@ G_BEGIN_DECLS
 #define SETTLE_CEREMONY_ROLE_MAX 32          /* [a-z0-9-], 1..32 */
 #define SETTLE_CEREMONY_TEXT_MAX 256         /* error text, bytes of UTF-8 */
 
-/* Each side gives up when the next message takes longer than this, and
- * the device ends any ceremony that runs longer than the total. */
-#define SETTLE_CEREMONY_STEP_TIMEOUT_S 30
+/* Each side gives up when the next message takes longer than
+ * SETTLE_TLS_DEFAULT_TIMEOUT_MS (settle-ceremony-tls.h, 10 s), and the
+ * device ends any ceremony that runs longer than this total. */
 #define SETTLE_CEREMONY_TOTAL_TIMEOUT_S 120
 
 typedef enum {

@@ -1,0 +1,152 @@
+/* device-main.c: settle-device, the reference device of the pairing
+ * ceremony (docs/device.md).
+ *
+ *   settle-device serve --name NAME --state DIR --listen ADDR:PORT
+ *                       [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]
+ *   settle-device rotate --state DIR
+ *   settle-device reset --state DIR */
+#include "device.h"
+
+#include <locale.h>
+#include <string.h>
+
+#include "settle-error.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+  "Usage:\n"
+  "  settle-device serve --name NAME --state DIR --listen ADDR:PORT\n"
+  "                      [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]\n"
+  "  settle-device rotate --state DIR   new device CA, cross-signed by the old one\n"
+  "  settle-device reset --state DIR    factory reset: destroys every key and enrolment\n";
+
+static int
+usage_error (const char *message)
+{
+  g_printerr ("settle-device: %s\n%s", message, usage_text);
+  return EXIT_USAGE;
+}
+
+/* Parses `entries` for `command`; FALSE after printing why. */
+static gboolean
+parse_options (const char *command, GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autofree char *summary = g_strdup_printf ("- settle-device %s", command);
+  g_autoptr (GOptionContext) context = g_option_context_new (summary);
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_autoptr (GError) local = NULL;
+  if (!g_option_context_parse (context, argc, argv, &local))
+    {
+      g_printerr ("settle-device %s: %s\n", command, local->message);
+      return FALSE;
+    }
+  if (*argc > 1)
+    {
+      g_printerr ("settle-device %s: unexpected argument '%s'\n", command, (*argv)[1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+is_known_role (const char *role)
+{
+  return strcmp (role, "admin") == 0 || strcmp (role, "user") == 0 || strcmp (role, "guest") == 0;
+}
+
+static int
+cmd_serve (int argc, char **argv)
+{
+  g_autofree char *name = NULL, *state = NULL, *listen = NULL, *qr_png = NULL, *qr_text = NULL, *grant = NULL;
+  GOptionEntry entries[] = {
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Device name below .local, home.arpa or .alt", "NAME" },
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "State directory (created 0700)", "DIR" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port; port 0 picks a free one", "ADDR:PORT" },
+    { "qr-png", 0, 0, G_OPTION_ARG_FILENAME, &qr_png, "Also write the QR code as PNG", "FILE" },
+    { "qr-text", 0, 0, G_OPTION_ARG_FILENAME, &qr_text, "Also write the QR payload text", "FILE" },
+    { "grant", 0, 0, G_OPTION_ARG_STRING, &grant, "Role for every client (default: first admin, then guest)",
+      "admin|user|guest" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!parse_options ("serve", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (name == NULL || state == NULL || listen == NULL)
+    return usage_error ("serve needs --name, --state and --listen.");
+  if (grant != NULL && !is_known_role (grant))
+    return usage_error ("--grant takes admin, user or guest.");
+  SettleDeviceServeOptions options = {
+    .name = name, .state_dir = state, .listen = listen,
+    .qr_png = qr_png, .qr_text = qr_text, .grant = grant,
+  };
+  return settle_device_serve (&options);
+}
+
+static int
+cmd_rotate (int argc, char **argv)
+{
+  g_autofree char *state = NULL;
+  GOptionEntry entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "State directory", "DIR" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!parse_options ("rotate", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (state == NULL)
+    return usage_error ("rotate needs --state.");
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SettleDeviceIdentity) id = settle_device_identity_load (state, &local);
+  if (id == NULL || !settle_device_identity_rotate (id, &local))
+    {
+      g_printerr ("settle-device: %s\n", local->message);
+      return 1;
+    }
+  g_print ("settle-device: %s now uses device CA generation %u, cross-signed by generation %u\n",
+           id->name, id->generation, id->generation - 1);
+  return 0;
+}
+
+static int
+cmd_reset (int argc, char **argv)
+{
+  g_autofree char *state = NULL;
+  GOptionEntry entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "State directory", "DIR" },
+    G_OPTION_ENTRY_NULL
+  };
+  if (!parse_options ("reset", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (state == NULL)
+    return usage_error ("reset needs --state.");
+  g_autoptr (GError) local = NULL;
+  if (!settle_device_identity_reset (state, &local))
+    {
+      g_printerr ("settle-device: %s\n", local->message);
+      return 1;
+    }
+  g_print ("settle-device: factory reset done: every key and enrolment in %s is destroyed\n", state);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2)
+    return usage_error ("no command given.");
+  const char *command = argv[1];
+  if (strcmp (command, "--help") == 0 || strcmp (command, "-h") == 0 || strcmp (command, "help") == 0)
+    {
+      g_print ("%s", usage_text);
+      return 0;
+    }
+  /* The subcommand's own parser sees argv from the command name on. */
+  if (strcmp (command, "serve") == 0)
+    return cmd_serve (argc - 1, argv + 1);
+  if (strcmp (command, "rotate") == 0)
+    return cmd_rotate (argc - 1, argv + 1);
+  if (strcmp (command, "reset") == 0)
+    return cmd_reset (argc - 1, argv + 1);
+  g_autofree char *message = g_strdup_printf ("unknown command '%s'.", command);
+  return usage_error (message);
+}

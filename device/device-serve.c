@@ -1,0 +1,474 @@
+/* device-serve.c: `settle-device serve`.  One TCP port, TLS 1.3: ALPN
+ * settle/1 runs the pairing ceremony, anything else gets the HTTPS page
+ * (docs/device.md).  One thread per connection, at most
+ * CONNECTIONS_MAX at once; the ceremony itself runs one at a time (the
+ * ceremony server answers others with ERROR busy).  SIGINT and SIGTERM
+ * arrive through a signalfd, so that no handler runs inside OpenSSL. */
+#include "device.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+
+#include "settle-error.h"
+#include "settle-scope.h"
+
+#define CONNECTIONS_MAX 16
+#define LISTEN_BACKLOG 16
+
+typedef struct {
+  const SettleDeviceServeOptions *options;
+  SettleDeviceIdentity *identity;       /* owned */
+  SettleDeviceEnrolments *enrolments;   /* owned */
+  SettleCeremonyServer *ceremony;       /* owned */
+  SSL_CTX *tls;                         /* owned */
+  SettleDeviceQrTarget qr;              /* host and paths owned */
+  SettleDeviceHttpContext http;
+
+  GMutex lock;                          /* guards the fields below */
+  GCond idle;
+  GHashTable *active_fds;               /* fds of running connection threads */
+  guint running;                        /* connection threads not yet finished */
+  gboolean stopping;
+} Device;
+
+typedef struct {
+  Device *device;
+  int fd;
+} Connection;
+
+/* ---- roles ---- */
+
+static int
+role_rank (const char *role)
+{
+  static const char *const ranks[] = { "guest", "user", "admin" };
+  for (gsize i = 0; role != NULL && i < G_N_ELEMENTS (ranks); i++)
+    if (strcmp (role, ranks[i]) == 0)
+      return (int) i;
+  return -1;
+}
+
+/* The first client gets admin, later ones guest, unless --grant says
+ * otherwise; never more than the helper asked for. */
+static char *
+grant_role (const char *requested, gpointer user_data)
+{
+  Device *device = user_data;
+  int asked = role_rank (requested);
+  if (asked < 0)
+    return NULL;
+  const char *policy = device->options->grant;
+  if (policy == NULL)
+    policy = settle_device_enrolments_count (device->enrolments) == 0 ? "admin" : "guest";
+  return g_strdup (asked <= role_rank (policy) ? requested : policy);
+}
+
+/* ---- ceremony hooks ---- */
+
+static gboolean
+key_in_use (const guint8 spki_sha256[32], gpointer user_data)
+{
+  Device *device = user_data;
+  g_autofree char *hex = g_malloc (65);
+  for (int i = 0; i < 32; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", spki_sha256[i]);
+  return settle_device_enrolments_spki_known (device->enrolments, hex);
+}
+
+static gboolean
+record_enrolment (X509 *cert, const char *role, const char *peer_address, gpointer user_data, GError **error)
+{
+  Device *device = user_data;
+  if (!settle_device_enrolments_add (device->enrolments, cert, role, peer_address, error))
+    return FALSE;
+  g_autofree char *serial = settle_device_serial_hex (cert);
+  g_printerr ("settle-device: paired the client at %s as %s (certificate serial %s)\n", peer_address,
+              role, serial);
+  return TRUE;
+}
+
+static void
+forget_enrolment (X509 *cert, gpointer user_data)
+{
+  Device *device = user_data;
+  settle_device_enrolments_remove (device->enrolments, cert);
+}
+
+static void
+secret_changed (SettleCeremonyServer *server, gpointer user_data)
+{
+  Device *device = user_data;
+  g_autoptr (GError) local = NULL;
+  if (!settle_device_qr_show (&device->qr, server, &local))
+    g_printerr ("settle-device: %s\n", local->message);
+  else
+    g_printerr ("settle-device: the previous pairing code is retired; showing a new one\n");
+}
+
+/* ---- one connection ---- */
+
+static void
+run_ceremony (Device *device, SettleTlsConn *conn)
+{
+  g_autoptr (GError) local = NULL;
+  const char *peer = settle_tls_peer_address_peek (conn);
+  SettleCeremonyOutcome outcome = settle_ceremony_server_handle (device->ceremony, conn, &local);
+  if (outcome == SETTLE_CEREMONY_OUTCOME_ENROLLED)
+    return;
+  if (outcome == SETTLE_CEREMONY_OUTCOME_AUTH_FAILED)
+    g_printerr ("settle-device: pairing with %s failed: %s (%u of %d failed attempts for this code)\n",
+                peer, local->message, settle_ceremony_server_failures (device->ceremony),
+                SETTLE_CEREMONY_SERVER_MAX_FAILURES);
+  else
+    g_printerr ("settle-device: pairing with %s failed: %s\n", peer, local->message);
+}
+
+static void
+serve_connection (Device *device, int fd)
+{
+  g_autoptr (GError) local = NULL;
+  /* The TLS connection owns a duplicate; `fd` stays registered for
+   * stop_connections until the thread closes it. */
+  int tls_fd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
+  if (tls_fd < 0)
+    {
+      g_printerr ("settle-device: cannot duplicate a socket: %s\n", g_strerror (errno));
+      return;
+    }
+  SettleTlsConn *conn = settle_tls_accept (device->tls, tls_fd, SETTLE_CEREMONY_SERVER_STEP_TIMEOUT_MS, &local);
+  if (conn == NULL)
+    {
+      g_printerr ("settle-device: %s\n", local->message);
+      return;
+    }
+  const char *alpn = settle_tls_alpn_peek (conn);
+  if (alpn != NULL && strcmp (alpn, SETTLE_CEREMONY_ALPN) == 0)
+    run_ceremony (device, conn);
+  else if (!settle_device_http_serve (conn, &device->http, &local))
+    g_printerr ("settle-device: HTTPS request from %s: %s\n", settle_tls_peer_address_peek (conn),
+                local->message);
+  settle_tls_close (conn);
+}
+
+static gpointer
+connection_thread (gpointer data)
+{
+  Connection *c = data;
+  Device *device = c->device;
+  serve_connection (device, c->fd);
+  /* Unregistered before the fd is closed, so that stop_connections never
+   * touches a number the kernel has handed out again. */
+  g_mutex_lock (&device->lock);
+  g_hash_table_remove (device->active_fds, GINT_TO_POINTER (c->fd));
+  g_mutex_unlock (&device->lock);
+  close (c->fd);
+  g_free (c);
+  ERR_clear_error ();
+  g_mutex_lock (&device->lock);
+  if (--device->running == 0)
+    g_cond_broadcast (&device->idle);
+  g_mutex_unlock (&device->lock);
+  return NULL;
+}
+
+static void
+start_connection (Device *device, int fd)
+{
+  g_mutex_lock (&device->lock);
+  gboolean full = device->running >= CONNECTIONS_MAX || device->stopping;
+  if (!full)
+    {
+      g_hash_table_add (device->active_fds, GINT_TO_POINTER (fd));
+      device->running++;
+    }
+  g_mutex_unlock (&device->lock);
+  if (full)
+    {
+      close (fd);  /* the client retries; queuing would only hold its socket */
+      return;
+    }
+  Connection *c = g_new0 (Connection, 1);
+  c->device = device;
+  c->fd = fd;
+  g_thread_unref (g_thread_new ("settle-conn", connection_thread, c));
+}
+
+/* Wakes every connection thread (their next poll sees the socket shut
+ * down) and waits until all have finished. */
+static void
+stop_connections (Device *device)
+{
+  g_mutex_lock (&device->lock);
+  device->stopping = TRUE;
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, device->active_fds);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    shutdown (GPOINTER_TO_INT (key), SHUT_RDWR);
+  while (device->running > 0)
+    g_cond_wait (&device->idle, &device->lock);
+  g_mutex_unlock (&device->lock);
+}
+
+/* ---- listening ---- */
+
+static gboolean
+parse_listen (const char *listen, char **host, guint16 *port, GError **error)
+{
+  const char *colon = strrchr (listen, ':');
+  guint64 value = 0;
+  if (colon == NULL || colon == listen || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &value, NULL))
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                   "--listen wants ADDRESS:PORT (e.g. 127.0.0.1:8443, [::1]:0), not '%s'.", listen);
+      return FALSE;
+    }
+  g_autofree char *addr = g_strndup (listen, (gsize) (colon - listen));
+  if (addr[0] == '[' && addr[strlen (addr) - 1] == ']')
+    {
+      char *inner = g_strndup (addr + 1, strlen (addr) - 2);
+      g_free (addr);
+      addr = inner;
+    }
+  if (!g_hostname_is_ip_address (addr))
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                   "--listen wants a numeric IPv4 or IPv6 address, not '%s'.", addr);
+      return FALSE;
+    }
+  *host = g_steal_pointer (&addr);
+  *port = (guint16) value;
+  return TRUE;
+}
+
+static int
+listen_on (const char *host, guint16 port, guint16 *bound_port, GError **error)
+{
+  struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM };
+  struct addrinfo *ai = NULL;
+  char service[8];
+  g_snprintf (service, sizeof service, "%u", (unsigned) port);
+  int rc = getaddrinfo (host, service, &hints, &ai);
+  if (rc != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "Cannot use the address %s: %s.", host,
+                   gai_strerror (rc));
+      return -1;
+    }
+  int one = 1;
+  int fd = socket (ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  gboolean ok = fd >= 0 && setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0
+                && bind (fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen (fd, LISTEN_BACKLOG) == 0;
+  int saved = errno;
+  freeaddrinfo (ai);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (ok && getsockname (fd, (struct sockaddr *) &ss, &len) == 0)
+    *bound_port = ntohs (ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                                  : ((struct sockaddr_in *) &ss)->sin_port);
+  if (!ok)
+    {
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "Cannot listen on %s port %u: %s.", host,
+                   (unsigned) port, g_strerror (saved));
+      return -1;
+    }
+  return fd;
+}
+
+/* For a wildcard address the QR code needs an address a phone or laptop
+ * can reach: the first non-loopback one of that family (owned). */
+static char *
+address_hint (const char *host)
+{
+  gboolean v6 = strchr (host, ':') != NULL;
+  if (strcmp (host, "0.0.0.0") != 0 && strcmp (host, "::") != 0)
+    return g_strdup (host);
+  struct ifaddrs *list = NULL;
+  char *hint = NULL;
+  if (getifaddrs (&list) == 0)
+    for (struct ifaddrs *i = list; i != NULL && hint == NULL; i = i->ifa_next)
+      {
+        char text[INET6_ADDRSTRLEN];
+        if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) != 0)
+          continue;
+        if (!v6 && i->ifa_addr->sa_family == AF_INET
+            && inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, text, sizeof text))
+          hint = g_strdup (text);
+        else if (v6 && i->ifa_addr->sa_family == AF_INET6
+                 && !IN6_IS_ADDR_LINKLOCAL (&((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr)
+                 && inet_ntop (AF_INET6, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, text, sizeof text))
+          hint = g_strdup (text);
+      }
+  freeifaddrs (list);
+  return hint != NULL ? hint : g_strdup (v6 ? "::1" : "127.0.0.1");
+}
+
+/* ---- set-up ---- */
+
+static gboolean
+device_open (Device *device, GError **error)
+{
+  const SettleDeviceServeOptions *o = device->options;
+  device->identity = settle_device_identity_open (o->state_dir, o->name, error);
+  if (device->identity == NULL)
+    return FALSE;
+  device->enrolments = settle_device_enrolments_open (o->state_dir, error);
+  if (device->enrolments == NULL)
+    return FALSE;
+  STACK_OF (X509) *chain = settle_device_identity_tls_chain (device->identity);
+  device->tls = settle_tls_server_ctx_new (device->identity->tls_key, device->identity->tls_cert, chain,
+                                           device->identity->ca, error);
+  sk_X509_pop_free (chain, X509_free);
+  if (device->tls == NULL)
+    return FALSE;
+  device->ceremony = settle_ceremony_server_new (device->identity->name, device->identity->ca_key,
+                                                 device->identity->ca, NULL, error);
+  if (device->ceremony == NULL)
+    return FALSE;
+  SettleCeremonyServerHooks hooks = {
+    .grant_role = grant_role,
+    .key_in_use = key_in_use,
+    .record_enrolment = record_enrolment,
+    .forget_enrolment = forget_enrolment,
+    .secret_changed = secret_changed,
+    .user_data = device,
+  };
+  settle_ceremony_server_set_hooks (device->ceremony, &hooks);
+  device->http.name = device->identity->name;
+  device->http.identity = device->identity;
+  device->http.enrolments = device->enrolments;
+  return TRUE;
+}
+
+static void
+device_close (Device *device)
+{
+  settle_ceremony_server_free (device->ceremony);
+  SSL_CTX_free (device->tls);
+  settle_device_enrolments_free (device->enrolments);
+  settle_device_identity_free (device->identity);
+  g_free (device->qr.host);
+  g_free (device->qr.png_path);
+  g_free (device->qr.text_path);
+  g_hash_table_unref (device->active_fds);
+  g_mutex_clear (&device->lock);
+  g_cond_clear (&device->idle);
+}
+
+static int
+signal_fd_new (sigset_t *set)
+{
+  sigemptyset (set);
+  sigaddset (set, SIGINT);
+  sigaddset (set, SIGTERM);
+  /* Blocked before any thread exists, so that every thread inherits the
+   * mask and the signals wait for the signalfd. */
+  pthread_sigmask (SIG_BLOCK, set, NULL);
+  return signalfd (-1, set, SFD_CLOEXEC);
+}
+
+/* Accepts until SIGINT or SIGTERM. */
+static void
+accept_loop (Device *device, int listen_fd, int sig_fd)
+{
+  for (;;)
+    {
+      struct pollfd fds[2] = { { .fd = listen_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
+      if (poll (fds, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          g_printerr ("settle-device: poll failed: %s\n", g_strerror (errno));
+          return;
+        }
+      if (fds[1].revents != 0)
+        {
+          struct signalfd_siginfo info;
+          if (read (sig_fd, &info, sizeof info) == (ssize_t) sizeof info)
+            g_printerr ("settle-device: %s received, stopping\n", strsignal ((int) info.ssi_signo));
+          return;
+        }
+      int fd = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd >= 0)
+        start_connection (device, fd);
+      else if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
+        g_printerr ("settle-device: accept failed: %s\n", g_strerror (errno));
+    }
+}
+
+static gboolean
+prepare (Device *device, int *listen_fd, GError **error)
+{
+  const SettleDeviceServeOptions *o = device->options;
+  g_autofree char *host = NULL;
+  guint16 port = 0, bound = 0;
+  if (!parse_listen (o->listen, &host, &port, error) || !device_open (device, error))
+    return FALSE;
+  *listen_fd = listen_on (host, port, &bound, error);
+  if (*listen_fd < 0)
+    return FALSE;
+  device->qr.name = device->identity->name;
+  device->qr.host = address_hint (host);
+  device->qr.port = bound;
+  device->qr.tls_cert = device->identity->tls_cert;
+  device->qr.png_path = g_strdup (o->qr_png);
+  device->qr.text_path = g_strdup (o->qr_text);
+  if (!settle_device_qr_show (&device->qr, device->ceremony, error))
+    return FALSE;
+  gboolean v6 = strchr (host, ':') != NULL;
+  g_print ("settle-device: listening on %s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned) bound);
+  fflush (stdout);
+  return TRUE;
+}
+
+int
+settle_device_serve (const SettleDeviceServeOptions *options)
+{
+  Device device = { .options = options };
+  g_mutex_init (&device.lock);
+  g_cond_init (&device.idle);
+  device.active_fds = g_hash_table_new (NULL, NULL);
+  sigset_t set;
+  int sig_fd = signal_fd_new (&set);
+  int listen_fd = -1;
+  g_autoptr (GError) local = NULL;
+  int status = 0;
+  if (sig_fd < 0)
+    {
+      g_printerr ("settle-device: cannot watch for signals: %s\n", g_strerror (errno));
+      status = 1;
+    }
+  else if (!prepare (&device, &listen_fd, &local))
+    {
+      g_printerr ("settle-device: %s\n", local->message);
+      status = 1;
+    }
+  else
+    {
+      accept_loop (&device, listen_fd, sig_fd);
+      stop_connections (&device);
+      g_printerr ("settle-device: stopped\n");
+    }
+  if (listen_fd >= 0)
+    close (listen_fd);
+  if (sig_fd >= 0)
+    close (sig_fd);
+  device_close (&device);
+  return status;
+}

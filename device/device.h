@@ -1,0 +1,138 @@
+/* device.h: the parts of settle-device, one concern per file:
+ *
+ *   device-main.c        subcommands and their options
+ *   device-certs.c       building X.509 certificates and keys (OpenSSL)
+ *   device-identity.c    the state directory: device CA, TLS leaf, rotate, reset
+ *   device-enrolments.c  who was paired, with which role and serial (JSON)
+ *   device-qr.c          the SETTLE: payload shown as QR code and files
+ *   device-http.c        the HTTPS page and /.well-known/settle/whoami
+ *   device-serve.c       listening, one thread per connection, signals
+ *
+ * Every function reports failure as a SETTLE_ERROR GError that the
+ * command prints as it is. */
+#pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "settle-ceremony-server.h"
+#include "settle-ceremony-tls.h"
+
+G_BEGIN_DECLS
+
+/* ---- device-certs.c ---- */
+
+#define SETTLE_DEVICE_CA_DAYS 3650
+#define SETTLE_DEVICE_LEAF_DAYS 397
+
+/* A fresh P-256 key (owned). */
+EVP_PKEY *settle_device_key_new (GError **error);
+/* A self-signed device CA for `name`, generation `generation` (owned). */
+X509 *settle_device_ca_new (const char *name, guint generation, EVP_PKEY *key, GError **error);
+/* `subject_ca` (borrowed) re-issued under `issuer`/`issuer_key`: the
+ * cross certificate that lets clients of the old CA reach the new one. */
+X509 *settle_device_cross_new (X509 *subject_ca, X509 *issuer, EVP_PKEY *issuer_key, GError **error);
+/* The TLS server leaf for `name` under the CA (owned). */
+X509 *settle_device_leaf_new (const char *name, EVP_PKEY *leaf_key, X509 *ca, EVP_PKEY *ca_key,
+                              GError **error);
+/* TRUE when `cert` is signed by `ca` and valid now. */
+gboolean settle_device_cert_issued_by (X509 *cert, X509 *ca);
+/* Lowercase hex of the serial number (owned). */
+char *settle_device_serial_hex (X509 *cert);
+/* Lowercase hex SHA-256 of the DER SubjectPublicKeyInfo (owned). */
+char *settle_device_spki_sha256_hex (X509 *cert);
+
+/* ---- device-identity.c ---- */
+
+typedef struct {
+  char *dir;                /* owned: the state directory */
+  char *name;               /* owned: canonical device name */
+  guint generation;         /* of the current CA: 1, 2 after a rotation ... */
+  EVP_PKEY *ca_key;         /* owned */
+  X509 *ca;                 /* owned: current device CA, self-signed */
+  X509 *ca_cross;           /* owned or NULL: current CA issued by the previous one */
+  GPtrArray *previous_cas;  /* owned, of owned X509: retired CAs (public part only) */
+  EVP_PKEY *tls_key;        /* owned */
+  X509 *tls_cert;           /* owned */
+} SettleDeviceIdentity;
+
+void settle_device_identity_free (SettleDeviceIdentity *id);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceIdentity, settle_device_identity_free)
+
+/* Loads the identity in `dir`, creating the directory (0700) and a new
+ * identity for `name` on first run.  Refuses a directory made for another
+ * name, and key files or a directory that others can read. */
+SettleDeviceIdentity *settle_device_identity_open (const char *dir, const char *name, GError **error);
+/* Loads an existing identity (rotate). */
+SettleDeviceIdentity *settle_device_identity_load (const char *dir, GError **error);
+/* New CA cross-signed by the current one, new TLS leaf; the old CA key is
+ * destroyed, its certificate kept for clients it enrolled. */
+gboolean settle_device_identity_rotate (SettleDeviceIdentity *id, GError **error);
+/* Factory reset: wipes and deletes every key, certificate and enrolment
+ * in `dir`, then the directory itself. */
+gboolean settle_device_identity_reset (const char *dir, GError **error);
+/* The certificate chain the TLS server sends after its leaf (owned). */
+STACK_OF (X509) *settle_device_identity_tls_chain (SettleDeviceIdentity *id);
+/* TRUE when `cert` was issued by the current or a retired device CA. */
+gboolean settle_device_identity_issued (SettleDeviceIdentity *id, X509 *cert);
+
+/* ---- device-enrolments.c ---- */
+
+typedef struct _SettleDeviceEnrolments SettleDeviceEnrolments;
+
+SettleDeviceEnrolments *settle_device_enrolments_open (const char *dir, GError **error);
+void settle_device_enrolments_free (SettleDeviceEnrolments *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceEnrolments, settle_device_enrolments_free)
+guint settle_device_enrolments_count (SettleDeviceEnrolments *e);
+/* Appends and saves (atomically, 0600). */
+gboolean settle_device_enrolments_add (SettleDeviceEnrolments *e, X509 *cert, const char *role,
+                                       const char *peer_address, GError **error);
+void settle_device_enrolments_remove (SettleDeviceEnrolments *e, X509 *cert);
+/* The role recorded for this exact certificate (owned), or NULL. */
+char *settle_device_enrolments_role_of (SettleDeviceEnrolments *e, X509 *cert);
+gboolean settle_device_enrolments_spki_known (SettleDeviceEnrolments *e, const char *spki_hex);
+
+/* ---- device-qr.c ---- */
+
+typedef struct {
+  char *name;          /* borrowed from the identity */
+  char *host;          /* owned: address hint host */
+  guint16 port;
+  X509 *tls_cert;      /* borrowed */
+  char *png_path;      /* owned or NULL */
+  char *text_path;     /* owned or NULL */
+} SettleDeviceQrTarget;
+
+/* Shows the current secret of `server` as QR code on standard output and
+ * writes the PNG and text files that were asked for. */
+gboolean settle_device_qr_show (const SettleDeviceQrTarget *target, SettleCeremonyServer *server,
+                                GError **error);
+
+/* ---- device-http.c ---- */
+
+typedef struct {
+  const char *name;
+  SettleDeviceIdentity *identity;
+  SettleDeviceEnrolments *enrolments;
+} SettleDeviceHttpContext;
+
+/* Serves one HTTP/1.1 request on `conn`, then returns (Connection: close). */
+gboolean settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx,
+                                   GError **error);
+
+/* ---- device-serve.c ---- */
+
+typedef struct {
+  const char *name;
+  const char *state_dir;
+  const char *listen;      /* ADDR:PORT, [v6]:PORT */
+  const char *qr_png;
+  const char *qr_text;
+  const char *grant;       /* NULL: first client admin, then guest */
+} SettleDeviceServeOptions;
+
+int settle_device_serve (const SettleDeviceServeOptions *options);
+
+G_END_DECLS

@@ -1,0 +1,103 @@
+/* settle-ceremony-server.h: the device's side of the pairing ceremony
+ * (SPAKE2 role B; schema/ceremony.md).
+ *
+ * The server owns the current pairing secret.  It runs one ceremony at a
+ * time on connections whose ALPN is settle/1 (others get ERROR busy),
+ * answers CLIENT_HELLO with SERVER_SHARE {pB, cB}, checks cA in constant
+ * time, and only then reads ENROL_REQUEST: it checks the CSR (signature,
+ * key strength, key not already in use), issues a client certificate from
+ * the device CA with the role the device grants, and sends ENROL_RESPONSE.
+ *
+ * Secrets: a secret serves one successful pairing, or at most
+ * SETTLE_CEREMONY_SERVER_MAX_FAILURES ceremonies that reached SERVER_SHARE
+ * without a valid cA (a helper with the wrong code stops at cB and never
+ * sends cA, so a silent hang-up counts too).  Then the server makes a
+ * fresh secret and calls the `secret_changed` hook, so that the device
+ * shows a new QR code.
+ *
+ * Thread safety: settle_ceremony_server_handle() may be called from
+ * several threads at once (the second caller gets ERROR busy); hooks run
+ * in the calling thread while the ceremony lock is held.
+ *
+ * Ownership: the server up-references the CA key and certificate it is
+ * given; settle_ceremony_server_free() wipes the secret. */
+#pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "settle-base32.h"
+#include "settle-ceremony-tls.h"
+
+G_BEGIN_DECLS
+
+#define SETTLE_CEREMONY_SERVER_MAX_FAILURES 5
+#define SETTLE_CEREMONY_SERVER_STEP_TIMEOUT_MS SETTLE_TLS_DEFAULT_TIMEOUT_MS  /* 10 s */
+#define SETTLE_CEREMONY_SERVER_SECRET_BYTES SETTLE_SECRET_RECOMMENDED_BYTES   /* 160 bits */
+#define SETTLE_CEREMONY_SERVER_CERT_DAYS 397
+
+typedef struct _SettleCeremonyServer SettleCeremonyServer;
+
+typedef enum {
+  SETTLE_CEREMONY_OUTCOME_ENROLLED,     /* certificate issued, recorded and sent */
+  SETTLE_CEREMONY_OUTCOME_AUTH_FAILED,  /* wrong secret, relay, or no cA: one failed attempt */
+  SETTLE_CEREMONY_OUTCOME_REFUSED,      /* role or CSR refused after a valid confirmation */
+  SETTLE_CEREMONY_OUTCOME_BUSY,         /* another ceremony was running */
+  SETTLE_CEREMONY_OUTCOME_FAILED,       /* malformed input, timeout, network, internal */
+} SettleCeremonyOutcome;
+
+typedef struct {
+  /* The role to grant for `requested` (owned result), or NULL to refuse
+   * with ERROR role-refused.  Default: "guest". */
+  char *(*grant_role) (const char *requested, gpointer user_data);
+  /* TRUE when a key with this SHA-256 SPKI hash is already enrolled (the
+   * helper must make one key per device).  Default: no check beyond the
+   * device's own CA key. */
+  gboolean (*key_in_use) (const guint8 spki_sha256[32], gpointer user_data);
+  /* Records an issued certificate (borrowed) before it is sent.  FALSE
+   * (with error) refuses the enrolment with ERROR internal. */
+  gboolean (*record_enrolment) (X509 *cert, const char *role, const char *peer_address,
+                                gpointer user_data, GError **error);
+  /* Undoes record_enrolment when the response could not be sent. */
+  void (*forget_enrolment) (X509 *cert, gpointer user_data);
+  /* The current secret was retired and a new one made (show a new QR). */
+  void (*secret_changed) (SettleCeremonyServer *server, gpointer user_data);
+  gpointer user_data;
+} SettleCeremonyServerHooks;
+
+/* `device_name`: canonical name below a local namespace (SPAKE2 identity
+ * B, sent in `names`).  `ca_key`/`ca_cert` (borrowed, up-referenced): the
+ * device CA that issues client certificates.  `chain` (borrowed, may be
+ * NULL = just the CA): what ENROL_RESPONSE carries after the client
+ * certificate, issuer first, device CA last.  A first secret is made at
+ * once.  Owned result. */
+SettleCeremonyServer *settle_ceremony_server_new (const char *device_name, EVP_PKEY *ca_key,
+                                                  X509 *ca_cert, STACK_OF (X509) *chain,
+                                                  GError **error);
+void settle_ceremony_server_free (SettleCeremonyServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleCeremonyServer, settle_ceremony_server_free)
+
+/* Hooks are copied; call before the first handle(). */
+void settle_ceremony_server_set_hooks (SettleCeremonyServer *server,
+                                       const SettleCeremonyServerHooks *hooks);
+/* Per-step network timeout (default SETTLE_CEREMONY_SERVER_STEP_TIMEOUT_MS). */
+void settle_ceremony_server_set_step_timeout (SettleCeremonyServer *server, guint timeout_ms);
+
+/* Copies the current secret into `out` (caller-owned, at least
+ * SETTLE_SECRET_MAX_BYTES; the caller wipes it) and returns its length;
+ * *generation (optional) counts the secrets made so far. */
+gsize settle_ceremony_server_copy_secret (SettleCeremonyServer *server, guint8 *out,
+                                          guint *generation);
+/* Retires the current secret and makes a fresh one (calls secret_changed). */
+gboolean settle_ceremony_server_renew_secret (SettleCeremonyServer *server, GError **error);
+/* Failed attempts against the current secret. */
+guint settle_ceremony_server_failures (SettleCeremonyServer *server);
+
+/* Runs one ceremony on `conn` (borrowed; ALPN settle/1).  Every refusal
+ * is also sent to the peer as an ERROR message when the connection still
+ * works.  `error` is set for every outcome but ENROLLED. */
+SettleCeremonyOutcome settle_ceremony_server_handle (SettleCeremonyServer *server,
+                                                     SettleTlsConn *conn, GError **error);
+
+G_END_DECLS
