@@ -1,0 +1,462 @@
+/* cmd-pair.c: `settle pair`: read a device's QR code (or its typed code),
+ * run the pairing ceremony (lib/ceremony-client.c), ask for consent, and
+ * store the scoped anchor and the new client key.  Nothing is stored
+ * unless every step succeeded and the user said yes. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "commit.h"
+#include "consent.h"
+#include "settle-base32.h"
+#include "settle-ceremony-client.h"
+#include "settle-ceremony-tls.h"
+#include "settle-error.h"
+#include "settle-qr-decode.h"
+#include "settle-qr-payload.h"
+#include "settle-scope.h"
+#include "settle-wrap.h"
+#include "ui.h"
+
+#define CMD "pair"
+#define TIMEOUT_MAX_S 600
+#define CAMERA_WAIT_MS (60 * 1000)
+#define STDIN_TEXT_MAX (SETTLE_QR_PAYLOAD_MAX + 2)
+#define STEP_COUNT 5
+
+typedef struct {
+  char *qr_file;
+  char *payload;            /* holds the secret: wiped */
+  char *code;               /* holds the secret: wiped */
+  char *address;
+  char *name;
+  gboolean camera;
+  char *camera_device;
+  char *role;
+  char *label;
+  gboolean yes;
+  int timeout_s;
+} PairOptions;
+
+static void
+pair_options_clear (PairOptions *options)
+{
+  g_free (options->qr_file);
+  settle_base32_wipe_free (options->payload);
+  settle_base32_wipe_free (options->code);
+  g_free (options->address);
+  g_free (options->name);
+  g_free (options->camera_device);
+  g_free (options->role);
+  g_free (options->label);
+}
+
+/* ---- usage ---- */
+
+static guint
+count_sources (const PairOptions *options)
+{
+  return (options->qr_file != NULL) + (options->payload != NULL) + (options->code != NULL)
+         + (options->camera != FALSE);
+}
+
+static gboolean
+role_is_known (const char *role)
+{
+  return g_strcmp0 (role, "admin") == 0 || g_strcmp0 (role, "user") == 0
+         || g_strcmp0 (role, "guest") == 0;
+}
+
+static gboolean
+check_usage (const PairOptions *options, GError **error)
+{
+  const char *message = NULL;
+
+  if (count_sources (options) != 1)
+    message = "give exactly one of --qr FILE, --payload TEXT, --code CODE or --camera";
+  else if (options->code != NULL && options->address == NULL)
+    message = "--code needs --address HOST:PORT (the address the device shows beside the code)";
+  else if (options->code == NULL && (options->address != NULL || options->name != NULL))
+    message = "--address and --name go with --code only (a QR code carries both)";
+  else if (options->role != NULL && !role_is_known (options->role))
+    message = "--role takes admin, user or guest";
+  else if (options->timeout_s < 1 || options->timeout_s > TIMEOUT_MAX_S)
+    message = "--timeout takes 1 to 600 seconds";
+  if (message == NULL)
+    return TRUE;
+  g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, message);
+  return FALSE;
+}
+
+static gboolean
+on_camera_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  PairOptions *options = data;
+
+  (void) option_name;
+  (void) error;
+  options->camera = TRUE;
+  g_free (options->camera_device);
+  options->camera_device = g_strdup (value);
+  return TRUE;
+}
+
+/* GOption takes an optional value only as --camera=DEV; `--camera DEV`
+ * leaves DEV behind as an argument, which is taken here. */
+static gboolean
+take_camera_device (PairOptions *options, int *argc, char **argv)
+{
+  if (*argc == 2 && options->camera && options->camera_device == NULL)
+    {
+      options->camera_device = g_strdup (argv[1]);
+      *argc = 1;
+    }
+  return *argc <= 1;
+}
+
+/* ---- where the payload comes from ---- */
+
+/* One line from standard input, bounded; for `--payload -`, which keeps
+ * the secret out of the process list. */
+static char *
+read_stdin_line (GError **error)
+{
+  char *line = g_malloc0 (STDIN_TEXT_MAX + 2);
+
+  if (fgets (line, STDIN_TEXT_MAX + 2, stdin) == NULL || strlen (line) > STDIN_TEXT_MAX)
+    {
+      settle_base32_wipe_free (line);
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                           "Standard input did not hold one line of at most 1024 characters.");
+      return NULL;
+    }
+  return line;
+}
+
+static char *
+payload_text (const PairOptions *options, GError **error)
+{
+  if (options->qr_file != NULL)
+    return settle_qr_decode_file (options->qr_file, error);
+  if (options->camera)
+    {
+      fprintf (stderr, "Hold the device's QR code in front of the camera...\n");
+      return settle_qr_decode_camera (options->camera_device, CAMERA_WAIT_MS, error);
+    }
+  if (g_strcmp0 (options->payload, "-") == 0)
+    return read_stdin_line (error);
+  return g_strdup (options->payload);
+}
+
+static SettleQrPayload *
+payload_from_picture_or_text (const PairOptions *options, GError **error)
+{
+  char *text = payload_text (options, error);
+  SettleQrPayload *payload;
+
+  if (text == NULL)
+    return NULL;
+  payload = settle_qr_payload_parse (text, strlen (text), error);
+  settle_base32_wipe_free (text);
+  if (payload == NULL)
+    g_prefix_error (error, "This is not a valid settle pairing code: ");
+  return payload;
+}
+
+/* HOST:PORT or [IPv6]:PORT as typed by the user: an IP address or a name
+ * below a local namespace, and a port 1..65535. */
+static gboolean
+parse_address (const char *text, SettleQrPayload *payload, GError **error)
+{
+  g_autofree char *host = NULL;
+  const char *colon;
+  guint64 port = 0;
+
+  if (text[0] == '[' && (colon = strstr (text, "]:")) != NULL)
+    {
+      host = g_strndup (text + 1, (gsize) (colon - text - 1));
+      colon++;
+    }
+  else if ((colon = strrchr (text, ':')) != NULL && strchr (text, ':') == colon)
+    host = g_strndup (text, (gsize) (colon - text));
+  if (host == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
+    {
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                           "--address must be HOST:PORT, such as 192.168.1.20:8443 or [fd00::20]:8443.");
+      return FALSE;
+    }
+  if (!g_hostname_is_ip_address (host))
+    {
+      char *canonical = settle_name_normalize (host, FALSE, error);
+      if (canonical == NULL)
+        return FALSE;
+      g_free (host);
+      host = canonical;
+    }
+  payload->host = g_steal_pointer (&host);
+  payload->port = (guint16) port;
+  return TRUE;
+}
+
+/* A typed code has no key hash: the name is the user's --name, else a
+ * host name in --address, else (NULL) the one the device's certificate
+ * shows, which the consent prompt asks the user to compare. */
+static SettleQrPayload *
+payload_from_code (const PairOptions *options, GError **error)
+{
+  g_autoptr (SettleQrPayload) payload = settle_qr_payload_new ();
+
+  if (!settle_base32_code_parse (options->code, payload->secret, sizeof payload->secret,
+                                 &payload->secret_len, error)
+      || !parse_address (options->address, payload, error))
+    return NULL;
+  if (options->name != NULL)
+    {
+      payload->name = settle_name_normalize (options->name, FALSE, error);
+      if (payload->name == NULL)
+        return NULL;
+    }
+  else if (!g_hostname_is_ip_address (payload->host))
+    payload->name = g_strdup (payload->host);
+  return g_steal_pointer (&payload);
+}
+
+/* ---- progress on the terminal ---- */
+
+typedef struct {
+  gboolean open;   /* a step line is waiting for its result */
+} Progress;
+
+static void
+show_step (SettlePairStep step, gboolean finished, const char *detail, gpointer user_data)
+{
+  Progress *progress = user_data;
+
+  if (!finished)
+    {
+      fprintf (stderr, "  [%d/%d] %s%s%s ... ", (int) step, STEP_COUNT, settle_pair_step_describe (step),
+               detail != NULL ? ": " : "", detail != NULL ? detail : "");
+      progress->open = TRUE;
+    }
+  else
+    {
+      fprintf (stderr, "%s\n", detail != NULL ? detail : "ok");
+      progress->open = FALSE;
+    }
+  fflush (stderr);
+}
+
+static void
+close_failed_step (Progress *progress)
+{
+  if (progress->open)
+    fprintf (stderr, "failed\n");
+  progress->open = FALSE;
+}
+
+/* ---- the record ---- */
+
+static char **
+scope_of (char **names, GError **error)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (char **n = names; *n != NULL; n++)
+    {
+      g_autofree char *canonical = settle_scope_normalize (*n, error);
+      if (canonical == NULL)
+        return NULL;
+      g_strv_builder_add (builder, canonical);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static gboolean
+wrap_into_record (SettleRecord *record, X509 *ca, GError **error)
+{
+  SettleWrapped wrapped = { 0 };
+
+  if (!settle_wrap_ca (ca, (const char *const *) record->scope, record->label, &wrapped, error))
+    return FALSE;
+  record->wrapper_root_der = settle_cert_to_der (wrapped.root);
+  record->cross_der = settle_cert_to_der (wrapped.cross);
+  settle_wrapped_clear (&wrapped);
+  return TRUE;
+}
+
+static SettleRecord *
+record_from_result (const SettlePairResult *result, const PairOptions *options, GError **error)
+{
+  g_autoptr (SettleRecord) record = settle_record_new ();
+
+  record->anchor_der = settle_cert_to_der (result->anchor);
+  record->fingerprint = settle_fingerprint_of_der (g_bytes_get_data (record->anchor_der, NULL),
+                                                   g_bytes_get_size (record->anchor_der));
+  record->kind = result->pinned_peer ? SETTLE_KIND_PINNED_PEER : SETTLE_KIND_DEVICE_CA;
+  g_free (record->label);
+  record->label = g_strdup (options->label != NULL ? options->label : result->device_name);
+  g_strfreev (record->names);
+  record->names = g_strdupv (result->names);
+  g_strfreev (record->scope);
+  record->scope = scope_of (result->names, error);
+  if (record->scope == NULL)
+    return NULL;
+  if (!result->pinned_peer && !wrap_into_record (record, result->anchor, error))
+    return NULL;
+  record->created = g_get_real_time () / G_USEC_PER_SEC;
+  record->expires = settle_cert_not_after (result->anchor);
+  record->role = g_strdup (result->role);
+  record->client_cert_der = settle_cert_to_der (result->client_cert);
+  return g_steal_pointer (&record);
+}
+
+static char *
+consent_prompt (const SettleRecord *record, const SettlePairResult *result, gboolean typed_code)
+{
+  g_autofree char *base = settle_consent_describe (record, result->sas);
+  g_autofree char *role = g_strdup_printf ("  This computer gets its own client key for this device, role: %s.\n",
+                                           result->role);
+
+  if (!typed_code)
+    return g_strconcat (base, role, NULL);
+  /* No QR code vouched for the name: only the user can. */
+  g_autofree char *check = g_strdup_printf (
+    "  You typed the code, so no QR code vouched for the device's key or name:\n"
+    "  check that the device's own screen calls itself %s.\n", result->device_name);
+  return g_strconcat (base, role, check, NULL);
+}
+
+/* ---- the command ---- */
+
+static SettleQrPayload *
+read_payload (const PairOptions *options, GError **error)
+{
+  return options->code != NULL ? payload_from_code (options, error)
+                               : payload_from_picture_or_text (options, error);
+}
+
+static void
+announce (const SettleQrPayload *payload, gboolean typed_code)
+{
+  if (typed_code)
+    fprintf (stderr, "Pairing with %s at %s port %u using a typed code (no key in it to compare).\n",
+             payload->name != NULL ? payload->name : "the device", payload->host, (unsigned) payload->port);
+  else
+    fprintf (stderr, "Pairing with %s (address hint %s port %u).\n", payload->name, payload->host,
+             (unsigned) payload->port);
+}
+
+static SettlePairResult *
+run_ceremony (const SettleQrPayload *payload, const PairOptions *options, GError **error)
+{
+  Progress progress = { FALSE };
+  SettlePairRequest request = {
+    .payload = payload,
+    .pinned = options->code == NULL,
+    .role = options->role,
+    .timeout_ms = (guint) options->timeout_s * 1000u,
+    .progress = show_step,
+    .progress_data = &progress,
+  };
+  SettlePairResult *result;
+
+  announce (payload, options->code != NULL);
+  result = settle_pair_run (&request, error);
+  if (result == NULL)
+    close_failed_step (&progress);
+  return result;
+}
+
+static int
+run_pair (const PairOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SettleQrPayload) payload = NULL;
+  g_autoptr (SettlePairResult) result = NULL;
+  g_autoptr (SettleRecord) record = NULL;
+  g_autoptr (SettleStore) store = NULL;
+  g_autofree char *prompt = NULL;
+  g_autofree char *scope = NULL;
+
+  payload = read_payload (options, &error);
+  if (payload == NULL)
+    goto failed;
+  /* Opened first: a store that cannot be written must not cost the
+   * device its single-use secret. */
+  store = settle_ui_open_store (&error);
+  if (store == NULL)
+    goto failed;
+  result = run_ceremony (payload, options, &error);
+  if (result == NULL)
+    goto failed;
+  record = record_from_result (result, options, &error);
+  if (record == NULL)
+    goto failed;
+  prompt = consent_prompt (record, result, options->code != NULL);
+  if (!settle_consent_obtain (prompt, "Pair with it?", options->yes, &record->consent, &error))
+    goto failed;
+  if (!settle_commit_add_with_key (store, record, result->client_key_pem, &error))
+    goto failed;
+  scope = settle_ui_join (record->scope);
+  printf ("Paired with \"%s\": trusted for %s (%s), role %s, client key stored.\n", record->label,
+          scope, settle_kind_to_string (record->kind), record->role);
+  return SETTLE_EXIT_OK;
+
+failed:
+  settle_ui_fail (CMD, error);
+  fprintf (stderr, "settle %s: nothing was stored.\n", CMD);
+  return SETTLE_EXIT_FAILED;
+}
+
+int
+settle_cmd_pair (int argc, char **argv)
+{
+  PairOptions options = { .timeout_s = SETTLE_TLS_DEFAULT_TIMEOUT_MS / 1000 };
+  g_autoptr (GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "qr", 0, 0, G_OPTION_ARG_FILENAME, &options.qr_file, "A photo or screenshot of the device's QR code (PNG or JPEG; - reads standard input)", "FILE" },
+    { "payload", 0, 0, G_OPTION_ARG_STRING, &options.payload, "The QR code's text, SETTLE:... (- reads one line from standard input)", "TEXT" },
+    { "code", 0, 0, G_OPTION_ARG_STRING, &options.code, "The pairing code the device shows for typing (needs --address)", "CODE" },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &options.address, "With --code: where the device listens", "HOST:PORT" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &options.name, "With --code: the device's name as its screen shows it", "NAME" },
+    { "camera", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, (gpointer) on_camera_option, "Scan the QR code with a camera (default " SETTLE_QR_CAMERA_DEFAULT ")", "[DEVICE]" },
+    { "role", 0, 0, G_OPTION_ARG_STRING, &options.role, "The role to ask for: admin (default), user or guest", "ROLE" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &options.label, "What to call the device in `settle list`", "TEXT" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &options.timeout_s, "Seconds to wait for each network step (default 10)", "SECONDS" },
+    { "yes", 0, 0, G_OPTION_ARG_NONE, &options.yes, "Consent without asking (for scripts; recorded as such)", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- pair with a device through its QR code");
+  GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, &options, NULL);
+  int status;
+
+  g_option_group_add_entries (group, entries);
+  g_option_context_set_main_group (context, group);
+  g_option_context_set_description (context,
+    "Examples:\n"
+    "  settle pair --qr photo-of-printer.jpg\n"
+    "  settle pair --code 000G-40R4-0M30-E209-185G-R38E-1W81-24GK-C --address 192.168.1.20:8443\n\n"
+    "The device's key must match the QR code, and the device must prove that it\n"
+    "knows the code, before anything is stored; then the command asks for consent\n"
+    "on the terminal (refusing when there is none, unless --yes). A typed code\n"
+    "carries no key: the code's proof is then the only check, and the name the\n"
+    "device gives must be compared with its screen. See docs/pairing.md.\n"
+    "Exit status: 0 paired, 1 refused or failed, 2 usage error.");
+  if (!settle_ui_parse (context, CMD, &argc, &argv))
+    status = SETTLE_EXIT_USAGE;
+  else if (!take_camera_device (&options, &argc, argv))
+    {
+      settle_ui_failf (CMD, "unexpected argument '%s'; run 'settle pair --help'", argv[1]);
+      status = SETTLE_EXIT_USAGE;
+    }
+  else if (!check_usage (&options, &error))
+    {
+      settle_ui_failf (CMD, "%s; run 'settle pair --help'", error->message);
+      status = SETTLE_EXIT_USAGE;
+    }
+  else
+    status = run_pair (&options);
+  pair_options_clear (&options);
+  return status;
+}

@@ -1,0 +1,92 @@
+/* settle-ceremony-client.h: the helper's side of the pairing ceremony
+ * (SPAKE2 role A; schema/ceremony.md), as `settle pair` runs it.
+ *
+ *   connect (address hint, then the name)  TLS 1.3, ALPN settle/1, SNI = name
+ *   pin      SHA-256 of the server's SPKI = the QR code's H, before a byte is sent
+ *   prove    exporter -> SPAKE2 AAD; CLIENT_HELLO; SERVER_SHARE; cB checked in
+ *            constant time; CLIENT_CONFIRM
+ *   enrol    ENROL_REQUEST with a CSR for a fresh P-256 key; ENROL_RESPONSE
+ *   check    names below .local / home.arpa / .alt only, the device's name among
+ *            them, the client certificate carries our key, the TLS leaf chains
+ *            to the returned device CA (else the leaf itself is the anchor: a
+ *            pinned peer, DESIGN.md)
+ *
+ * Nothing is stored here: the caller asks for consent and stores the result.
+ *
+ * Without a pin (a typed code carries no H) the SPAKE2 confirmation is the
+ * only proof: it still defeats a machine in the middle, whose two TLS
+ * connections have two exporter values, but the name that SPAKE2 binds is
+ * then the one the user gave or the one the device's certificate shows,
+ * so the caller must show it to the user to compare with the device.
+ *
+ * Every network step is bounded by the request's timeout.  Errors (one
+ * sentence each, never quoting the secret):
+ *   SETTLE_ERROR_NETWORK   no answer, connection refused, timeout, TLS failure
+ *   SETTLE_ERROR_AUTH      wrong key (evil twin), wrong code, relayed connection
+ *   SETTLE_ERROR_REFUSED   the device refused (role, busy, too many attempts)
+ *   SETTLE_ERROR_SCOPE     a name outside the local namespaces
+ *   SETTLE_ERROR_FORMAT    truncated, oversized or malformed message
+ *   SETTLE_ERROR_PROTOCOL  a message out of order, an unsupported suite
+ *   SETTLE_ERROR_CERT      unusable certificates in the enrolment
+ *
+ * Ownership: the request and everything it points to are borrowed; the
+ * result is owned and settle_pair_result_free() wipes the client key. */
+#pragma once
+
+#include <glib.h>
+#include <openssl/x509.h>
+
+#include "settle-qr-payload.h"
+
+G_BEGIN_DECLS
+
+#define SETTLE_PAIR_ROLE_DEFAULT "admin"
+
+typedef enum {
+  SETTLE_PAIR_STEP_CONNECT = 1,  /* begin: "HOST:PORT"; end: the address that answered */
+  SETTLE_PAIR_STEP_PIN,          /* end: whether the key matched the QR code */
+  SETTLE_PAIR_STEP_PROVE,        /* end: the short authentication string */
+  SETTLE_PAIR_STEP_ENROL,        /* begin: role asked for; end: role granted */
+  SETTLE_PAIR_STEP_CHECK,        /* end: names and kind of anchor */
+} SettlePairStep;
+
+/* Called when a step begins (`finished` FALSE) and when it succeeded
+ * (`finished` TRUE); a failing step ends with the run's error instead.
+ * `detail` is borrowed for the call, may be NULL, never holds a secret. */
+typedef void (*SettlePairProgressFn) (SettlePairStep step, gboolean finished, const char *detail,
+                                      gpointer user_data);
+
+typedef struct {
+  /* name: canonical device name (SPAKE2 identity B, SNI), or NULL when
+   * pairing from a typed code without a name (then the name comes from
+   * the device's certificate); host/port: where to connect; secret. */
+  const SettleQrPayload *payload;
+  gboolean pinned;          /* payload->spki_sha256 is valid (FALSE: typed code) */
+  const char *role;         /* "admin", "user", "guest"; NULL = SETTLE_PAIR_ROLE_DEFAULT */
+  guint timeout_ms;         /* per network step; 0 = SETTLE_TLS_DEFAULT_TIMEOUT_MS */
+  SettlePairProgressFn progress;
+  gpointer progress_data;
+} SettlePairRequest;
+
+typedef struct {
+  char *device_name;        /* the name SPAKE2 bound (identity B), canonical */
+  char **names;             /* canonical names to trust, device_name among them */
+  char *role;               /* granted by the device */
+  gboolean pinned_peer;     /* the TLS leaf does not chain to the device CA */
+  X509 *anchor;             /* the device CA, or the TLS leaf for a pinned peer */
+  X509 *server_leaf;        /* the certificate the TLS handshake showed */
+  X509 *client_cert;        /* issued for client_key */
+  GBytes *client_key_pem;   /* PKCS#8 PEM of the fresh client key (secret) */
+  char *sas;                /* short authentication string, "123 456" */
+} SettlePairResult;
+
+void settle_pair_result_free (SettlePairResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettlePairResult, settle_pair_result_free)
+
+/* "connecting", "checking the device's key" ...: static strings. */
+const char *settle_pair_step_describe (SettlePairStep step);
+
+/* Runs the whole ceremony.  Owned result, or NULL with `error`. */
+SettlePairResult *settle_pair_run (const SettlePairRequest *request, GError **error);
+
+G_END_DECLS
