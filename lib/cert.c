@@ -314,6 +314,11 @@ settle_peer_check (X509 *leaf, GError **error)
     return cert_error (error, "No certificate was given.");
   if (!check_extensions_parse (leaf, error))
     return FALSE;
+  /* Browsers take a pinned peer as an anchor (docs/nss-module.md), and
+   * mozilla::pkix lets a v1 anchor act as a CA: only v3 leaves, whose
+   * missing or false basicConstraints forbids issuing, can be pinned. */
+  if (X509_get_version (leaf) != X509_VERSION_3)
+    return cert_error (error, "The certificate is not X.509 version 3; a pinned peer must be one.");
   if (is_ca (leaf))
     return cert_error (error, "The certificate is a CA; a pinned peer must be an end-entity certificate.");
   guint dns_count;

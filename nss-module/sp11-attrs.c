@@ -119,23 +119,35 @@ sp11_certificate_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_
 }
 
 /* NSS trust: roots are trusted delegators for TLS servers and nothing else;
- * peers are trusted TLS servers; crosses, and every other purpose, "must
- * verify" (no trust of their own, chain further).  NOT_TRUSTED would be an
- * explicit distrust that also overrides other tokens, which is not what an
- * absent purpose means. */
+ * crosses, and every other purpose, "must verify" (no trust of their own,
+ * chain further).  NOT_TRUSTED would be an explicit distrust that also
+ * overrides other tokens, which is not what an absent purpose means.
+ *
+ * Pinned peers are served as certutil stores "CP,,": trusted delegator
+ * for server auth plus trusted for client auth.  Firefox (mozilla::pkix,
+ * NSSCertDBTrustDomain::GetCertTrust) honours only CA trust as an anchor
+ * and refuses a "P,," leaf as self-signed; Chromium needs both bits to
+ * take the leaf as anchor-or-leaf (docs/browsers.md).  A peer cannot
+ * issue anything: settle_peer_check admits only v3 end-entity
+ * certificates, which no verifier accepts as an issuer. */
 static const CK_ULONG *
 sp11_nss_server_trust (const settle_snap_entry *e)
 {
   switch (e->role)
     {
     case SETTLE_SNAP_ROOT:
-      return &sp11_nss_trusted_delegator;
     case SETTLE_SNAP_PEER:
-      return &sp11_nss_trusted;
+      return &sp11_nss_trusted_delegator;
     case SETTLE_SNAP_CROSS:
     default:
       return &sp11_nss_must_verify;
     }
+}
+
+static const CK_ULONG *
+sp11_nss_client_trust (const settle_snap_entry *e)
+{
+  return e->role == SETTLE_SNAP_PEER ? &sp11_nss_trusted : &sp11_nss_must_verify;
 }
 
 static int
@@ -156,6 +168,7 @@ sp11_nss_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_va
     case CKA_TRUST_SERVER_AUTH:
       return sp11_set_ulong (out, sp11_nss_server_trust (e));
     case CKA_TRUST_CLIENT_AUTH:
+      return sp11_set_ulong (out, sp11_nss_client_trust (e));
     case CKA_TRUST_CODE_SIGNING:
     case CKA_TRUST_EMAIL_PROTECTION:
       return sp11_set_ulong (out, &sp11_nss_must_verify);
@@ -172,16 +185,22 @@ sp11_pkcs_server_trust (const settle_snap_entry *e)
   switch (e->role)
     {
     case SETTLE_SNAP_ROOT:
-      return &sp11_pkcs_trust_anchor;
     case SETTLE_SNAP_PEER:
-      return &sp11_pkcs_trusted;
+      return &sp11_pkcs_trust_anchor;
     case SETTLE_SNAP_CROSS:
     default:
       return &sp11_pkcs_must_verify;
     }
 }
 
-/* PKCS#11 3.2 CKO_TRUST, the same decisions as the NSS trust object. */
+static const CK_ULONG *
+sp11_pkcs_client_trust (const settle_snap_entry *e)
+{
+  return e->role == SETTLE_SNAP_PEER ? &sp11_pkcs_trusted : &sp11_pkcs_must_verify;
+}
+
+/* PKCS#11 3.2 CKO_TRUST (read by newer NSS, e.g. Firefox ESR 153's), the
+ * same decisions as the NSS trust object. */
 static int
 sp11_pkcs_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_value *out)
 {
@@ -200,6 +219,7 @@ sp11_pkcs_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_v
     case SP11_CKA_PKCS_TRUST_SERVER_AUTH:
       return sp11_set_ulong (out, sp11_pkcs_server_trust (e));
     case SP11_CKA_PKCS_TRUST_CLIENT_AUTH:
+      return sp11_set_ulong (out, sp11_pkcs_client_trust (e));
     case SP11_CKA_PKCS_TRUST_CODE_SIGNING:
     case SP11_CKA_PKCS_TRUST_EMAIL_PROTECTION:
     case SP11_CKA_PKCS_TRUST_IPSEC_IKE:

@@ -344,6 +344,22 @@ test_peer_refuses_embedded_nul (void)
   test_cert_clear (&leaf);
 }
 
+/* Browsers take a pinned peer as an anchor, and mozilla::pkix lets a v1
+ * anchor issue certificates: only v3 leaves may be pinned. */
+static void
+test_peer_refuses_v1 (void)
+{
+  TestCert leaf = make_leaf ("DNS:nas.local");
+  g_assert_true (X509_set_version (leaf.cert, X509_VERSION_1));
+  g_assert_cmpint (X509_sign (leaf.cert, leaf.key, EVP_sha256 ()), >, 0);
+
+  g_autoptr (GError) error = NULL;
+  g_assert_false (settle_peer_check (leaf.cert, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT);
+  g_assert_nonnull (strstr (error->message, "version 3"));
+  test_cert_clear (&leaf);
+}
+
 /* ---- accessors ---------------------------------------------------------- */
 
 static void
@@ -389,6 +405,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cert/peer/accepted", test_peer_accepted);
   g_test_add_func ("/cert/peer/refused", test_peer_refused);
   g_test_add_func ("/cert/peer/embedded-nul", test_peer_refuses_embedded_nul);
+  g_test_add_func ("/cert/peer/v1", test_peer_refuses_v1);
   g_test_add_func ("/cert/accessors", test_accessors);
   return g_test_run ();
 }
