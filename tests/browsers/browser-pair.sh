@@ -1,0 +1,40 @@
+#!/bin/bash
+# Issue 6 part 1 with the real ceremony: the reference device
+# (settle-device) shows a QR code, `settle pair --qr PNG --yes` pairs with
+# it, and both browsers open the device's own HTTPS page (same port as the
+# ceremony) through the module, without a certificate error.  The
+# screenshots of this page are the ones docs/browsers.md shows.
+. "$SOURCE_ROOT/tests/lib.sh"
+. "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
+need_tool zbarimg
+DEV=${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}
+if [ ! -x "$DEV" ]; then
+  echo "Bail out! $DEV was not built"; exit 1
+fi
+
+"$DEV" serve --name printer.local --state "$T_DIR/dev" --listen 127.0.0.1:0 \
+  --qr-png "$T_DIR/dev.png" --qr-text "$T_DIR/dev.txt" >"$T_DIR/dev.log" 2>&1 &
+DEV_PID=$!
+at_exit "kill $DEV_PID 2>/dev/null"
+wait_for "$T_DIR/dev.log" '^settle-device: listening on 127\.0\.0\.1:[0-9]+$' 100 &&
+  wait_for "$T_DIR/dev.txt" '^SETTLE:' 100 || { echo "Bail out! settle-device did not start"; sed 's/^/#   /' "$T_DIR/dev.log"; exit 1; }
+DPORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_DIR/dev.log")
+
+check "settle pair --qr PNG --yes pairs with the device" "$SETTLE" pair --qr "$T_DIR/dev.png" --yes
+check "the pairing stored a device CA scoped to printer.local" bash -c \
+  "'$SETTLE' list | grep -E '^printer\.local +device-ca +printer\.local '"
+check "settle install --nssdb registers the module for Chromium" setup_chromium_nssdb
+check "settle install --firefox registers the module in the Firefox profile" setup_firefox_profile
+
+start_browser chromium printer.local
+start_browser firefox printer.local
+expect_loaded "chromium firefox" "https://printer.local:$DPORT/" printer.local \
+  "opens the paired device's page with no certificate error" "$B_ART/device"
+check "Chromium saw the device's CA as the issuer" \
+  grep -Eq "chromium https://printer.local:$DPORT/ -> loaded .*issuer=" "$B_ART/browse.log"
+check "a browser without the pairing refuses the same page" bash -c '
+  export HOME=$1/other; mkdir -p "$HOME/.pki/nssdb"; certutil -N -d "sql:$HOME/.pki/nssdb" --empty-password
+  out=$(printf "%s\n" "{\"op\":\"open\",\"url\":\"https://printer.local:$2/\"}" "{\"op\":\"quit\"}" |
+        timeout 90 node "$3/driver.mjs" --browser chromium --profile "$1/other/profile" --map printer.local 2>/dev/null)
+  echo "$out"; grep -q "^result	cert-error	ERR_CERT_AUTHORITY_INVALID" <<<"$out"' _ "$T_DIR" "$DPORT" "$B_NPM"
+done_testing
