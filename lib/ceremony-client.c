@@ -616,20 +616,24 @@ check_anchor (PairRun *run, SettlePairResult *result, GError **error)
 {
   X509 *leaf = settle_tls_peer_leaf_peek (run->conn);
   STACK_OF (X509) *chain = parse_chain (run, error);
-  gboolean ok;
+  gboolean ok = TRUE;
 
   if (chain == NULL)
     return FALSE;
   X509 *ca = sk_X509_value (chain, sk_X509_num (chain) - 1);
-  if (X509_check_host (leaf, run->device_name, 0, 0, NULL) != 1)
+  /* The CA is checked before the leaf may fall back to being pinned: a
+   * device whose "CA" is no CA at all (so that nothing chains to it) sent
+   * a broken enrolment and must not be stored as a pinned peer instead. */
+  if (!settle_ca_check (ca, error))
+    {
+      g_prefix_error (error, "The device returned a CA certificate that cannot be used: ");
+      ok = FALSE;
+    }
+  else if (X509_check_host (leaf, run->device_name, 0, 0, NULL) != 1)
     ok = fail (error, SETTLE_ERROR_CERT, "The device's TLS certificate is not valid for its name %s.",
                run->device_name);
   else if (leaf_chains_to (leaf, ca, chain, settle_tls_peer_chain_peek (run->conn)))
-    {
-      ok = settle_ca_check (ca, error);
-      if (ok)
-        result->anchor = X509_dup (ca);
-    }
+    result->anchor = X509_dup (ca);
   else
     ok = use_leaf_as_anchor (result, leaf, error);
   if (ok)

@@ -7,9 +7,9 @@
  *            constant time; CLIENT_CONFIRM
  *   enrol    ENROL_REQUEST with a CSR for a fresh P-256 key; ENROL_RESPONSE
  *   check    names below .local / home.arpa / .alt only, the device's name among
- *            them, the client certificate carries our key, the TLS leaf chains
- *            to the returned device CA (else the leaf itself is the anchor: a
- *            pinned peer, DESIGN.md)
+ *            them, the client certificate carries our key, the returned device
+ *            CA is a usable CA, the TLS leaf chains to it (else the leaf itself
+ *            is the anchor: a pinned peer, DESIGN.md)
  *
  * Nothing is stored here: the caller asks for consent and stores the result.
  *

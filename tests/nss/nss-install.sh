@@ -6,6 +6,9 @@
 need_tool certutil modutil
 
 export SETTLE_PKCS11_MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+# modutil (run by settle install, and here) loads the module: under ASan
+# it needs the module's runtime.
+preload_asan_runtime "$SETTLE_PKCS11_MODULE"
 registered() { modutil -rawlist -dbdir "sql:$1" | grep -q 'name="SETTLE Local Trust"'; }
 unregistered() { ! registered "$1"; }
 mkdb() { mkdir -p "$1" && certutil -N -d "sql:$1" --empty-password; }

@@ -7,6 +7,8 @@
 need_tool openssl certutil modutil vfychain tstclnt pkcs11-tool
 
 MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+# The NSS tools load the module: under ASan they need its runtime.
+preload_asan_runtime "$MODULE"
 P=$T_DIR/pki
 DB=$T_DIR/nssdb
 mkdir -p "$P" "$DB"

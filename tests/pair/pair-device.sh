@@ -36,12 +36,15 @@ PY
 check "the client certificate carries the stored key" bash -c \
   "[ \"\$(openssl x509 -in '$T_DIR/client.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$key' -pubout)\" ]"
 
-s_client() { echo | openssl s_client -provider settle -provider default -CAstore settle: \
+# openssl loads settle.so: under ASan it needs the runtime preloaded.
+s_client() { echo | with_asan_runtime "$OPENSSL_MODULES/settle.so" \
+  openssl s_client -provider settle -provider default -CAstore settle: \
   -verify_return_error -connect "127.0.0.1:$dev_port" -alpn http/1.1 "$@" 2>&1; }
+S_CLIENT_FUNCS=$(declare -f s_client with_asan_runtime asan_runtime_of)
 check "openssl s_client -CAstore settle: verifies printer.local" bash -c \
-  "$(declare -f s_client); dev_port=$dev_port; s_client -verify_hostname printer.local | grep -q 'Verify return code: 0 (ok)'"
+  "$S_CLIENT_FUNCS; dev_port=$dev_port; s_client -verify_hostname printer.local | grep -q 'Verify return code: 0 (ok)'"
 check_fails "but not for another name" "Verify return code: [1-9]|verify error" \
-  bash -c "$(declare -f s_client); dev_port=$dev_port; s_client -verify_hostname other.local"
+  bash -c "$S_CLIENT_FUNCS; dev_port=$dev_port; s_client -verify_hostname other.local"
 check "whoami accepts the client certificate and says admin" bash -c \
   "curl -sk --cert '$T_DIR/client.pem' --key '$key' https://127.0.0.1:$dev_port/.well-known/settle/whoami | grep -q '\"role\":\"admin\"'"
 check "whoami refuses a client without it" bash -c \

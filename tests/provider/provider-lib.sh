@@ -5,14 +5,10 @@ need_tool openssl
 export OPENSSL_MODULES="$BUILD_ROOT/provider"
 PROV=(-provider settle -provider default)
 # Under -Db_sanitize=address the module needs the sanitizer runtime loaded
-# first in the (uninstrumented) openssl, python3 and curl processes.
-asan_runtime=$(ldd "$OPENSSL_MODULES/settle.so" | awk '/libasan/ { print $3 }')
-if [ -n "$asan_runtime" ]; then
-  export LD_PRELOAD="$asan_runtime${LD_PRELOAD:+:$LD_PRELOAD}"
-  # Leaks are those of the host programs (python3 keeps its objects at
-  # exit); the provider's own frees are checked by the C client below.
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-fi
+# first in the (uninstrumented) openssl and python3 processes
+# (tests/lib.sh: preload_asan_runtime).  Leaks are those of the host
+# programs (python3 keeps its objects at exit).
+preload_asan_runtime "$OPENSSL_MODULES/settle.so"
 TRUST_DIR="$XDG_DATA_HOME/settle/trust"
 
 # The device PKI: a device CA and leaves in and out of its scope.
