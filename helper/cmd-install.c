@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "install.h"
+#include "installs.h"
 #include "nssdb.h"
 #include "profiles.h"
 #include "settle-config.h"
@@ -172,6 +174,8 @@ settle_is_to_create (const SettleTargets *t, const char *dir)
   return FALSE;
 }
 
+static void settle_remember_registration (const char *cmd, gboolean installed, const char *dir);
+
 static void
 settle_apply (const char *cmd, gboolean installing, const char *module, SettleTargets *t)
 {
@@ -195,7 +199,20 @@ settle_apply (const char *cmd, gboolean installing, const char *module, SettleTa
         printf ("%s sql:%s\n", changed ? "Registered in" : "Already registered in", dir);
       else
         printf ("%s sql:%s\n", changed ? "Removed from" : "Not registered in", dir);
+      if (ok)
+        settle_remember_registration (cmd, installing, dir);
     }
+}
+
+/* Remembers every database the module is in (installs.h); a failure to
+ * remember is a warning, the registration itself stands. */
+static void
+settle_remember_registration (const char *cmd, gboolean installed, const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = installed ? settle_installs_remember (dir, &error) : settle_installs_forget (dir, &error);
+  if (!ok)
+    fprintf (stderr, "settle %s: warning: %s\n", cmd, error->message);
 }
 
 static int
@@ -228,6 +245,35 @@ settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
   g_ptr_array_unref (t.create);
   settle_install_options_clear (&o);
   return status;
+}
+
+/* Remembered databases that still exist (a deleted one only needs
+ * forgetting), Chromium's and every Firefox profile's. */
+static void
+settle_collect_everywhere (const char *cmd, SettleTargets *t)
+{
+  g_auto (GStrv) remembered = settle_installs_list ();
+  for (gsize i = 0; remembered[i] != NULL; i++)
+    if (settle_nssdb_exists (remembered[i]))
+      settle_targets_add (t, remembered[i]);
+    else
+      settle_remember_registration (cmd, FALSE, remembered[i]);
+  settle_collect_chromium (FALSE, t);
+  settle_collect_firefox (cmd, t);
+}
+
+int
+settle_uninstall_everywhere (const char *cmd)
+{
+  SettleTargets t = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), 0 };
+  int failures;
+
+  settle_collect_everywhere (cmd, &t);
+  settle_apply (cmd, FALSE, NULL, &t);
+  failures = t.failures;
+  g_ptr_array_unref (t.dirs);
+  g_ptr_array_unref (t.create);
+  return failures;
 }
 
 int

@@ -311,6 +311,14 @@ record_from_result (const SettlePairResult *result, const PairOptions *options, 
   return g_steal_pointer (&record);
 }
 
+/* Remembered so that `settle refresh` can find the device again. */
+static char *
+address_text (const SettleQrPayload *payload)
+{
+  return g_strdup_printf (strchr (payload->host, ':') != NULL ? "[%s]:%u" : "%s:%u", payload->host,
+                          (unsigned) payload->port);
+}
+
 static char *
 consent_prompt (const SettleRecord *record, const SettlePairResult *result, gboolean typed_code)
 {
@@ -393,6 +401,7 @@ run_pair (const PairOptions *options)
   record = record_from_result (result, options, &error);
   if (record == NULL)
     goto failed;
+  record->address = address_text (payload);
   prompt = consent_prompt (record, result, options->code != NULL);
   if (!settle_consent_obtain (prompt, "Pair with it?", options->yes, &record->consent, &error))
     goto failed;

@@ -16,3 +16,5 @@ int settle_cmd_uninstall (int argc, char **argv);
 int settle_cmd_pair (int argc, char **argv);
 int settle_cmd_reset (int argc, char **argv);
 int settle_cmd_audit (int argc, char **argv);
+int settle_cmd_refresh (int argc, char **argv);
+int settle_cmd_renew (int argc, char **argv);

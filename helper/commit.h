@@ -16,5 +16,10 @@ gboolean settle_commit_add (SettleStore *store, const SettleRecord *record, GErr
 gboolean settle_commit_add_with_key (SettleStore *store, const SettleRecord *record,
                                      GBytes *client_key_pem, GError **error);
 gboolean settle_commit_remove (SettleStore *store, const SettleRecord *record, GError **error);
+/* Replaces `old_record` by `record` (a rotated device CA: a new
+ * fingerprint for the same binding); `client_key_pem` (borrowed, may be
+ * NULL) moves to the new record. */
+gboolean settle_commit_replace (SettleStore *store, const SettleRecord *old_record,
+                                const SettleRecord *record, GBytes *client_key_pem, GError **error);
 /* Regenerates the snapshot and the kept exports from the store as it is. */
 gboolean settle_commit_refresh (SettleStore *store, GError **error);

@@ -39,6 +39,12 @@ settle_consent_describe (const SettleRecord *record, const char *sas)
   g_string_append_printf (text, "  Expires:     %s\n", expires);
   if (sas != NULL)
     g_string_append_printf (text, "  Check code:  %s  (the device must show the same)\n", sas);
+  if (record->kind == SETTLE_KIND_REFEREE_CA)
+    g_string_append_printf (text,
+                            "\n  A referee vouches for many devices: every device it certifies under\n"
+                            "  %s will be trusted, including ones added later that you never\n"
+                            "  see here.  Say yes only if you trust whoever runs this referee.\n",
+                            scope);
   g_string_append (text,
                    "\n  Your browser and other programs will accept this device's certificates\n"
                    "  for the names above.  If someone asked you to scan a code or type a\n"

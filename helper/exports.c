@@ -208,3 +208,85 @@ settle_export_refresh_all (const char *trust_dir, GError **error)
     }
   return TRUE;
 }
+
+char **
+settle_export_list_kept (SettleExportKind kind)
+{
+  g_autoptr (GKeyFile) config = config_load ();
+  char **list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
+
+  return list != NULL ? list : g_new0 (char *, 1);
+}
+
+/* Only what export_hash_dir wrote: hash files and the marker.  Anything
+ * else someone put there keeps the directory alive. */
+static gboolean
+delete_export_dir (const char *dir, GError **error)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autofree char *marker = g_build_filename (dir, EXPORT_MARKER, NULL);
+  const char *name;
+
+  if (listing == NULL)
+    return TRUE; /* already gone */
+  if (!g_file_test (marker, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                   "%s was not made by settle export, so it was left as it is", dir);
+      return FALSE;
+    }
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (is_hash_name (name))
+      {
+        g_autofree char *file = g_build_filename (dir, name, NULL);
+        g_unlink (file);
+      }
+  g_unlink (marker);
+  g_rmdir (dir);
+  return TRUE;
+}
+
+static gboolean
+delete_export_file (const char *path, GError **error)
+{
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot delete %s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+settle_export_delete_all_kept (GError **error)
+{
+  g_autoptr (GKeyFile) config = config_load ();
+  gboolean ok = TRUE;
+
+  for (SettleExportKind kind = SETTLE_EXPORT_DIR; kind <= SETTLE_EXPORT_PEM; kind++)
+    {
+      g_auto (GStrv) list = settle_export_list_kept (kind);
+      for (char **item = list; *item != NULL; item++)
+        {
+          g_autoptr (GError) local = NULL;
+          gboolean deleted = kind == SETTLE_EXPORT_DIR ? delete_export_dir (*item, &local)
+                                                       : delete_export_file (*item, &local);
+          if (!deleted && ok)
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              ok = FALSE;
+            }
+        }
+      g_key_file_remove_key (config, CONFIG_GROUP, kind_key (kind), NULL);
+    }
+  return config_save (config, error != NULL && *error != NULL ? NULL : error) && ok;
+}
+
+gboolean
+settle_export_is_present (SettleExportKind kind, const char *path)
+{
+  g_autofree char *marker = g_build_filename (path, EXPORT_MARKER, NULL);
+
+  return kind == SETTLE_EXPORT_DIR ? g_file_test (marker, G_FILE_TEST_EXISTS)
+                                   : g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}

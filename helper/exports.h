@@ -20,3 +20,14 @@ gboolean settle_export_forget (const char *path, gboolean *was_kept, GError **er
 
 /* Rewrites every remembered copy; stops at the first failure. */
 gboolean settle_export_refresh_all (const char *trust_dir, GError **error);
+
+/* The remembered copies of one kind (owned, NULL-terminated, maybe empty). */
+char **settle_export_list_kept (SettleExportKind kind);
+
+/* Deletes every remembered copy (for a directory: the files settle wrote
+ * and the directory when that leaves it empty) and forgets them all.
+ * Continues past a failure and reports the first one. */
+gboolean settle_export_delete_all_kept (GError **error);
+
+/* TRUE when the copy exists (a directory must carry settle's marker). */
+gboolean settle_export_is_present (SettleExportKind kind, const char *path);

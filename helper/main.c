@@ -43,6 +43,12 @@ static const SettleCommand commands[] = {
 #ifdef SETTLE_HAVE_RESET
   { "reset", settle_cmd_reset, "remove every record, key, snapshot and registration" },
 #endif
+#ifdef SETTLE_HAVE_REFRESH
+  { "refresh", settle_cmd_refresh, "follow a device's CA rotation; refuse a factory-reset device" },
+#endif
+#ifdef SETTLE_HAVE_RENEW
+  { "renew", settle_cmd_renew, "renew this computer's client certificate for a device" },
+#endif
 };
 
 static void

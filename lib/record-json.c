@@ -17,6 +17,8 @@
 #define RECORD_JSON_MAX (1024 * 1024)
 #define LABEL_MAX 256
 #define ROLE_MAX 64
+/* A DNS name, or a bracketed IPv6 address. */
+#define ADDRESS_HOST_MAX 253
 #define NAME_MAX_LEN 253
 #define NAME_LIST_MAX 64
 #define DER_MAX (64 * 1024)
@@ -41,6 +43,7 @@ static const MemberRule member_rules[] = {
   { "wrapper_root_der", FALSE },
   { "cross_der", FALSE },
   { "client_cert_der", FALSE },
+  { "address", FALSE },
 };
 
 static gboolean
@@ -153,6 +156,11 @@ settle_record_to_json (const SettleRecord *record, gboolean pretty)
   add_base64_member (builder, "wrapper_root_der", record->wrapper_root_der);
   add_base64_member (builder, "cross_der", record->cross_der);
   add_base64_member (builder, "client_cert_der", record->client_cert_der);
+  if (record->address != NULL)
+    {
+      json_builder_set_member_name (builder, "address");
+      json_builder_add_string_value (builder, record->address);
+    }
   json_builder_end_object (builder);
 
   JsonNode *root = json_builder_get_root (builder);
@@ -433,6 +441,38 @@ parse_role (JsonObject *object, SettleRecord *record, GError **error)
   return TRUE;
 }
 
+/* "HOST:PORT" or "[IPv6]:PORT" with a port 1..65535; only characters
+ * that can appear in a DNS name or an IP address. */
+static gboolean
+address_is_plain (const char *address)
+{
+  const char *colon = strrchr (address, ':');
+  guint64 port = 0;
+  gsize host_len = colon != NULL ? (gsize) (colon - address) : 0;
+
+  if (host_len == 0 || host_len > ADDRESS_HOST_MAX
+      || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
+    return FALSE;
+  for (gsize i = 0; i < host_len; i++)
+    if (!g_ascii_isalnum (address[i]) && strchr (".-:[]", address[i]) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_address (JsonObject *object, SettleRecord *record, GError **error)
+{
+  const char *address = NULL;
+  if (!get_string (object, "address", TRUE, &address, error))
+    return FALSE;
+  if (address == NULL)
+    return TRUE;
+  if (!address_is_plain (address))
+    return format_error (error, "The record's \"address\" must be HOST:PORT.");
+  record->address = g_strdup (address);
+  return TRUE;
+}
+
 static gboolean
 parse_kind_and_consent (JsonObject *object, SettleRecord *record, GError **error)
 {
@@ -506,6 +546,7 @@ parse_record_object (JsonObject *object, SettleRecord *record, GError **error)
     && parse_utc_time (object, "created", &record->created, error)
     && parse_utc_time (object, "expires", &record->expires, error)
     && parse_role (object, record, error)
+    && parse_address (object, record, error)
     && parse_der (object, "anchor_der", TRUE, &record->anchor_der, error)
     && parse_der (object, "wrapper_root_der", FALSE, &record->wrapper_root_der, error)
     && parse_der (object, "cross_der", FALSE, &record->cross_der, error)

@@ -28,6 +28,7 @@ settle_record_free (SettleRecord *record)
   g_clear_pointer (&record->wrapper_root_der, g_bytes_unref);
   g_clear_pointer (&record->cross_der, g_bytes_unref);
   g_clear_pointer (&record->client_cert_der, g_bytes_unref);
+  g_free (record->address);
   g_free (record->role);
   g_free (record);
 }

@@ -41,6 +41,7 @@ typedef struct {
   SettleConsent consent;
   char *role;               /* role granted by the device, or NULL */
   GBytes *client_cert_der;  /* per-device client certificate, or NULL */
+  char *address;            /* "HOST:PORT" where the device was paired (for refresh), or NULL */
 } SettleRecord;
 
 SettleRecord *settle_record_new (void);

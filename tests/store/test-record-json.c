@@ -32,6 +32,7 @@ assert_records_equal (const SettleRecord *a, const SettleRecord *b)
   g_assert_cmpint (a->expires, ==, b->expires);
   g_assert_cmpint (a->consent, ==, b->consent);
   g_assert_cmpstr (a->role, ==, b->role);
+  g_assert_cmpstr (a->address, ==, b->address);
 }
 
 static SettleRecord *
@@ -41,6 +42,7 @@ full_record (void)
   g_strfreev (record->names);
   record->names = g_strsplit ("printer.local *.printer.home.arpa", " ", -1);
   record->role = g_strdup ("print-admin");
+  record->address = g_strdup ("[fd00::20]:8443");
   record->client_cert_der = store_test_cert_der ("client");
   record->consent = SETTLE_CONSENT_FLAG;
   record->created = 1700000000;
@@ -168,6 +170,10 @@ static const Mutation mutations[] = {
   { "wrapper_root_der", NULL, "needs \"wrapper_root_der\"" },
   { "kind", "\"pinned-peer\"", "cannot have \"wrapper_root_der\"" },
   { "extra", "true", "unknown member \"extra\"" },
+  { "address", "8443", "\"address\" must be a string" },
+  { "address", "\"printer.local\"", "\"address\" must be HOST:PORT" },
+  { "address", "\"printer.local:0\"", "\"address\" must be HOST:PORT" },
+  { "address", "\"a b.local:443\"", "\"address\" must be HOST:PORT" },
 };
 
 static void

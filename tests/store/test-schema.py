@@ -55,7 +55,8 @@ MUTATIONS = [
     ("expires", "2023-11-14T22:13:20+01:00"), ("role", "print admin"),
     ("fingerprint", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"),
     ("anchor_der", "!!!!"), ("anchor_der", "MIIB IAo="), ("wrapper_root_der", REMOVED),
-    ("kind", "pinned-peer"), ("extra", True),
+    ("kind", "pinned-peer"), ("extra", True), ("address", 8443), ("address", "printer.local"),
+    ("address", "a b.local:443"),
 ]
 for member, value in MUTATIONS:
     document = copy.deepcopy(device)

@@ -1,0 +1,262 @@
+/* cmd-audit.c: `settle audit [--json]`: every binding, where the module is
+ * installed, kept exports, and anything inconsistent (audit.c collects;
+ * this file only prints).  JSON: schema/audit.schema.json. */
+#include <stdio.h>
+
+#include <json-glib/json-glib.h>
+
+#include "audit.h"
+#include "commands.h"
+#include "ui.h"
+
+#define AUDIT_JSON_VERSION 1
+
+/* Same form as the record JSON: UTC, seconds, trailing Z. */
+static char *
+utc_text (gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
+  return time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("1970-01-01T00:00:00Z");
+}
+
+static void
+add_string_member (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_set_member_name (builder, name);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+add_strv_member (JsonBuilder *builder, const char *name, char **items)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_begin_array (builder);
+  for (char **item = items; item != NULL && *item != NULL; item++)
+    json_builder_add_string_value (builder, *item);
+  json_builder_end_array (builder);
+}
+
+static void
+add_bool_member (JsonBuilder *builder, const char *name, gboolean value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_boolean_value (builder, value);
+}
+
+static void
+add_binding (JsonBuilder *builder, const SettleRecord *record, gint64 now)
+{
+  g_autofree char *created = utc_text (record->created);
+  g_autofree char *expires = utc_text (record->expires);
+
+  json_builder_begin_object (builder);
+  add_string_member (builder, "label", record->label);
+  add_string_member (builder, "fingerprint", record->fingerprint);
+  add_string_member (builder, "kind", settle_kind_to_string (record->kind));
+  add_strv_member (builder, "names", record->names);
+  add_strv_member (builder, "scope", record->scope);
+  add_string_member (builder, "role", record->role);
+  add_string_member (builder, "created", created);
+  add_string_member (builder, "expires", expires);
+  add_bool_member (builder, "expired", record->expires < now);
+  add_string_member (builder, "consent", settle_consent_to_string (record->consent));
+  add_bool_member (builder, "client_certificate", record->client_cert_der != NULL);
+  json_builder_end_object (builder);
+}
+
+static void
+add_install (JsonBuilder *builder, gconstpointer data)
+{
+  const SettleAuditInstall *install = data;
+
+  json_builder_begin_object (builder);
+  add_string_member (builder, "place", install->place);
+  add_string_member (builder, "path", install->path);
+  add_string_member (builder, "found_by", install->found_by);
+  add_bool_member (builder, "exists", install->exists);
+  add_bool_member (builder, "registered", install->registered);
+  add_string_member (builder, "error", install->error);
+  json_builder_end_object (builder);
+}
+
+static void
+add_export (JsonBuilder *builder, gconstpointer data)
+{
+  const SettleAuditExport *export = data;
+
+  json_builder_begin_object (builder);
+  add_string_member (builder, "kind", export->kind);
+  add_string_member (builder, "path", export->path);
+  add_bool_member (builder, "present", export->present);
+  json_builder_end_object (builder);
+}
+
+static void
+add_problem (JsonBuilder *builder, gconstpointer data)
+{
+  const SettleAuditProblem *problem = data;
+
+  json_builder_begin_object (builder);
+  add_string_member (builder, "kind", problem->kind);
+  add_string_member (builder, "subject", problem->subject);
+  add_string_member (builder, "message", problem->message);
+  json_builder_end_object (builder);
+}
+
+/* Each array member of the report, through one of the add_* above. */
+static void
+add_array_member (JsonBuilder *builder, const char *name, GPtrArray *items,
+                  void (*add) (JsonBuilder *, gconstpointer))
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < items->len; i++)
+    add (builder, items->pdata[i]);
+  json_builder_end_array (builder);
+}
+
+static void
+print_json (const SettleAuditReport *report)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *generated = utc_text (now);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, AUDIT_JSON_VERSION);
+  add_string_member (builder, "generated", generated);
+  add_string_member (builder, "store", report->store);
+  json_builder_set_member_name (builder, "snapshot");
+  json_builder_begin_object (builder);
+  add_string_member (builder, "path", report->trust_dir);
+  json_builder_set_member_name (builder, "generation");
+  json_builder_add_int_value (builder, report->snapshot_generation);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "bindings");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < report->records->len; i++)
+    add_binding (builder, report->records->pdata[i], now);
+  json_builder_end_array (builder);
+  add_array_member (builder, "installations", report->installs, add_install);
+  add_array_member (builder, "exports", report->exports, add_export);
+  add_array_member (builder, "inconsistencies", report->problems, add_problem);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  printf ("%s\n", text);
+}
+
+static void
+print_bindings (const SettleAuditReport *report)
+{
+  printf ("Bindings (%u), store: %s\n", report->records->len, report->store);
+  for (guint i = 0; i < report->records->len; i++)
+    {
+      const SettleRecord *record = report->records->pdata[i];
+      g_autofree char *names = settle_ui_join (record->names);
+      g_autofree char *scope = settle_ui_join (record->scope);
+      g_autofree char *fingerprint = settle_fingerprint_pretty (record->fingerprint);
+      g_autofree char *created = settle_ui_format_time (record->created);
+      g_autofree char *expires = settle_ui_format_time (record->expires);
+
+      printf ("  %s\n", record->label);
+      printf ("    kind %s, names %s, trusted for %s\n", settle_kind_to_string (record->kind), names, scope);
+      printf ("    fingerprint %s\n", fingerprint);
+      printf ("    role %s, created %s, expires %s, consent %s\n", record->role ? record->role : "-", created,
+              expires, record->consent == SETTLE_CONSENT_FLAG ? "--yes flag" : "typed yes at the prompt");
+    }
+}
+
+static void
+print_installs (const SettleAuditReport *report)
+{
+  printf ("\nWhere the module is installed:\n");
+  if (report->installs->len == 0)
+    printf ("  nowhere settle knows of\n");
+  for (guint i = 0; i < report->installs->len; i++)
+    {
+      const SettleAuditInstall *install = report->installs->pdata[i];
+      const char *state = !install->exists ? "database missing"
+                          : install->error != NULL ? install->error
+                          : install->registered ? "registered" : "not registered";
+      printf ("  %-14s %-40s %s (%s)\n", install->place, install->path, state, install->found_by);
+    }
+  if (report->exports->len > 0)
+    printf ("\nKept exports:\n");
+  for (guint i = 0; i < report->exports->len; i++)
+    {
+      const SettleAuditExport *export = report->exports->pdata[i];
+      printf ("  %-14s %-40s %s\n", export->kind, export->path, export->present ? "present" : "missing");
+    }
+}
+
+static void
+print_problems (const SettleAuditReport *report)
+{
+  if (report->problems->len == 0)
+    {
+      printf ("\nNo inconsistencies.\n");
+      return;
+    }
+  printf ("\nInconsistencies (%u):\n", report->problems->len);
+  for (guint i = 0; i < report->problems->len; i++)
+    {
+      const SettleAuditProblem *problem = report->problems->pdata[i];
+      printf ("  %s: %s\n", problem->kind, problem->message);
+    }
+}
+
+int
+settle_cmd_audit (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output (schema/audit.schema.json)", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- list every binding and where it is installed");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SettleStore) store = NULL;
+  g_autoptr (SettleAuditReport) report = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Shows every trusted binding, the NSS databases, p11-kit files and Firefox\n"
+    "policies that load the module, the kept exports, and anything that does\n"
+    "not agree. Changes nothing.\n"
+    "Exit status: 0 audited (inconsistencies are reported, not failures),\n"
+    "1 the store could not be read, 2 usage error.");
+  if (!settle_ui_parse (context, "audit", &argc, &argv))
+    return SETTLE_EXIT_USAGE;
+  if (argc > 1)
+    {
+      settle_ui_failf ("audit", "unexpected argument '%s'; run 'settle audit --help'", argv[1]);
+      return SETTLE_EXIT_USAGE;
+    }
+  store = settle_ui_open_store (&error);
+  if (store != NULL)
+    report = settle_audit_collect (store, &error);
+  if (report == NULL)
+    {
+      settle_ui_fail ("audit", error);
+      return SETTLE_EXIT_FAILED;
+    }
+  if (json)
+    print_json (report);
+  else
+    {
+      print_bindings (report);
+      print_installs (report);
+      print_problems (report);
+    }
+  return SETTLE_EXIT_OK;
+}
