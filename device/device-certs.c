@@ -6,10 +6,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "settle-cert-build.h"
 #include "settle-error.h"
-
-#define SERIAL_BITS 128
-#define BACKDATE_SECONDS 3600
 
 static void *
 cert_failure (GError **error, const char *message)
@@ -26,39 +24,6 @@ settle_device_key_new (GError **error)
   if (key == NULL)
     return cert_failure (error, "OpenSSL could not generate a P-256 key.");
   return key;
-}
-
-static gboolean
-set_random_serial (X509 *cert)
-{
-  BIGNUM *bn = BN_new ();
-  gboolean ok = bn != NULL && BN_rand (bn, SERIAL_BITS, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY)
-                && BN_to_ASN1_INTEGER (bn, X509_get_serialNumber (cert)) != NULL;
-  BN_free (bn);
-  return ok;
-}
-
-/* From an hour ago (clock skew between device and helper) for `days`,
- * never past `limit` (the issuer's notAfter) when given. */
-static gboolean
-set_validity (X509 *cert, long days, X509 *limit)
-{
-  gboolean ok = X509_gmtime_adj (X509_getm_notBefore (cert), -BACKDATE_SECONDS) != NULL
-                && X509_time_adj_ex (X509_getm_notAfter (cert), (int) days, 0, NULL) != NULL;
-  if (ok && limit != NULL && ASN1_TIME_compare (X509_get0_notAfter (cert), X509_get0_notAfter (limit)) > 0)
-    ok = X509_set1_notAfter (cert, X509_get0_notAfter (limit));
-  return ok;
-}
-
-static gboolean
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX ctx;
-  X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, &ctx, nid, value);
-  gboolean ok = ext != NULL && X509_add_ext (cert, ext, -1) == 1;
-  X509_EXTENSION_free (ext);
-  return ok;
 }
 
 static X509_NAME *
@@ -82,9 +47,9 @@ cert_skeleton (X509_NAME *subject, const X509_NAME *issuer, EVP_PKEY *key, long 
 {
   X509 *cert = X509_new ();
   if (cert == NULL || subject == NULL || !X509_set_version (cert, X509_VERSION_3)
-      || !set_random_serial (cert) || !X509_set_subject_name (cert, subject)
+      || !settle_cert_set_random_serial (cert) || !X509_set_subject_name (cert, subject)
       || !X509_set_issuer_name (cert, issuer != NULL ? issuer : subject)
-      || !X509_set_pubkey (cert, key) || !set_validity (cert, days, limit))
+      || !X509_set_pubkey (cert, key) || !settle_cert_set_validity_days (cert, days, limit))
     {
       X509_free (cert);
       return NULL;
@@ -95,10 +60,10 @@ cert_skeleton (X509_NAME *subject, const X509_NAME *issuer, EVP_PKEY *key, long 
 static gboolean
 add_ca_extensions (X509 *cert, X509 *issuer)
 {
-  return add_ext (cert, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
-         && add_ext (cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign")
-         && add_ext (cert, issuer, NID_subject_key_identifier, "hash")
-         && add_ext (cert, issuer, NID_authority_key_identifier, "keyid:always");
+  return settle_cert_add_ext (cert, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
+         && settle_cert_add_ext (cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign")
+         && settle_cert_add_ext (cert, issuer, NID_subject_key_identifier, "hash")
+         && settle_cert_add_ext (cert, issuer, NID_authority_key_identifier, "keyid:always");
 }
 
 X509 *
@@ -112,9 +77,9 @@ settle_device_ca_new (const char *name, guint generation, EVP_PKEY *key, GError 
   X509_NAME_free (subject);
   /* pathlen 1: after a rotation this CA signs the cross certificate of
    * its successor, which then issues the leaves. */
-  if (ca == NULL || !add_ext (ca, ca, NID_basic_constraints, "critical,CA:TRUE,pathlen:1")
-      || !add_ext (ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign")
-      || !add_ext (ca, ca, NID_subject_key_identifier, "hash")
+  if (ca == NULL || !settle_cert_add_ext (ca, ca, NID_basic_constraints, "critical,CA:TRUE,pathlen:1")
+      || !settle_cert_add_ext (ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign")
+      || !settle_cert_add_ext (ca, ca, NID_subject_key_identifier, "hash")
       || X509_sign (ca, key, EVP_sha256 ()) <= 0)
     {
       X509_free (ca);
@@ -143,12 +108,12 @@ settle_device_leaf_new (const char *name, EVP_PKEY *leaf_key, X509 *ca, EVP_PKEY
   X509 *leaf = cert_skeleton (subject, X509_get_subject_name (ca), leaf_key, SETTLE_DEVICE_LEAF_DAYS, ca);
   X509_NAME_free (subject);
   g_autofree char *san = g_strdup_printf ("DNS:%s", name);
-  if (leaf == NULL || !add_ext (leaf, ca, NID_basic_constraints, "critical,CA:FALSE")
-      || !add_ext (leaf, ca, NID_key_usage, "critical,digitalSignature")
-      || !add_ext (leaf, ca, NID_ext_key_usage, "serverAuth")
-      || !add_ext (leaf, ca, NID_subject_alt_name, san)
-      || !add_ext (leaf, ca, NID_subject_key_identifier, "hash")
-      || !add_ext (leaf, ca, NID_authority_key_identifier, "keyid:always")
+  if (leaf == NULL || !settle_cert_add_ext (leaf, ca, NID_basic_constraints, "critical,CA:FALSE")
+      || !settle_cert_add_ext (leaf, ca, NID_key_usage, "critical,digitalSignature")
+      || !settle_cert_add_ext (leaf, ca, NID_ext_key_usage, "serverAuth")
+      || !settle_cert_add_ext (leaf, ca, NID_subject_alt_name, san)
+      || !settle_cert_add_ext (leaf, ca, NID_subject_key_identifier, "hash")
+      || !settle_cert_add_ext (leaf, ca, NID_authority_key_identifier, "keyid:always")
       || X509_sign (leaf, ca_key, EVP_sha256 ()) <= 0)
     {
       X509_free (leaf);

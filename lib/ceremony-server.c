@@ -9,13 +9,12 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "settle-cert-build.h"
 #include "settle-error.h"
 #include "settle-spake2.h"
 #include "settle-wrap.h"
 
 #define RSA_MIN_BITS 2048
-#define SERIAL_BITS 128
-#define BACKDATE_SECONDS 3600
 #define CLIENT_CN_MAX 64
 #define DEFAULT_ROLE "guest"
 
@@ -467,40 +466,6 @@ client_subject (const char *cn, const char *role, const char *device)
   return name;
 }
 
-static gboolean
-set_random_serial (X509 *cert)
-{
-  BIGNUM *bn = BN_new ();
-  gboolean ok = bn != NULL && BN_rand (bn, SERIAL_BITS, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY)
-                && BN_to_ASN1_INTEGER (bn, X509_get_serialNumber (cert)) != NULL;
-  BN_free (bn);
-  return ok;
-}
-
-/* An hour back (clock skew), SETTLE_CEREMONY_SERVER_CERT_DAYS ahead, but
- * never beyond the CA's own notAfter. */
-static gboolean
-set_client_validity (X509 *cert, X509 *ca)
-{
-  gboolean ok = X509_gmtime_adj (X509_getm_notBefore (cert), -BACKDATE_SECONDS) != NULL
-                && X509_time_adj_ex (X509_getm_notAfter (cert), SETTLE_CEREMONY_SERVER_CERT_DAYS,
-                                     0, NULL) != NULL;
-  if (ok && ASN1_TIME_compare (X509_get0_notAfter (cert), X509_get0_notAfter (ca)) > 0)
-    ok = X509_set1_notAfter (cert, X509_get0_notAfter (ca));
-  return ok;
-}
-
-static gboolean
-add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX ctx;
-  X509V3_set_ctx (&ctx, issuer, cert, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, &ctx, nid, value);
-  gboolean ok = ext != NULL && X509_add_ext (cert, ext, -1) == 1;
-  X509_EXTENSION_free (ext);
-  return ok;
-}
-
 static X509 *
 issue_client_cert (SettleCeremonyServer *server, X509_REQ *req, EVP_PKEY *key, const char *role,
                    GError **error)
@@ -509,15 +474,15 @@ issue_client_cert (SettleCeremonyServer *server, X509_REQ *req, EVP_PKEY *key, c
   X509_NAME *subject = client_subject (cn, role, server->name);
   X509 *cert = X509_new ();
   gboolean ok = subject != NULL && cert != NULL && X509_set_version (cert, X509_VERSION_3)
-                && set_random_serial (cert)
+                && settle_cert_set_random_serial (cert)
                 && X509_set_issuer_name (cert, X509_get_subject_name (server->ca_cert))
                 && X509_set_subject_name (cert, subject) && X509_set_pubkey (cert, key)
-                && set_client_validity (cert, server->ca_cert)
-                && add_ext (cert, server->ca_cert, NID_basic_constraints, "critical,CA:FALSE")
-                && add_ext (cert, server->ca_cert, NID_key_usage, "critical,digitalSignature")
-                && add_ext (cert, server->ca_cert, NID_ext_key_usage, "clientAuth")
-                && add_ext (cert, server->ca_cert, NID_subject_key_identifier, "hash")
-                && add_ext (cert, server->ca_cert, NID_authority_key_identifier, "keyid,issuer")
+                && settle_cert_set_validity_days (cert, SETTLE_CEREMONY_SERVER_CERT_DAYS, server->ca_cert)
+                && settle_cert_add_ext (cert, server->ca_cert, NID_basic_constraints, "critical,CA:FALSE")
+                && settle_cert_add_ext (cert, server->ca_cert, NID_key_usage, "critical,digitalSignature")
+                && settle_cert_add_ext (cert, server->ca_cert, NID_ext_key_usage, "clientAuth")
+                && settle_cert_add_ext (cert, server->ca_cert, NID_subject_key_identifier, "hash")
+                && settle_cert_add_ext (cert, server->ca_cert, NID_authority_key_identifier, "keyid,issuer")
                 && X509_sign (cert, server->ca_key, EVP_sha256 ()) > 0;
   X509_NAME_free (subject);
   if (!ok)

@@ -21,6 +21,7 @@
 #include "settle-error.h"
 #include "settle-scope.h"
 #include "settle-wrap.h"
+#include "settle-cert-build.h"
 
 /* Bounds the size of the certificates we build; real scopes hold a few
  * names. */
@@ -30,8 +31,6 @@
 /* An hour of back-dating absorbs clock corrections (NTP stepping the
  * clock back after boot, a verifier on a slightly slow clock) that would
  * otherwise make a fresh wrapper "not yet valid". */
-#define BACKDATE_SECONDS 3600
-#define SERIAL_BITS 128
 #define KEY_ID_MAX EVP_MAX_MD_SIZE
 
 static gboolean
@@ -133,26 +132,13 @@ wrapper_subject (X509 *ca, const char *label)
   return name;
 }
 
-/* A random positive serial of exactly SERIAL_BITS bits (RFC 5280 allows up
- * to 20 octets; unpredictable serials defeat chosen-prefix attacks). */
-static gboolean
-set_random_serial (X509 *cert)
-{
-  BIGNUM *bn = BN_new ();
-  gboolean ok = bn != NULL
-                && BN_rand (bn, SERIAL_BITS, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY)
-                && BN_to_ASN1_INTEGER (bn, X509_get_serialNumber (cert)) != NULL;
-  BN_free (bn);
-  return ok;
-}
-
 /* From an hour ago, but never before the CA's own notBefore: the wrapper
  * must not vouch for the CA's key at a time the CA itself did not claim;
  * until the CA's notAfter, because past it the CA is dead anyway. */
 static gboolean
 set_validity (X509 *cert, X509 *ca)
 {
-  ASN1_TIME *not_before = X509_time_adj_ex (NULL, 0, -BACKDATE_SECONDS, NULL);
+  ASN1_TIME *not_before = X509_time_adj_ex (NULL, 0, -SETTLE_CERT_BACKDATE_SECONDS, NULL);
   if (not_before == NULL)
     return FALSE;
   const ASN1_TIME *ca_not_before = X509_get0_notBefore (ca);
@@ -321,7 +307,7 @@ static X509 *
 new_v3_cert (X509 *ca, const X509_NAME *issuer, const X509_NAME *subject)
 {
   X509 *cert = X509_new ();
-  if (cert == NULL || !X509_set_version (cert, X509_VERSION_3) || !set_random_serial (cert)
+  if (cert == NULL || !X509_set_version (cert, X509_VERSION_3) || !settle_cert_set_random_serial (cert)
       || !X509_set_issuer_name (cert, issuer) || !X509_set_subject_name (cert, subject)
       || !set_validity (cert, ca))
     {
