@@ -235,13 +235,8 @@ settle_cmd_audit (int argc, char **argv)
     "not agree. Changes nothing.\n"
     "Exit status: 0 audited (inconsistencies are reported, not failures),\n"
     "1 the store could not be read, 2 usage error.");
-  if (!settle_ui_parse (context, "audit", &argc, &argv))
+  if (!settle_ui_parse_options_only (context, "audit", &argc, &argv))
     return SETTLE_EXIT_USAGE;
-  if (argc > 1)
-    {
-      settle_ui_failf ("audit", "unexpected argument '%s'; run 'settle audit --help'", argv[1]);
-      return SETTLE_EXIT_USAGE;
-    }
   store = settle_ui_open_store (&error);
   if (store != NULL)
     report = settle_audit_collect (store, &error);

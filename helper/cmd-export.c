@@ -84,13 +84,8 @@ settle_cmd_export (int argc, char **argv)
     "Examples:\n  settle export --dir ~/.local/share/settle/capath --keep\n"
     "  curl --capath ~/.local/share/settle/capath https://printer.local/\n\n"
     "Exit status: 0 exported, 1 failed, 2 usage error.");
-  if (!settle_ui_parse (context, "export", &argc, &argv))
+  if (!settle_ui_parse_options_only (context, "export", &argc, &argv))
     status = SETTLE_EXIT_USAGE;
-  else if (argc > 1)
-    {
-      settle_ui_failf ("export", "unexpected argument '%s'", argv[1]);
-      status = SETTLE_EXIT_USAGE;
-    }
   else if (options.forget != NULL && (options.pem || options.dir || options.keep))
     {
       settle_ui_failf ("export", "--forget goes alone; run 'settle export --help'");

@@ -82,13 +82,8 @@ settle_cmd_list (int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context, "Exit status: 0 listed, 1 the store could not be read, 2 usage error.");
-  if (!settle_ui_parse (context, "list", &argc, &argv))
+  if (!settle_ui_parse_options_only (context, "list", &argc, &argv))
     return SETTLE_EXIT_USAGE;
-  if (argc > 1)
-    {
-      settle_ui_failf ("list", "unexpected argument '%s'", argv[1]);
-      return SETTLE_EXIT_USAGE;
-    }
   store = settle_ui_open_store (&error);
   if (store != NULL)
     records = settle_store_list (store, &error);

@@ -176,12 +176,7 @@ settle_cmd_reset (int argc, char **argv)
     "and every Firefox profile's (close Firefox first). Asks once on the\n"
     "terminal; only a typed yes counts.\n"
     "Exit status: 0 everything removed, 1 refused or something remained, 2 usage error.");
-  if (!settle_ui_parse (context, CMD, &argc, &argv))
+  if (!settle_ui_parse_options_only (context, CMD, &argc, &argv))
     return SETTLE_EXIT_USAGE;
-  if (argc > 1)
-    {
-      settle_ui_failf (CMD, "unexpected argument '%s'; run 'settle reset --help'", argv[1]);
-      return SETTLE_EXIT_USAGE;
-    }
   return run_reset (yes) ? SETTLE_EXIT_OK : SETTLE_EXIT_FAILED;
 }

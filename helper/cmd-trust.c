@@ -217,13 +217,8 @@ settle_cmd_trust (int argc, char **argv)
     "fingerprint that does not match is refused. Without --yes the command\n"
     "asks for consent on the terminal, and refuses when there is none.\n"
     "Exit status: 0 trusted, 1 refused or failed, 2 usage error.");
-  if (!settle_ui_parse (context, "trust", &argc, &argv))
+  if (!settle_ui_parse_options_only (context, "trust", &argc, &argv))
     status = SETTLE_EXIT_USAGE;
-  else if (argc > 1)
-    {
-      settle_ui_failf ("trust", "unexpected argument '%s'; run 'settle trust --help'", argv[1]);
-      status = SETTLE_EXIT_USAGE;
-    }
   else if (!check_usage (&options, &error))
     {
       settle_ui_failf ("trust", "%s; run 'settle trust --help'", error->message);

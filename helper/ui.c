@@ -15,6 +15,19 @@ settle_ui_parse (GOptionContext *context, const char *cmd, int *argc, char ***ar
   return FALSE;
 }
 
+gboolean
+settle_ui_parse_options_only (GOptionContext *context, const char *cmd, int *argc, char ***argv)
+{
+  if (!settle_ui_parse (context, cmd, argc, argv))
+    return FALSE;
+  if (*argc > 1)
+    {
+      fprintf (stderr, "settle %s: unexpected argument '%s'; run 'settle %s --help'\n", cmd, (*argv)[1], cmd);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 settle_ui_fail (const char *cmd, const GError *error)
 {

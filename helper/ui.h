@@ -11,6 +11,10 @@
 /* Parses options; on a usage error prints "settle CMD: ..." and a hint and
  * returns FALSE (the caller exits 2).  Takes ownership of nothing. */
 gboolean settle_ui_parse (GOptionContext *context, const char *cmd, int *argc, char ***argv);
+/* The same for commands that take options only: a leftover argument is a
+ * usage error too. */
+gboolean settle_ui_parse_options_only (GOptionContext *context, const char *cmd, int *argc,
+                                       char ***argv);
 
 /* Prints "settle CMD: message" on stderr. */
 void settle_ui_fail (const char *cmd, const GError *error);
