@@ -7,12 +7,14 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/pair/pair-lib.sh"
 need_tool certutil modutil secret-tool
-# Foreign programs (modutil, certutil, openssl) load our modules: in a
-# sanitized build they need the ASan runtime first (tests/lib.sh).
-preload_asan_runtime "$BUILD_ROOT/nss-module/libsettle-pkcs11.so"
-preload_asan_runtime "$BUILD_ROOT/provider/settle.so"
 need_device
 start_keyring
+# Foreign programs (modutil, certutil, openssl) load our modules: in a
+# sanitized build they need the ASan runtime first (tests/lib.sh).  Only
+# after the keyring started: dbus-daemon and gnome-keyring-daemon must not
+# run with it.
+preload_asan_runtime "$BUILD_ROOT/nss-module/libsettle-pkcs11.so"
+preload_asan_runtime "$BUILD_ROOT/provider/settle.so"
 MODULE="$BUILD_ROOT/nss-module/libsettle-pkcs11.so"
 PTY="$SOURCE_ROOT/tests/pty-answer.py"
 TRUST_LINK="$XDG_DATA_HOME/settle/trust"
