@@ -6,25 +6,47 @@
  *   GET /.well-known/settle/whoami     200 {"role": ..} for a client
  *                                      certificate the device issued and
  *                                      still has on record; 401 without a
- *                                      certificate, 403 for any other */
+ *                                      certificate, 403 for any other
+ *   POST /.well-known/settle/renew     body: a PKCS#10 request (PEM or
+ *                                      DER) for a fresh key, from a client
+ *                                      whose certificate whoami accepts;
+ *                                      200 with the new certificate (DER,
+ *                                      same role), which replaces the old
+ *                                      one in the enrolments.  401 without
+ *                                      a certificate, 403 for any other,
+ *                                      400 for a refused request. */
 #include "device.h"
 
 #include <string.h>
 
 #include <http_parser.h>
 #include <json-glib/json-glib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "settle-error.h"
+#include "settle-wrap.h"
 
-#define REQUEST_MAX (16 * 1024)
+/* A P-256 request is about 400 bytes; RSA-4096 in PEM stays under 2 KiB. */
+#define CSR_MAX (16 * 1024)
+#define REQUEST_MAX (CSR_MAX + 8 * 1024)
 #define URL_MAX 2048
 #define WHOAMI_PATH "/.well-known/settle/whoami"
+#define RENEW_PATH "/.well-known/settle/renew"
+#define PEM_MARKER "-----BEGIN"
 
 typedef struct {
   GString *url;
   gboolean url_too_long;
+  GByteArray *body;
+  gboolean body_too_large;
   gboolean complete;
 } Request;
+
+/* One renewal at a time: between the enrolment check and retiring the
+ * old certificate, a second renewal with the same certificate must wait,
+ * so that one certificate is renewed into exactly one. */
+static GMutex renew_lock;
 
 static int
 on_url (http_parser *p, const char *at, size_t len)
@@ -40,6 +62,19 @@ on_url (http_parser *p, const char *at, size_t len)
 }
 
 static int
+on_body (http_parser *p, const char *at, size_t len)
+{
+  Request *r = p->data;
+  if (r->body->len + len > CSR_MAX)
+    {
+      r->body_too_large = TRUE;
+      return 1;
+    }
+  g_byte_array_append (r->body, (const guint8 *) at, (guint) len);
+  return 0;
+}
+
+static int
 on_message_complete (http_parser *p)
 {
   ((Request *) p->data)->complete = TRUE;
@@ -49,20 +84,28 @@ on_message_complete (http_parser *p)
 /* ---- responses ---- */
 
 static gboolean
-respond (SettleTlsConn *conn, int status, const char *reason, const char *type, const char *body,
-         gboolean head_only, GError **error)
+respond_bytes (SettleTlsConn *conn, int status, const char *reason, const char *type, const guint8 *body,
+               gsize body_len, gboolean head_only, GError **error)
 {
-  gsize body_len = strlen (body);
-  g_autofree char *response = g_strdup_printf (
+  g_autofree char *head = g_strdup_printf (
     "HTTP/1.1 %d %s\r\n"
     "Content-Type: %s\r\n"
     "Content-Length: %" G_GSIZE_FORMAT "\r\n"
     "Cache-Control: no-store\r\n"
     "X-Content-Type-Options: nosniff\r\n"
     "Connection: close\r\n"
-    "\r\n%s",
-    status, reason, type, body_len, head_only ? "" : body);
-  return settle_tls_write_all (conn, (const guint8 *) response, strlen (response), error);
+    "\r\n",
+    status, reason, type, body_len);
+  if (!settle_tls_write_all (conn, (const guint8 *) head, strlen (head), error))
+    return FALSE;
+  return head_only || body_len == 0 || settle_tls_write_all (conn, body, body_len, error);
+}
+
+static gboolean
+respond (SettleTlsConn *conn, int status, const char *reason, const char *type, const char *body,
+         gboolean head_only, GError **error)
+{
+  return respond_bytes (conn, status, reason, type, (const guint8 *) body, strlen (body), head_only, error);
 }
 
 static char *
@@ -106,24 +149,147 @@ serve_page (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, gboolean he
 }
 
 static gboolean
+respond_error (SettleTlsConn *conn, int status, const char *reason, const char *message, gboolean head_only,
+               GError **error)
+{
+  const char *pairs[] = { "error", message, NULL };
+  return respond_json (conn, status, reason, pairs, head_only, error);
+}
+
+static gboolean
+respond_no_certificate (SettleTlsConn *conn, gboolean head_only, GError **error)
+{
+  return respond_error (conn, 401, "Unauthorized",
+                        "Present the client certificate this device issued when you paired.", head_only, error);
+}
+
+static gboolean
+respond_not_enrolled (SettleTlsConn *conn, gboolean head_only, GError **error)
+{
+  return respond_error (conn, 403, "Forbidden",
+                        "This certificate was not issued to a client paired with this device.", head_only, error);
+}
+
+/* The role of a client certificate that one of the device's CAs (current
+ * or retired) issued and that is still enrolled (owned), else NULL. */
+static char *
+enrolled_role (const SettleDeviceHttpContext *ctx, X509 *peer)
+{
+  if (!settle_device_identity_issued (ctx->identity, peer))
+    return NULL;
+  return settle_device_enrolments_role_of (ctx->enrolments, peer);
+}
+
+static gboolean
 serve_whoami (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, gboolean head_only, GError **error)
 {
   X509 *peer = settle_tls_peer_leaf_peek (conn);
   if (peer == NULL)
-    {
-      const char *pairs[] = { "error", "Present the client certificate this device issued when you paired.", NULL };
-      return respond_json (conn, 401, "Unauthorized", pairs, head_only, error);
-    }
-  g_autofree char *role = settle_device_identity_issued (ctx->identity, peer)
-                            ? settle_device_enrolments_role_of (ctx->enrolments, peer) : NULL;
+    return respond_no_certificate (conn, head_only, error);
+  g_autofree char *role = enrolled_role (ctx, peer);
   if (role == NULL)
-    {
-      const char *pairs[] = { "error", "This certificate was not issued to a client paired with this device.", NULL };
-      return respond_json (conn, 403, "Forbidden", pairs, head_only, error);
-    }
+    return respond_not_enrolled (conn, head_only, error);
   g_autofree char *serial = settle_device_serial_hex (peer);
   const char *pairs[] = { "device", ctx->name, "role", role, "serial", serial, NULL };
   return respond_json (conn, 200, "OK", pairs, head_only, error);
+}
+
+/* ---- renewal ---- */
+
+/* The request body as a PKCS#10 request (owned): PEM when it starts like
+ * PEM, else exactly one DER structure. */
+static X509_REQ *
+csr_from_body (const GByteArray *body)
+{
+  gsize pem_marker_len = strlen (PEM_MARKER);
+  if (body->len >= pem_marker_len && memcmp (body->data, PEM_MARKER, pem_marker_len) == 0)
+    {
+      BIO *bio = BIO_new_mem_buf (body->data, (int) body->len);
+      X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ (bio, NULL, NULL, NULL) : NULL;
+      BIO_free (bio);
+      ERR_clear_error ();
+      return req;
+    }
+  const unsigned char *p = body->data;
+  X509_REQ *req = d2i_X509_REQ (NULL, &p, (long) body->len);
+  if (req != NULL && p != body->data + body->len)
+    g_clear_pointer (&req, X509_REQ_free);
+  ERR_clear_error ();
+  return req;
+}
+
+/* Sends the new certificate; only once it went out does the old one
+ * stop counting, and when it did not, the new one never counts. */
+static gboolean
+hand_over (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, X509 *old_cert, X509 *new_cert,
+           GError **error)
+{
+  g_autoptr (GBytes) der = settle_cert_to_der (new_cert);
+  gsize der_len = 0;
+  const guint8 *der_data = g_bytes_get_data (der, &der_len);
+  if (!respond_bytes (conn, 200, "OK", "application/pkix-cert", der_data, der_len, FALSE, error))
+    {
+      settle_device_enrolments_remove (ctx->enrolments, new_cert);
+      return FALSE;
+    }
+  settle_device_enrolments_remove (ctx->enrolments, old_cert);
+  g_autofree char *old_serial = settle_device_serial_hex (old_cert);
+  g_autofree char *new_serial = settle_device_serial_hex (new_cert);
+  g_printerr ("settle-device: renewed the client certificate %s as %s for %s\n", old_serial, new_serial,
+              settle_tls_peer_address_peek (conn));
+  return TRUE;
+}
+
+/* Under renew_lock: the enrolment check, issuing, recording, handing over. */
+static gboolean
+renew_locked (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, X509 *peer, const Request *r,
+              GError **error)
+{
+  g_autofree char *role = enrolled_role (ctx, peer);
+  if (role == NULL)
+    return respond_not_enrolled (conn, FALSE, error);
+  X509_REQ *req = csr_from_body (r->body);
+  if (req == NULL)
+    return respond_error (conn, 400, "Bad Request",
+                          "The body is not a PEM or DER PKCS#10 certificate request.", FALSE, error);
+  g_autoptr (GError) refused = NULL;
+  X509 *cert = settle_ceremony_server_issue_client_cert (ctx->ceremony, req, role, &refused);
+  X509_REQ_free (req);
+  if (cert == NULL)
+    return respond_error (conn, 400, "Bad Request", refused->message, FALSE, error);
+  g_autoptr (GError) unrecorded = NULL;
+  gboolean ok;
+  if (!settle_device_enrolments_add (ctx->enrolments, cert, role, settle_tls_peer_address_peek (conn),
+                                     &unrecorded))
+    {
+      g_printerr ("settle-device: %s\n", unrecorded->message);
+      ok = respond_error (conn, 500, "Internal Server Error", "The device could not record the renewed certificate.",
+                          FALSE, error);
+    }
+  else
+    ok = hand_over (conn, ctx, peer, cert, error);
+  X509_free (cert);
+  return ok;
+}
+
+static gboolean
+serve_renew (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, const Request *r, GError **error)
+{
+  X509 *peer = settle_tls_peer_leaf_peek (conn);
+  if (peer == NULL)
+    return respond_no_certificate (conn, FALSE, error);
+  g_mutex_lock (&renew_lock);
+  gboolean ok = renew_locked (conn, ctx, peer, r, error);
+  g_mutex_unlock (&renew_lock);
+  return ok;
+}
+
+/* ---- routing ---- */
+
+static gboolean
+method_not_allowed (SettleTlsConn *conn, const char *message, GError **error)
+{
+  return respond (conn, 405, "Method Not Allowed", "text/plain; charset=utf-8", message, FALSE, error);
 }
 
 static gboolean
@@ -131,15 +297,17 @@ route (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, http_parser *par
        GError **error)
 {
   gboolean head_only = parser->method == HTTP_HEAD;
-  if (parser->method != HTTP_GET && !head_only)
-    return respond (conn, 405, "Method Not Allowed", "text/plain; charset=utf-8",
-                    "Only GET and HEAD are served here.\n", FALSE, error);
   struct http_parser_url url;
   http_parser_url_init (&url);
   if (http_parser_parse_url (r->url->str, r->url->len, 0, &url) != 0 || !(url.field_set & (1 << UF_PATH)))
     return respond (conn, 400, "Bad Request", "text/plain; charset=utf-8", "Malformed request target.\n",
                     FALSE, error);
   g_autofree char *path = g_strndup (r->url->str + url.field_data[UF_PATH].off, url.field_data[UF_PATH].len);
+  if (strcmp (path, RENEW_PATH) == 0)
+    return parser->method == HTTP_POST ? serve_renew (conn, ctx, r, error)
+                                       : method_not_allowed (conn, "Only POST is served here.\n", error);
+  if (parser->method != HTTP_GET && !head_only)
+    return method_not_allowed (conn, "Only GET and HEAD are served here.\n", error);
   if (strcmp (path, "/") == 0)
     return serve_page (conn, ctx, head_only, error);
   if (strcmp (path, WHOAMI_PATH) == 0)
@@ -172,8 +340,9 @@ read_request (SettleTlsConn *conn, http_parser *parser, const http_parser_settin
       if (HTTP_PARSER_ERRNO (parser) != HPE_OK || (n > 0 && parsed != (gsize) n))
         {
           g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL, "Malformed HTTP request: %s.",
-                       r->url_too_long ? "the URL is too long"
-                                       : http_errno_description (HTTP_PARSER_ERRNO (parser)));
+                       r->url_too_long     ? "the URL is too long"
+                       : r->body_too_large ? "the body is larger than 16 KiB"
+                                           : http_errno_description (HTTP_PARSER_ERRNO (parser)));
           return FALSE;
         }
       if (n == 0 && !r->complete)
@@ -189,13 +358,14 @@ read_request (SettleTlsConn *conn, http_parser *parser, const http_parser_settin
 gboolean
 settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, GError **error)
 {
-  Request r = { .url = g_string_new (NULL) };
+  Request r = { .url = g_string_new (NULL), .body = g_byte_array_new () };
   http_parser parser;
   http_parser_init (&parser, HTTP_REQUEST);
   parser.data = &r;
   http_parser_settings settings;
   http_parser_settings_init (&settings);
   settings.on_url = on_url;
+  settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
   GError *local = NULL;
   gboolean ok = read_request (conn, &parser, &settings, &r, &local)
@@ -205,5 +375,6 @@ settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ct
   if (local != NULL)
     g_propagate_error (error, local);
   g_string_free (r.url, TRUE);
+  g_byte_array_unref (r.body);
   return ok;
 }

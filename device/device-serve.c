@@ -353,6 +353,7 @@ device_open (Device *device, GError **error)
   device->http.name = device->identity->name;
   device->http.identity = device->identity;
   device->http.enrolments = device->enrolments;
+  device->http.ceremony = device->ceremony;
   return TRUE;
 }
 

@@ -5,7 +5,7 @@
  *   device-identity.c    the state directory: device CA, TLS leaf, rotate, reset
  *   device-enrolments.c  who was paired, with which role and serial (JSON)
  *   device-qr.c          the SETTLE: payload shown as QR code and files
- *   device-http.c        the HTTPS page and /.well-known/settle/whoami
+ *   device-http.c        the HTTPS page, /.well-known/settle/whoami and renew
  *   device-serve.c       listening, one thread per connection, signals
  *
  * Every function reports failure as a SETTLE_ERROR GError that the
@@ -114,8 +114,9 @@ gboolean settle_device_qr_show (const SettleDeviceQrTarget *target, SettleCeremo
 
 typedef struct {
   const char *name;
-  SettleDeviceIdentity *identity;
-  SettleDeviceEnrolments *enrolments;
+  SettleDeviceIdentity *identity;      /* borrowed */
+  SettleDeviceEnrolments *enrolments;  /* borrowed */
+  SettleCeremonyServer *ceremony;      /* borrowed: issues renewed client certificates */
 } SettleDeviceHttpContext;
 
 /* Serves one HTTP/1.1 request on `conn`, then returns (Connection: close). */

@@ -15,9 +15,6 @@
 #include "ui.h"
 
 #define CMD "refresh"
-/* Devices without a remembered address are looked up by name on the
- * HTTPS port. */
-#define DEFAULT_HTTPS_PORT 443
 #define TIMEOUT_MAX_S 600
 
 typedef struct {
@@ -25,40 +22,6 @@ typedef struct {
   gboolean all;
   int timeout_s;
 } RefreshOptions;
-
-/* Where to reach the device: --address, else where it was paired, else
- * its first name on 443. */
-static gboolean
-device_address (const SettleRecord *record, const char *address, char **host, guint16 *port,
-                GError **error)
-{
-  g_autoptr (GSocketConnectable) parsed = NULL;
-
-  if (address == NULL)
-    address = record->address;
-  if (address == NULL)
-    {
-      if (record->names == NULL || record->names[0] == NULL)
-        {
-          g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
-                               "this binding has no device name to connect to; give --address HOST:PORT");
-          return FALSE;
-        }
-      *host = g_strdup (record->names[0]);
-      *port = DEFAULT_HTTPS_PORT;
-      return TRUE;
-    }
-  parsed = g_network_address_parse (address, 0, NULL);
-  if (parsed == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (parsed)) == 0)
-    {
-      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                           "--address must be HOST:PORT, such as 192.168.1.20:8443 or [fd00::20]:8443");
-      return FALSE;
-    }
-  *host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed)));
-  *port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
-  return TRUE;
-}
 
 /* Follows the rotation in the store: the client key moves with it. */
 static gboolean
@@ -95,9 +58,9 @@ refresh_one (SettleStore *store, const SettleRecord *record, const RefreshOption
                    settle_kind_to_string (record->kind));
       return FALSE;
     }
-  if (!device_address (record, options->address, &host, &port, error))
+  if (!settle_device_address (record, options->address, &host, &port, error))
     return FALSE;
-  where = g_strdup_printf (strchr (host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned) port);
+  where = settle_device_where (host, port);
   if (!settle_tls_probe (host, port, record->names[0], (guint) options->timeout_s * 1000u, &presented, error))
     return FALSE;
   outcome = settle_rotation_judge (record, presented.leaf, presented.chain, where, &rotated, error);

@@ -155,3 +155,22 @@ settle_commit_replace (SettleStore *store, const SettleRecord *old_record, const
 {
   return commit (store, CHANGE_REPLACE, record, client_key_pem, old_record, error);
 }
+
+gboolean
+settle_commit_client_renewal (SettleStore *store, const SettleRecord *record, GBytes *old_key_pem,
+                              GBytes *new_key_pem, GError **error)
+{
+  int lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
+  gboolean ok;
+
+  if (lock < 0)
+    return FALSE;
+  ok = settle_store_put_client_key (store, record->fingerprint, new_key_pem, error);
+  if (ok && !settle_store_replace (store, record, error))
+    {
+      settle_store_put_client_key (store, record->fingerprint, old_key_pem, NULL);
+      ok = FALSE;
+    }
+  settle_state_unlock (lock);
+  return ok;
+}

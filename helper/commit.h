@@ -21,5 +21,12 @@ gboolean settle_commit_remove (SettleStore *store, const SettleRecord *record, G
  * NULL) moves to the new record. */
 gboolean settle_commit_replace (SettleStore *store, const SettleRecord *old_record,
                                 const SettleRecord *record, GBytes *client_key_pem, GError **error);
+/* A renewed client certificate: `record` (same fingerprint, new
+ * client_cert_der) and `new_key_pem` replace what is stored, under the
+ * state lock.  Trust does not change, so the snapshot and exports stay.
+ * When the record cannot be written, `old_key_pem` goes back, so the
+ * stored key and certificate still match.  All borrowed. */
+gboolean settle_commit_client_renewal (SettleStore *store, const SettleRecord *record, GBytes *old_key_pem,
+                                       GBytes *new_key_pem, GError **error);
 /* Regenerates the snapshot and the kept exports from the store as it is. */
 gboolean settle_commit_refresh (SettleStore *store, GError **error);

@@ -92,26 +92,74 @@ handshake (int fd, const char *where, const char *server_name, SettlePresented *
   return ok;
 }
 
+char *
+settle_device_where (const char *host, guint16 port)
+{
+  return g_strdup_printf (strchr (host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned) port);
+}
+
+gboolean
+settle_device_address (const SettleRecord *record, const char *address, char **host, guint16 *port,
+                       GError **error)
+{
+  g_autoptr (GSocketConnectable) parsed = NULL;
+
+  if (address == NULL)
+    address = record->address;
+  if (address == NULL)
+    {
+      if (record->names == NULL || record->names[0] == NULL)
+        {
+          g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                               "this binding has no device name to connect to; give --address HOST:PORT");
+          return FALSE;
+        }
+      *host = g_strdup (record->names[0]);
+      *port = SETTLE_DEVICE_DEFAULT_PORT;
+      return TRUE;
+    }
+  parsed = g_network_address_parse (address, 0, NULL);
+  if (parsed == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (parsed)) == 0)
+    {
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                           "--address must be HOST:PORT, such as 192.168.1.20:8443 or [fd00::20]:8443");
+      return FALSE;
+    }
+  *host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed)));
+  *port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
+  return TRUE;
+}
+
+GSocketConnection *
+settle_device_connect (const char *host, guint16 port, guint timeout_ms, GError **error)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnectable) address = g_network_address_new (host, port);
+  g_autoptr (GError) connect_error = NULL;
+  GSocketConnection *connection;
+
+  g_socket_client_set_timeout (client, (timeout_ms + 999) / 1000);
+  connection = g_socket_client_connect (client, address, NULL, &connect_error);
+  if (connection == NULL)
+    {
+      g_autofree char *where = settle_device_where (host, port);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "No device answered at %s: %s.", where,
+                   connect_error->message);
+      return NULL;
+    }
+  make_blocking_with_deadline (g_socket_get_fd (g_socket_connection_get_socket (connection)), timeout_ms);
+  return connection;
+}
+
 gboolean
 settle_tls_probe (const char *host, guint16 port, const char *server_name, guint timeout_ms,
                   SettlePresented *out, GError **error)
 {
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketConnection) connection = NULL;
-  g_autoptr (GError) connect_error = NULL;
-  g_autofree char *where = g_strdup_printf (strchr (host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned) port);
+  g_autoptr (GSocketConnection) connection = settle_device_connect (host, port, timeout_ms, error);
+  g_autofree char *where = settle_device_where (host, port);
 
-  g_socket_client_set_timeout (client, (timeout_ms + 999) / 1000);
-  g_autoptr (GSocketConnectable) address = g_network_address_new (host, port);
-
-  connection = g_socket_client_connect (client, address, NULL, &connect_error);
   if (connection == NULL)
-    {
-      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "No device answered at %s: %s.", where,
-                   connect_error->message);
-      return FALSE;
-    }
-  int fd = g_socket_get_fd (g_socket_connection_get_socket (connection));
-  make_blocking_with_deadline (fd, timeout_ms);
-  return handshake (fd, where, server_name, out, error);
+    return FALSE;
+  return handshake (g_socket_get_fd (g_socket_connection_get_socket (connection)), where, server_name, out,
+                    error);
 }

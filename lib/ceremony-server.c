@@ -494,6 +494,16 @@ issue_client_cert (SettleCeremonyServer *server, X509_REQ *req, EVP_PKEY *key, c
   return cert;
 }
 
+X509 *
+settle_ceremony_server_issue_client_cert (SettleCeremonyServer *server, X509_REQ *req, const char *role,
+                                          GError **error)
+{
+  EVP_PKEY *key = check_csr (server, req, error);
+  X509 *cert = key != NULL ? issue_client_cert (server, req, key, role, error) : NULL;
+  EVP_PKEY_free (key);
+  return cert;
+}
+
 /* ---- ENROL_REQUEST -> ENROL_RESPONSE ---- */
 
 static SettleCeremonyMsg *
@@ -535,9 +545,7 @@ enrol (Ceremony *c, GError **error)
                    "This device does not grant that role.", local, error);
     }
   X509_REQ *req = parse_csr (request->enrol_request.csr_der, &local);
-  EVP_PKEY *key = req != NULL ? check_csr (server, req, &local) : NULL;
-  X509 *cert = key != NULL ? issue_client_cert (server, req, key, role, &local) : NULL;
-  EVP_PKEY_free (key);
+  X509 *cert = req != NULL ? settle_ceremony_server_issue_client_cert (server, req, role, &local) : NULL;
   X509_REQ_free (req);
   if (cert == NULL)
     return stop (c, SETTLE_CEREMONY_OUTCOME_REFUSED, SETTLE_CEREMONY_ERR_CSR_REFUSED,

@@ -94,6 +94,17 @@ gboolean settle_ceremony_server_renew_secret (SettleCeremonyServer *server, GErr
 /* Failed attempts against the current secret. */
 guint settle_ceremony_server_failures (SettleCeremonyServer *server);
 
+/* Checks `req` (borrowed) exactly as the CSR of an ENROL_REQUEST is
+ * checked (signature, key strength, not the device's own key, not a key
+ * the key_in_use hook knows) and issues a client certificate for `role`
+ * from the device CA (owned).  The device's renewal endpoint uses it, so
+ * a renewed certificate is built like the first one; since the current
+ * key is enrolled, a renewal needs a fresh key.  Safe to call from other
+ * threads than the ceremony's: it reads only what construction and
+ * set_hooks wrote.  SETTLE_ERROR_CERT with one sentence when refused. */
+X509 *settle_ceremony_server_issue_client_cert (SettleCeremonyServer *server, X509_REQ *req,
+                                                const char *role, GError **error);
+
 /* Runs one ceremony on `conn` (borrowed; ALPN settle/1).  Every refusal
  * is also sent to the peer as an ERROR message when the connection still
  * works.  `error` is set for every outcome but ENROLLED. */

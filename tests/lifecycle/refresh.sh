@@ -14,21 +14,6 @@ preload_asan_runtime "$BUILD_ROOT/provider/settle.so"
 need_device
 export OPENSSL_MODULES="$BUILD_ROOT/provider"
 records() { ls "$STORE_DIR"/*.json 2>/dev/null | xargs -n1 basename | sed 's/\.json$//' | sort; }
-stop_device() { kill "$(cat "$T_DIR/$1.pid")"; wait "$(cat "$T_DIR/$1.pid")" 2>/dev/null || true; }
-# serve ID NAME PORT: settle-device on a fixed port, so that the address
-# the helper knows stays right across restarts.
-serve() {
-  "$SETTLE_DEVICE" serve --name "$2" --state "$T_DIR/$1" --listen "127.0.0.1:$3" \
-    --qr-png "$T_DIR/$1.png" --qr-text "$T_DIR/$1.txt" >"$T_DIR/$1.log" 2>&1 &
-  echo $! >"$T_DIR/$1.pid"
-  at_exit "kill $! 2>/dev/null"
-  local i
-  for i in $(seq 100); do
-    grep -q "listening on" "$T_DIR/$1.log" && [ -s "$T_DIR/$1.txt" ] && return 0
-    sleep 0.1
-  done
-  echo "Bail out! settle-device did not start"; sed 's/^/# /' "$T_DIR/$1.log"; exit 1
-}
 s_client() { echo | openssl s_client -provider settle -provider default -CAstore settle: \
   -verify_return_error -connect "127.0.0.1:$PORT" -alpn http/1.1 -verify_hostname printer.local 2>&1; }
 verifies() { s_client | grep -q 'Verify return code: 0 (ok)'; }

@@ -34,6 +34,23 @@ start_device() {
   printf -v "${id}_port" '%s' "$port"
 }
 
+# serve ID NAME PORT: settle-device on a fixed port, so that the address
+# the helper knows stays right across restarts (rotate, factory reset).
+serve() {
+  "$SETTLE_DEVICE" serve --name "$2" --state "$T_DIR/$1" --listen "127.0.0.1:$3" \
+    --qr-png "$T_DIR/$1.png" --qr-text "$T_DIR/$1.txt" >"$T_DIR/$1.log" 2>&1 &
+  echo $! >"$T_DIR/$1.pid"
+  at_exit "kill $! 2>/dev/null"
+  local i
+  for i in $(seq 100); do
+    grep -q "listening on" "$T_DIR/$1.log" && [ -s "$T_DIR/$1.txt" ] && return 0
+    sleep 0.1
+  done
+  echo "Bail out! settle-device did not start"; sed 's/^/# /' "$T_DIR/$1.log"; exit 1
+}
+stop_device() { kill "$(cat "$T_DIR/$1.pid")"; wait "$(cat "$T_DIR/$1.pid")" 2>/dev/null || true; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # wait_new_qr ID OLD_TEXT: waits until the device shows a new code.
 wait_new_qr() {
   local i

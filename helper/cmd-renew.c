@@ -1,0 +1,221 @@
+/* cmd-renew.c: `settle renew [NAME] [--address HOST:PORT] | --all`:
+ * a new client certificate, for a fresh key, from each paired device
+ * whose current one expires within RENEW_BEFORE_DAYS (or at once with
+ * --force), over mutual TLS with the current one; no prompt, since
+ * nothing about trust changes (renewal.c talks to the device, commit.c
+ * stores the result). */
+#include <stdio.h>
+
+#include "commands.h"
+#include "commit.h"
+#include "renewal.h"
+#include "settle-error.h"
+#include "tls-probe.h"
+#include "ui.h"
+
+#define CMD "renew"
+#define RENEW_BEFORE_DAYS 30
+#define TIMEOUT_MAX_S 600
+
+typedef struct {
+  char *address;   /* HOST:PORT, owned */
+  gboolean all;
+  gboolean force;
+  int timeout_s;
+} RenewOptions;
+
+static gboolean
+has_client_certificate (const SettleRecord *record)
+{
+  return record->kind == SETTLE_KIND_DEVICE_CA && record->client_cert_der != NULL;
+}
+
+static gboolean
+is_due (const SettleRecord *record, const RenewOptions *options)
+{
+  gint64 expiry = settle_renewal_cert_expiry (record->client_cert_der);
+  return options->force || expiry - g_get_real_time () / G_USEC_PER_SEC < RENEW_BEFORE_DAYS * 24 * 3600;
+}
+
+static void
+say_not_due (const SettleRecord *record)
+{
+  g_autofree char *until = settle_ui_format_time (settle_renewal_cert_expiry (record->client_cert_der));
+  printf ("\"%s\": the client certificate is valid until %s; it is renewed in its last %d days "
+          "(--force renews now).\n", record->label, until, RENEW_BEFORE_DAYS);
+}
+
+/* The stored key of the current certificate (owned secret). */
+static GBytes *
+current_client_key (SettleStore *store, const SettleRecord *record, GError **error)
+{
+  g_autoptr (GError) key_error = NULL;
+  GBytes *key = settle_store_get_client_key (store, record->fingerprint, &key_error);
+
+  if (key == NULL && g_error_matches (key_error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND))
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND,
+                 "the client key of \"%s\" is missing from the store; pair with the device again", record->label);
+  else if (key == NULL)
+    g_propagate_error (error, g_steal_pointer (&key_error));
+  return key;
+}
+
+/* Asks the device and stores the answer; `record` (borrowed) takes the
+ * new certificate. */
+static gboolean
+renew_and_store (SettleStore *store, SettleRecord *record, GBytes *current_key, const RenewOptions *options,
+                 GError **error)
+{
+  g_autofree char *host = NULL;
+  SettleRenewalTarget target = { .timeout_ms = (guint) options->timeout_s * 1000u };
+  SettleRenewal renewal = { 0 };
+  gboolean ok;
+
+  if (!settle_device_address (record, options->address, &host, &target.port, error))
+    return FALSE;
+  target.host = host;
+  if (!settle_renewal_run (record, current_key, &target, &renewal, error))
+    return FALSE;
+  g_bytes_unref (record->client_cert_der);
+  record->client_cert_der = g_bytes_ref (renewal.client_cert_der);
+  ok = settle_commit_client_renewal (store, record, current_key, renewal.client_key_pem, error);
+  settle_renewal_clear (&renewal);
+  return ok;
+}
+
+static void
+say_renewed (const SettleRecord *record)
+{
+  g_autofree char *role = settle_renewal_cert_role (record->client_cert_der);
+  g_autofree char *until = settle_ui_format_time (settle_renewal_cert_expiry (record->client_cert_der));
+  printf ("\"%s\": renewed the client certificate for a fresh key (role %s, valid until %s); the device "
+          "no longer accepts the old one.\n", record->label, role != NULL ? role : "-", until);
+}
+
+static gboolean
+renew_one (SettleStore *store, SettleRecord *record, const RenewOptions *options, GError **error)
+{
+  GBytes *current_key;
+  gboolean ok;
+
+  if (!has_client_certificate (record))
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                   "\"%s\" holds no client certificate to renew; only devices paired with 'settle pair' have one",
+                   record->label);
+      return FALSE;
+    }
+  if (!is_due (record, options))
+    {
+      say_not_due (record);
+      return TRUE;
+    }
+  current_key = current_client_key (store, record, error);
+  if (current_key == NULL)
+    return FALSE;
+  ok = renew_and_store (store, record, current_key, options, error);
+  settle_secure_bytes_free (current_key);
+  if (ok)
+    say_renewed (record);
+  return ok;
+}
+
+/* Every record with a client certificate; a failure with one does not
+ * stop the others. */
+static int
+renew_all (SettleStore *store, const RenewOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) records = settle_store_list (store, &error);
+  int failures = 0;
+
+  if (records == NULL)
+    {
+      settle_ui_fail (CMD, error);
+      return SETTLE_EXIT_FAILED;
+    }
+  for (guint i = 0; i < records->len; i++)
+    {
+      SettleRecord *record = records->pdata[i];
+      g_autoptr (GError) one_error = NULL;
+      if (!has_client_certificate (record))
+        continue;
+      if (!renew_one (store, record, options, &one_error))
+        {
+          settle_ui_failf (CMD, "%s: %s", record->label, one_error->message);
+          failures++;
+        }
+    }
+  return failures > 0 ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
+}
+
+static int
+run_renew (const char *query, const RenewOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SettleStore) store = settle_ui_open_store (&error);
+  g_autoptr (SettleRecord) record = NULL;
+
+  if (store == NULL)
+    goto failed;
+  if (options->all)
+    return renew_all (store, options);
+  record = settle_store_lookup (store, query, &error);
+  if (record == NULL || !renew_one (store, record, options, &error))
+    goto failed;
+  return SETTLE_EXIT_OK;
+
+failed:
+  settle_ui_fail (CMD, error);
+  fprintf (stderr, "settle %s: nothing was changed.\n", CMD);
+  return SETTLE_EXIT_FAILED;
+}
+
+static const char *
+usage_problem (int argc, const RenewOptions *options)
+{
+  if (options->all && (argc > 1 || options->address != NULL))
+    return "--all goes without NAME and --address";
+  if (!options->all && argc != 2)
+    return "give one NAME (or FINGERPRINT), or --all";
+  if (options->timeout_s < 1 || options->timeout_s > TIMEOUT_MAX_S)
+    return "--timeout takes 1 to 600 seconds";
+  return NULL;
+}
+
+int
+settle_cmd_renew (int argc, char **argv)
+{
+  RenewOptions options = { .timeout_s = 10 };
+  GOptionEntry entries[] = {
+    { "address", 0, 0, G_OPTION_ARG_STRING, &options.address, "Where the device listens (default: where it was paired, else its name on port 443)", "HOST:PORT" },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &options.all, "Every paired device with a client certificate (for the daily timer)", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &options.force, "Renew now, not only in the certificate's last 30 days", NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &options.timeout_s, "Seconds to wait for each network step (default 10)", "SECONDS" },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("[NAME|FINGERPRINT] - renew this computer's client certificate");
+  const char *problem;
+  int status;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Connects to the device with the current client certificate (mutual TLS),\n"
+    "checks the device against the CA you trust, and asks for a certificate for\n"
+    "a fresh key with the same role. The new certificate and key replace the old\n"
+    "ones without a prompt; the device stops accepting the old certificate.\n"
+    "Certificates are renewed in their last 30 days unless --force is given.\n"
+    "See docs/lifecycle.md.\n"
+    "Exit status: 0 renewed or not yet due, 1 refused or failed, 2 usage error.");
+  if (!settle_ui_parse (context, CMD, &argc, &argv))
+    status = SETTLE_EXIT_USAGE;
+  else if ((problem = usage_problem (argc, &options)) != NULL)
+    {
+      settle_ui_failf (CMD, "%s; run 'settle renew --help'", problem);
+      status = SETTLE_EXIT_USAGE;
+    }
+  else
+    status = run_renew (options.all ? NULL : argv[1], &options);
+  g_free (options.address);
+  return status;
+}
