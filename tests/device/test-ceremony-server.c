@@ -75,6 +75,7 @@ typedef struct {
   guint16 port;
   GAsyncQueue *outcomes;   /* of Outcome* */
   GThread *acceptor;
+  GPtrArray *jobs;         /* of GThread*, owned by the acceptor until it is joined */
   gint enrolled;           /* record_enrolment calls */
   gint secret_changes;
 } Device;
@@ -141,7 +142,9 @@ acceptor (gpointer data)
       Job *job = g_new0 (Job, 1);
       job->device = d;
       job->fd = fd;
-      g_thread_unref (g_thread_new ("job", handle_job, job));
+      /* Joined in device_stop: a job still in its handshake when a test
+       * ends must not outlive the server and TLS context it uses. */
+      g_ptr_array_add (d->jobs, g_thread_new ("job", handle_job, job));
     }
 }
 
@@ -164,6 +167,7 @@ device_start (Device *d)
   };
   settle_ceremony_server_set_hooks (d->server, &hooks);
   d->outcomes = g_async_queue_new ();
+  d->jobs = g_ptr_array_new ();
   d->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   socklen_t len = sizeof sa;
@@ -180,6 +184,9 @@ device_stop (Device *d)
   shutdown (d->listen_fd, SHUT_RDWR);
   g_thread_join (d->acceptor);
   close (d->listen_fd);
+  for (guint i = 0; i < d->jobs->len; i++)
+    g_thread_join (g_ptr_array_index (d->jobs, i));
+  g_ptr_array_free (d->jobs, TRUE);
   Outcome *o;
   while ((o = g_async_queue_try_pop (d->outcomes)) != NULL)
     {
