@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "commit.h"
 #include "consent.h"
+#include "harden.h"
 #include "settle-base32.h"
 #include "settle-ceremony-client.h"
 #include "settle-ceremony-tls.h"
@@ -440,6 +441,14 @@ settle_cmd_pair (int argc, char **argv)
   GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, &options, NULL);
   int status;
 
+  /* Before the options are parsed: --payload and --code copy the pairing
+   * secret, and later come the SPAKE2 keys and the new client key. */
+  if (!settle_harden_against_dumps (&error))
+    {
+      settle_ui_fail (CMD, error);
+      g_option_group_unref (group);
+      return SETTLE_EXIT_FAILED;
+    }
   g_option_group_add_entries (group, entries);
   g_option_context_set_main_group (context, group);
   g_option_context_set_description (context,

@@ -1,5 +1,16 @@
-/* commit.c: store change + snapshot regeneration, under the state lock. */
+/* commit.c: store change + snapshot regeneration, under the state lock.
+ *
+ * The store change and the new snapshot are two steps, so a command
+ * killed between them (SIGKILL, power loss) leaves the store and the
+ * snapshot disagreeing: a removed record still trusted, an added one not
+ * yet.  A mark in the data directory, set before the store changes and
+ * cleared once the snapshot shows the change, tells the next command to
+ * finish the job (settle_commit_recover): the snapshot is rebuilt from
+ * the store, which is always the truth. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "commit.h"
 #include "exports.h"
@@ -8,8 +19,55 @@
 #include "settle-snapshot.h"
 
 #define LOCK_TIMEOUT_MS 15000
+#define PENDING_MARK_NAME "commit-pending"
 
 typedef enum { CHANGE_NONE, CHANGE_ADD, CHANGE_REMOVE, CHANGE_REPLACE } ChangeKind;
+
+/* ---- the mark of an unfinished change ---- */
+
+static char *
+pending_mark_path (void)
+{
+  g_autofree char *data_dir = settle_data_dir ();
+
+  return g_build_filename (data_dir, PENDING_MARK_NAME, NULL);
+}
+
+/* Synced, so that the mark is on disk before the store changes. */
+static gboolean
+set_pending_mark (GError **error)
+{
+  g_autofree char *path = pending_mark_path ();
+  int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  gboolean ok = fd >= 0 && fsync (fd) == 0;
+  int saved = errno;
+
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE,
+                 "nothing was changed, because %s could not be written: %s", path, g_strerror (saved));
+  return ok;
+}
+
+static void
+clear_pending_mark (void)
+{
+  g_autofree char *path = pending_mark_path ();
+
+  if (unlink (path) != 0 && errno != ENOENT)
+    fprintf (stderr, "settle: warning: cannot remove %s: %s\n", path, g_strerror (errno));
+}
+
+static gboolean
+pending_mark_exists (void)
+{
+  g_autofree char *path = pending_mark_path ();
+
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* ---- the steps ---- */
 
 static gboolean
 write_snapshot (SettleStore *store, GError **error)
@@ -102,14 +160,23 @@ commit (SettleStore *store, ChangeKind kind, const SettleRecord *record, GBytes 
 
   if (lock < 0)
     return FALSE;
+  if (!set_pending_mark (error))
+    {
+      settle_state_unlock (lock);
+      return FALSE;
+    }
   if (!apply_change (store, kind, record, client_key_pem, error)
       || (kind == CHANGE_REPLACE && !retire_replaced (store, old_record, record, error)))
     {
+      /* The failed step undid itself: the snapshot still matches. */
+      clear_pending_mark ();
       settle_state_unlock (lock);
       return FALSE;
     }
   if (!write_snapshot (store, &snapshot_error))
     {
+      /* The mark stays: the undo is best effort, and if it fell short
+       * the next command rebuilds the snapshot from the store. */
       undo_change (store, kind, record);
       if (kind == CHANGE_REPLACE)
         restore_replaced (store, old_record, client_key_pem);
@@ -119,9 +186,35 @@ commit (SettleStore *store, ChangeKind kind, const SettleRecord *record, GBytes 
                    snapshot_error->message);
       return FALSE;
     }
+  clear_pending_mark ();
   refresh_exports ();
   settle_state_unlock (lock);
   return TRUE;
+}
+
+gboolean
+settle_commit_recover (SettleStore *store, GError **error)
+{
+  gboolean ok = TRUE;
+  int lock;
+
+  if (!pending_mark_exists ())
+    return TRUE;
+  lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
+  if (lock < 0)
+    return FALSE;
+  /* Checked again under the lock: a writer may have finished meanwhile. */
+  if (pending_mark_exists ())
+    {
+      ok = write_snapshot (store, error);
+      if (ok)
+        {
+          clear_pending_mark ();
+          refresh_exports ();
+        }
+    }
+  settle_state_unlock (lock);
+  return ok;
 }
 
 gboolean

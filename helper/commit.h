@@ -28,5 +28,11 @@ gboolean settle_commit_replace (SettleStore *store, const SettleRecord *old_reco
  * stored key and certificate still match.  All borrowed. */
 gboolean settle_commit_client_renewal (SettleStore *store, const SettleRecord *record, GBytes *old_key_pem,
                                        GBytes *new_key_pem, GError **error);
+/* Finishes a change that a killed command left half done (its store
+ * change made, the snapshot not yet rewritten): the snapshot and kept
+ * exports are rebuilt from the store.  Cheap when nothing is pending.
+ * settle_ui_open_store() calls it, so every command starts from a
+ * snapshot that matches the store. */
+gboolean settle_commit_recover (SettleStore *store, GError **error);
 /* Regenerates the snapshot and the kept exports from the store as it is. */
 gboolean settle_commit_refresh (SettleStore *store, GError **error);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "ui.h"
 
 gboolean
@@ -50,9 +51,15 @@ SettleStore *
 settle_ui_open_store (GError **error)
 {
   SettleStore *store = settle_store_open_default (error);
+  g_autoptr (GError) recover_error = NULL;
 
   if (store != NULL && g_getenv ("SETTLE_QUIET") == NULL)
     fprintf (stderr, "settle: using the %s\n", settle_store_describe (store));
+  /* A failure here is not this command's: it is said, and the command
+   * goes on with the store, which is right even when the snapshot lags. */
+  if (store != NULL && !settle_commit_recover (store, &recover_error))
+    fprintf (stderr, "settle: warning: an interrupted change could not be finished: %s\n",
+             recover_error->message);
   return store;
 }
 

@@ -3,7 +3,9 @@
  * Layout of the (0700, ours) store directory:
  *   <fingerprint>.json       one record, mode 0600
  *   keys/<fingerprint>.pem   its client key, mode 0600, keys/ is 0700
- *   .tmp-*                   a write in progress; never read
+ *   .tmp-*                   a write in progress; never read, and
+ *                            removed by a later write once stale (a
+ *                            writer killed before its rename)
  * Every write goes to a temporary file in the same directory, is synced,
  * then renamed (replace) or hard-linked (add: link fails when the name
  * exists, so two adders of one fingerprint cannot both win), and the
@@ -14,6 +16,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -25,6 +28,9 @@
 #define RECORD_SUFFIX ".json"
 #define KEY_SUFFIX ".pem"
 #define TEMP_PREFIX ".tmp-"
+/* A write takes milliseconds; a temporary file this old was left by a
+ * writer that died (SIGKILL, power loss), and may hold a client key. */
+#define TEMP_STALE_SECONDS 60
 
 typedef struct {
   char *dir;    /* owned: the store directory, for messages */
@@ -129,6 +135,38 @@ write_fully (int fd, const guint8 *data, gsize len)
   return TRUE;
 }
 
+static gboolean
+is_stale_temp_file (int dir_fd, const char *name, time_t now)
+{
+  struct stat st;
+  return g_str_has_prefix (name, TEMP_PREFIX)
+         && fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
+         && now - st.st_mtime > TEMP_STALE_SECONDS;
+}
+
+/* Best effort: removes what dead writers left in `dir_fd`.  By age, not
+ * by the state lock, so that a live writer's file is never touched even
+ * by a caller that does not hold the lock. */
+static void
+remove_stale_temp_files (int dir_fd)
+{
+  int fd = openat (dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
+  time_t now = time (NULL);
+  struct dirent *entry;
+
+  if (dir == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  while ((entry = readdir (dir)) != NULL)
+    if (is_stale_temp_file (dir_fd, entry->d_name, now))
+      unlinkat (dir_fd, entry->d_name, 0);
+  closedir (dir);
+}
+
 /* Creates and fills a synced 0600 temporary file in `dir_fd`; returns
  * its owned name, or NULL with `error` set. */
 static char *
@@ -174,6 +212,7 @@ static gboolean
 write_atomically (int dir_fd, const char *dir, const char *name, const guint8 *data, gsize len,
                   SettleStoreWriteMode mode, GError **error)
 {
+  remove_stale_temp_files (dir_fd);
   char *temp = write_temp_file (dir_fd, dir, data, len, error);
   if (temp == NULL)
     return FALSE;

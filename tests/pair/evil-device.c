@@ -1,4 +1,5 @@
-/* evil-device.c: a hostile device for tests/pair/pair-evil.sh.
+/* evil-device.c: a hostile device for tests/pair/pair-evil.sh and
+ * pair-hostile2.sh.
  *
  *   evil-device MODE PAYLOAD_FILE
  *
@@ -17,6 +18,11 @@
  *   chain-not-ca   the chain's last certificate (which issued the leaf
  *                  and the client certificate) has basicConstraints
  *                  CA:FALSE
+ *   replay         the first ceremony is honest up to SERVER_SHARE, which
+ *                  it records, and ends after the client's confirmation;
+ *                  every later one answers CLIENT_HELLO with that recorded
+ *                  SERVER_SHARE: a new TLS session has a new exporter (and
+ *                  the client a new share), so the confirmation must fail
  *
  * Prints "PORT n" once it listens on 127.0.0.1 and writes its SETTLE:
  * payload (the leaf's key hash, a fresh secret) to PAYLOAD_FILE.  It
@@ -51,6 +57,7 @@ typedef enum {
   MODE_EXTRA_NAME,
   MODE_FOREIGN_LEAF,
   MODE_CHAIN_NOT_CA,
+  MODE_REPLAY,
 } EvilMode;
 
 typedef struct {
@@ -60,6 +67,7 @@ typedef struct {
   EVP_PKEY *leaf_key;      /* owned: the TLS key the QR code pins */
   X509 *leaf_cert;         /* owned */
   SettleQrPayload *payload; /* owned: name, pin and secret */
+  SettleCeremonyMsg *recorded_share; /* owned: replay mode, the first SERVER_SHARE */
 } EvilDevice;
 
 static void
@@ -70,12 +78,14 @@ evil_device_clear (EvilDevice *dev)
   EVP_PKEY_free (dev->leaf_key);
   X509_free (dev->leaf_cert);
   settle_qr_payload_free (dev->payload);
+  settle_ceremony_msg_free (dev->recorded_share);
 }
 
 static gboolean
 parse_mode (const char *text, EvilMode *out)
 {
-  static const char *const names[] = { "foreign-name", "extra-name", "foreign-leaf", "chain-not-ca" };
+  static const char *const names[] = { "foreign-name", "extra-name", "foreign-leaf", "chain-not-ca",
+                                       "replay" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (strcmp (text, names[i]) == 0)
       {
@@ -241,9 +251,19 @@ start_spake2 (const EvilDevice *dev, SettleTlsConn *conn, GError **error)
                             dev->payload->secret, dev->payload->secret_len, aad, sizeof aad, error);
 }
 
+/* A copy of SERVER_SHARE for replay mode. */
+static SettleCeremonyMsg *
+copy_share (const SettleCeremonyMsg *share)
+{
+  SettleCeremonyMsg *copy = settle_ceremony_msg_new (SETTLE_MSG_SERVER_SHARE);
+  memcpy (copy->server_share.share, share->server_share.share, sizeof copy->server_share.share);
+  memcpy (copy->server_share.confirm, share->server_share.confirm, sizeof copy->server_share.confirm);
+  return copy;
+}
+
 /* CLIENT_HELLO -> SERVER_SHARE, then CLIENT_CONFIRM: the honest part. */
 static gboolean
-prove (const EvilDevice *dev, SettleTlsConn *conn, GError **error)
+prove (EvilDevice *dev, SettleTlsConn *conn, GError **error)
 {
   g_autoptr (SettleCeremonyMsg) hello = receive_expected (conn, SETTLE_MSG_CLIENT_HELLO, error);
   if (hello == NULL)
@@ -258,6 +278,8 @@ prove (const EvilDevice *dev, SettleTlsConn *conn, GError **error)
   if (!settle_spake2_get_confirmation (spake, share->server_share.confirm, error)
       || !settle_tls_send (conn, share, error))
     return FALSE;
+  if (dev->mode == MODE_REPLAY)
+    dev->recorded_share = copy_share (share);
   g_autoptr (SettleCeremonyMsg) confirm = receive_expected (conn, SETTLE_MSG_CLIENT_CONFIRM, error);
   return confirm != NULL
          && settle_spake2_verify_peer_confirmation (spake, confirm->client_confirm.confirm,
@@ -292,6 +314,7 @@ claimed_names (EvilMode mode)
       return g_strdupv ((char **) own_and_foreign);
     case MODE_FOREIGN_LEAF:
     case MODE_CHAIN_NOT_CA:
+    case MODE_REPLAY:
       break;
     }
   return g_strdupv ((char **) only_own);
@@ -322,11 +345,51 @@ enrol (const EvilDevice *dev, SettleTlsConn *conn, GError **error)
   return settle_tls_send (conn, response, error);
 }
 
+/* A later session of replay mode: the recorded SERVER_SHARE, whatever the
+ * client sent; then whatever the client answers (its ERROR, we expect). */
+static gboolean
+replay_share (const EvilDevice *dev, SettleTlsConn *conn, GError **error)
+{
+  g_autoptr (SettleCeremonyMsg) hello = receive_expected (conn, SETTLE_MSG_CLIENT_HELLO, error);
+  if (hello == NULL || !settle_tls_send (conn, dev->recorded_share, error))
+    return FALSE;
+  fprintf (stderr, "evil-device: replayed the recorded SERVER_SHARE\n");
+  g_autoptr (SettleCeremonyMsg) answer = settle_tls_receive (conn, error);
+  if (answer != NULL && answer->type == SETTLE_MSG_ERROR)
+    fprintf (stderr, "evil-device: the client answered the replay with error %u\n",
+             answer->error.code);
+  return answer != NULL;
+}
+
+/* Replay mode's first session: honest up to the client's confirmation,
+ * then it stops, so that nothing is enrolled. */
+static gboolean
+record_share (EvilDevice *dev, SettleTlsConn *conn, GError **error)
+{
+  if (!prove (dev, conn, error))
+    return FALSE;
+  fprintf (stderr, "evil-device: recorded SERVER_SHARE, closing before the enrolment\n");
+  return TRUE;
+}
+
+static gboolean
+serve_replay (EvilDevice *dev, SettleTlsConn *conn, GError **error)
+{
+  return dev->recorded_share == NULL ? record_share (dev, conn, error)
+                                     : replay_share (dev, conn, error);
+}
+
 static void
-serve_one (const EvilDevice *dev, SSL_CTX *ctx, int fd)
+serve_one (EvilDevice *dev, SSL_CTX *ctx, int fd)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SettleTlsConn) conn = settle_tls_accept (ctx, fd, STEP_TIMEOUT_MS, &error);
+  if (conn != NULL && dev->mode == MODE_REPLAY)
+    {
+      if (!serve_replay (dev, conn, &error))
+        fprintf (stderr, "evil-device: replay session ended: %s\n", error->message);
+      return;
+    }
   if (conn != NULL && prove (dev, conn, &error) && enrol (dev, conn, &error))
     fprintf (stderr, "evil-device: sent the enrolment\n");
   else
@@ -355,7 +418,8 @@ listen_on_loopback (guint16 *port)
 static int
 usage (void)
 {
-  fprintf (stderr, "usage: evil-device foreign-name|extra-name|foreign-leaf|chain-not-ca PAYLOAD_FILE\n");
+  fprintf (stderr, "usage: evil-device foreign-name|extra-name|foreign-leaf|chain-not-ca|replay "
+           "PAYLOAD_FILE\n");
   return 2;
 }
 

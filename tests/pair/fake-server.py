@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Hostile stand-ins for a device, for tests/pair/pair-hostile.sh.
+"""Hostile stand-ins for a device, for tests/pair/pair-hostile*.sh.
 
 usage: fake-server.py MODE [ARGS...]       prints "PORT n" when listening
   silent                      accepts TCP and never says anything
   frames CERT KEY KIND        TLS 1.3 + ALPN settle/1 with the given identity;
                               reads CLIENT_HELLO, then answers with a bad frame:
-                              KIND = truncated | oversized | garbage
+                              KIND = truncated | oversized | garbage |
+                              midheader (2 of the 4 header bytes, then close) |
+                              trickle (a well-formed frame header and body, one
+                              byte every TRICKLE_DELAY s: 20 s for the frame)
+  hangup                      accepts TCP, reads the TLS ClientHello and closes
+                              without answering it: a close mid-handshake
   relay CERT KEY PORT         terminates TLS (ALPN settle/1) with its own
                               identity and re-originates it to 127.0.0.1:PORT,
                               copying the bytes both ways: a machine in the middle
@@ -16,6 +21,9 @@ import struct
 import sys
 import threading
 import time
+
+TRICKLE_DELAY = 0.3
+TRICKLE_BODY = 64
 
 
 def listen():
@@ -62,7 +70,11 @@ def frames(cert, key, kind):
             conn = ctx.wrap_socket(raw, server_side=True)
             length = struct.unpack(">I", read_exact(conn, 4))[0]
             read_exact(conn, length)  # CLIENT_HELLO, unread
-            if kind == "truncated":
+            if kind == "midheader":
+                conn.sendall(struct.pack(">I", 200)[:2])
+            elif kind == "trickle":
+                trickle(conn, struct.pack(">I", TRICKLE_BODY) + b"\xa1" * TRICKLE_BODY)
+            elif kind == "truncated":
                 conn.sendall(struct.pack(">I", 200) + b"\xa1" * 20)
             elif kind == "oversized":
                 conn.sendall(struct.pack(">I", 65536 + 1) + b"\x00" * 64)
@@ -73,6 +85,25 @@ def frames(cert, key, kind):
             conn.close()
         except (OSError, EOFError, ssl.SSLError):
             pass
+
+
+def trickle(conn, data):
+    """One byte at a time: each arrives well within any per-read timeout,
+    the whole frame long after the helper's deadline for it."""
+    for i in range(len(data)):
+        conn.sendall(data[i:i + 1])
+        time.sleep(TRICKLE_DELAY)
+
+
+def hangup():
+    srv = listen()
+    while True:
+        conn, _ = srv.accept()
+        try:
+            conn.recv(4096)  # the ClientHello
+        except OSError:
+            pass
+        conn.close()
 
 
 def pump(src, dst):
@@ -112,4 +143,4 @@ def relay(cert, key, port):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"silent": silent, "frames": frames, "relay": relay}[mode](*args)
+    {"silent": silent, "frames": frames, "relay": relay, "hangup": hangup}[mode](*args)
