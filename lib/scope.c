@@ -120,7 +120,13 @@ is_namespace (const char *name)
 static void
 refuse_non_ascii (const char *input, GError **error)
 {
-  g_autofree char *a_label = g_hostname_to_ascii (input);
+  /* g_hostname_to_ascii() requires valid UTF-8: on invalid input (e.g.
+   * lead bytes 0xe1 without continuation bytes, from a QR code or a
+   * certificate) GLib 2.74 reads past the end of the string, and under
+   * the fuzzer the heap was found corrupted (tests/fuzz/fuzz-scope;
+   * regression input tests/fuzz/corpus/scope/crash-invalid-utf8-hostname-to-ascii).
+   * Invalid UTF-8 gets the generic refusal below. */
+  g_autofree char *a_label = g_utf8_validate (input, -1, NULL) ? g_hostname_to_ascii (input) : NULL;
   /* Only a real A-label is offered: IDNA 2003 mapping may turn invisible
    * or look-alike characters into a different plain ASCII name. */
   if (a_label != NULL && strlen (a_label) <= SETTLE_NAME_MAX && strstr (a_label, "xn--") != NULL)
