@@ -1,10 +1,13 @@
 /* device-serve.c: `settle-device serve`.  One TCP port, TLS 1.3: ALPN
  * settle/1 runs the pairing ceremony, anything else gets the HTTPS page
- * (docs/device.md).  One thread per connection, at most
- * CONNECTIONS_MAX at once; the ceremony itself runs one at a time (the
- * ceremony server answers others with ERROR busy).  SIGINT and SIGTERM
- * arrive through a signalfd, so that no handler runs inside OpenSSL. */
+ * (docs/device.md).  One thread per connection, within the per-source
+ * and overall limits of device-limits.c; the ceremony itself runs one at
+ * a time (the ceremony server answers others with ERROR busy), and a
+ * source that failed too often gets ERROR busy before it starts.  SIGINT
+ * and SIGTERM arrive through a signalfd, so that no handler runs inside
+ * OpenSSL. */
 #include "device.h"
+#include "device-limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +29,9 @@
 #include "settle-error.h"
 #include "settle-scope.h"
 
-#define CONNECTIONS_MAX 16
-#define LISTEN_BACKLOG 16
+/* Deep enough that a flood's SYNs do not crowd out an enrolled client's
+ * before the accept loop has closed the excess connections. */
+#define LISTEN_BACKLOG 128
 
 typedef struct {
   const SettleDeviceServeOptions *options;
@@ -37,6 +41,7 @@ typedef struct {
   SSL_CTX *tls;                         /* owned */
   SettleDeviceQrTarget qr;              /* host and paths owned */
   SettleDeviceHttpContext http;
+  SettleDeviceLimits *limits;           /* owned */
 
   GMutex lock;                          /* guards the fields below */
   GCond idle;
@@ -48,6 +53,7 @@ typedef struct {
 typedef struct {
   Device *device;
   int fd;
+  SettleDeviceSource source;
 } Connection;
 
 /* ---- roles ---- */
@@ -121,24 +127,56 @@ secret_changed (SettleCeremonyServer *server, gpointer user_data)
 
 /* ---- one connection ---- */
 
+/* A source in backoff learns why and for how long, as ERROR busy, the
+ * answer the helper already shows as "try again later". */
+static gboolean
+refuse_blocked_source (Device *device, SettleTlsConn *conn, const SettleDeviceSource *source)
+{
+  guint seconds = settle_device_limits_blocked_for (device->limits, source);
+  if (seconds == 0)
+    return FALSE;
+  g_autofree char *text = g_strdup_printf ("too many failed pairing attempts from this address; "
+                                           "try again in %u s", seconds);
+  g_autoptr (SettleCeremonyMsg) busy = settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_BUSY, text);
+  settle_tls_send (conn, busy, NULL);  /* a peer that is gone needs no answer */
+  g_printerr ("settle-device: refused pairing from %s: blocked for %u more s after failed attempts\n",
+              source->text, seconds);
+  return TRUE;
+}
+
 static void
-run_ceremony (Device *device, SettleTlsConn *conn)
+count_failed_attempt (Device *device, const SettleDeviceSource *source)
+{
+  if (settle_device_limits_record_failure (device->limits, source))
+    g_printerr ("settle-device: %d failed pairing attempts from %s within %d s; "
+                "refusing its pairing attempts for %d s\n",
+                SETTLE_DEVICE_LIMIT_FAILURES, source->text, SETTLE_DEVICE_LIMIT_FAILURE_WINDOW_S,
+                SETTLE_DEVICE_LIMIT_BLOCK_S);
+}
+
+static void
+run_ceremony (Device *device, SettleTlsConn *conn, const SettleDeviceSource *source)
 {
   g_autoptr (GError) local = NULL;
   const char *peer = settle_tls_peer_address_peek (conn);
+  if (refuse_blocked_source (device, conn, source))
+    return;
   SettleCeremonyOutcome outcome = settle_ceremony_server_handle (device->ceremony, conn, &local);
   if (outcome == SETTLE_CEREMONY_OUTCOME_ENROLLED)
     return;
   if (outcome == SETTLE_CEREMONY_OUTCOME_AUTH_FAILED)
-    g_printerr ("settle-device: pairing with %s failed: %s (%u of %d failed attempts for this code)\n",
-                peer, local->message, settle_ceremony_server_failures (device->ceremony),
-                SETTLE_CEREMONY_SERVER_MAX_FAILURES);
+    {
+      g_printerr ("settle-device: pairing with %s failed: %s (%u of %d failed attempts for this code)\n",
+                  peer, local->message, settle_ceremony_server_failures (device->ceremony),
+                  SETTLE_CEREMONY_SERVER_MAX_FAILURES);
+      count_failed_attempt (device, source);
+    }
   else
     g_printerr ("settle-device: pairing with %s failed: %s\n", peer, local->message);
 }
 
 static void
-serve_connection (Device *device, int fd)
+serve_connection (Device *device, int fd, const SettleDeviceSource *source)
 {
   g_autoptr (GError) local = NULL;
   /* The TLS connection owns a duplicate; `fd` stays registered for
@@ -157,7 +195,7 @@ serve_connection (Device *device, int fd)
     }
   const char *alpn = settle_tls_alpn_peek (conn);
   if (alpn != NULL && strcmp (alpn, SETTLE_CEREMONY_ALPN) == 0)
-    run_ceremony (device, conn);
+    run_ceremony (device, conn, source);
   else if (!settle_device_http_serve (conn, &device->http, &local))
     g_printerr ("settle-device: HTTPS request from %s: %s\n", settle_tls_peer_address_peek (conn),
                 local->message);
@@ -169,13 +207,14 @@ connection_thread (gpointer data)
 {
   Connection *c = data;
   Device *device = c->device;
-  serve_connection (device, c->fd);
+  serve_connection (device, c->fd, &c->source);
   /* Unregistered before the fd is closed, so that stop_connections never
    * touches a number the kernel has handed out again. */
   g_mutex_lock (&device->lock);
   g_hash_table_remove (device->active_fds, GINT_TO_POINTER (c->fd));
   g_mutex_unlock (&device->lock);
   close (c->fd);
+  settle_device_limits_release (device->limits, &c->source);
   g_free (c);
   ERR_clear_error ();
   g_mutex_lock (&device->lock);
@@ -185,25 +224,35 @@ connection_thread (gpointer data)
   return NULL;
 }
 
+/* Connections beyond the limits are closed at once, before any TLS work:
+ * the client retries, and queuing would only hold its socket and a slot
+ * that an enrolled client may need. */
 static void
-start_connection (Device *device, int fd)
+start_connection (Device *device, int fd, const SettleDeviceSource *source)
 {
+  if (settle_device_limits_admit (device->limits, source) != SETTLE_DEVICE_ADMIT_OK)
+    {
+      close (fd);
+      return;
+    }
   g_mutex_lock (&device->lock);
-  gboolean full = device->running >= CONNECTIONS_MAX || device->stopping;
-  if (!full)
+  gboolean stopping = device->stopping;
+  if (!stopping)
     {
       g_hash_table_add (device->active_fds, GINT_TO_POINTER (fd));
       device->running++;
     }
   g_mutex_unlock (&device->lock);
-  if (full)
+  if (stopping)
     {
-      close (fd);  /* the client retries; queuing would only hold its socket */
+      settle_device_limits_release (device->limits, source);
+      close (fd);
       return;
     }
   Connection *c = g_new0 (Connection, 1);
   c->device = device;
   c->fd = fd;
+  c->source = *source;
   g_thread_unref (g_thread_new ("settle-conn", connection_thread, c));
 }
 
@@ -368,6 +417,7 @@ device_close (Device *device)
   g_free (device->qr.png_path);
   g_free (device->qr.text_path);
   g_hash_table_unref (device->active_fds);
+  settle_device_limits_free (device->limits);
   g_mutex_clear (&device->lock);
   g_cond_clear (&device->idle);
 }
@@ -405,9 +455,14 @@ accept_loop (Device *device, int listen_fd, int sig_fd)
             g_printerr ("settle-device: %s received, stopping\n", strsignal ((int) info.ssi_signo));
           return;
         }
-      int fd = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd >= 0)
-        start_connection (device, fd);
+      struct sockaddr_storage peer;
+      socklen_t peer_len = sizeof peer;
+      int fd = accept4 (listen_fd, (struct sockaddr *) &peer, &peer_len, SOCK_CLOEXEC);
+      SettleDeviceSource source;
+      if (fd >= 0 && settle_device_source_of ((struct sockaddr *) &peer, peer_len, &source))
+        start_connection (device, fd, &source);
+      else if (fd >= 0)
+        close (fd);
       else if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
         g_printerr ("settle-device: accept failed: %s\n", g_strerror (errno));
     }
@@ -445,6 +500,7 @@ settle_device_serve (const SettleDeviceServeOptions *options)
   g_mutex_init (&device.lock);
   g_cond_init (&device.idle);
   device.active_fds = g_hash_table_new (NULL, NULL);
+  device.limits = settle_device_limits_new ();
   sigset_t set;
   int sig_fd = signal_fd_new (&set);
   int listen_fd = -1;

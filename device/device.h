@@ -7,6 +7,8 @@
  *   device-qr.c          the SETTLE: payload shown as QR code and files
  *   device-http.c        the HTTPS page, /.well-known/settle/whoami and renew
  *   device-serve.c       listening, one thread per connection, signals
+ *   device-limits.c      per-source connection limits and pairing backoff
+ *                        (its own header, device-limits.h)
  *
  * Every function reports failure as a SETTLE_ERROR GError that the
  * command prints as it is. */
