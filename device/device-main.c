@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "settle-error.h"
+#include "settle-harden.h"
 
 #define EXIT_USAGE 2
 
@@ -139,6 +140,14 @@ main (int argc, char **argv)
     {
       g_print ("%s", usage_text);
       return 0;
+    }
+  /* Every subcommand handles the device CA key, and serve also the pairing
+   * secret: no core file and no same-user ptrace for any of them. */
+  g_autoptr (GError) harden_error = NULL;
+  if (!settle_harden_against_dumps (&harden_error))
+    {
+      g_printerr ("settle-device: %s\n", harden_error->message);
+      return 1;
     }
   /* The subcommand's own parser sees argv from the command name on. */
   if (strcmp (command, "serve") == 0)

@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "commit.h"
 #include "consent.h"
-#include "harden.h"
+#include "settle-harden.h"
 #include "settle-base32.h"
 #include "settle-ceremony-client.h"
 #include "settle-ceremony-tls.h"

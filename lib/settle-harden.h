@@ -1,4 +1,5 @@
-/* harden.h: keeping secrets out of core dumps while the helper holds them. */
+/* settle-harden.h: keeping secrets out of core dumps while a process
+ * (the helper during pairing, the device always) holds them. */
 #pragma once
 
 #include <glib.h>

@@ -1,6 +1,7 @@
-/* harden.c: no core dumps and no same-user memory reads while the pairing
- * secret, the SPAKE2 keys and the new client key live in this process. */
-#include "harden.h"
+/* harden.c: no core dumps and no same-user memory reads while secrets
+ * live in this process (the helper: the pairing secret, the SPAKE2 keys
+ * and the new client key; the device: its CA key and pairing secret). */
+#include "settle-harden.h"
 
 #include <errno.h>
 #include <sys/prctl.h>
