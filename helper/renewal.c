@@ -259,6 +259,10 @@ typedef struct {
 static gboolean
 response_complete (const GByteArray *buf, HttpHead *head, gboolean *malformed)
 {
+  /* Nothing read yet: a GByteArray may then have no storage at all, and
+   * memmem's pointer must not be NULL. */
+  if (buf->len == 0)
+    return FALSE;
   const guint8 *end = memmem (buf->data, buf->len, "\r\n\r\n", 4);
   if (end == NULL)
     return FALSE;

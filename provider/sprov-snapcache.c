@@ -304,7 +304,10 @@ build_canonical_index_locked (sprov_snap *snap)
     if (subject_hash (entry->subject.data, entry->subject.len, &hash))
       snap->canon[snap->canon_len++] = (canon_slot) { .hash = hash, .index = i };
   }
-  qsort (snap->canon, snap->canon_len, sizeof (*snap->canon), compare_canon);
+  /* An empty snapshot has no array at all, and qsort's pointer must not
+   * be NULL even for zero elements (C11 7.22.5). */
+  if (snap->canon_len > 0)
+    qsort (snap->canon, snap->canon_len, sizeof (*snap->canon), compare_canon);
   snap->canon_built = 1;
   return 1;
 }
