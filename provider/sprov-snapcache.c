@@ -217,6 +217,8 @@ sprov_snap_dir (const sprov_snap *snap)
 size_t
 sprov_snap_index_of (const sprov_snap *snap, const settle_snap_entry *entry)
 {
+  if (snap->count == 0)
+    return SIZE_MAX;  /* no array to search (bsearch wants a real one) */
   addr_slot key = { .entry = entry, .index = 0 };
   const addr_slot *hit = bsearch (&key, snap->by_addr, snap->count, sizeof (*snap->by_addr),
                                   compare_addr);
@@ -351,7 +353,7 @@ match_canonically (sprov_snap *snap, const uint8_t *subject_der, size_t len,
   /* Once built the index is never written again: reading without the lock
    * is safe. */
   int result = built || !ok;
-  if (built) {
+  if (built && snap->canon_len > 0) {  /* bsearch, like qsort, wants a real array */
     canon_slot key = { .hash = hash, .index = 0 };
     const canon_slot *hit = bsearch (&key, snap->canon, snap->canon_len, sizeof (*snap->canon),
                                      compare_canon);
