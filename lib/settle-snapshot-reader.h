@@ -29,6 +29,9 @@ typedef enum {
   SETTLE_SNAP_ROOT = 1,  /* wrapper root R: trusted delegator (server auth only) */
   SETTLE_SNAP_CROSS = 2, /* cross certificate C: must verify (an intermediate) */
   SETTLE_SNAP_PEER = 3,  /* pinned peer leaf: trusted peer */
+  SETTLE_SNAP_CLIENT = 4, /* per-device client certificate: never trusted, an identity
+                           * whose private key stays in the store (not indexed by the
+                           * find functions below, which are trust lookups) */
 } settle_snap_role;
 
 typedef struct {
@@ -51,6 +54,7 @@ typedef struct {
   const char *const *scope; /* NULL-terminated permitted subtrees (empty for peers) */
   const char *const *names; /* NULL-terminated names the record serves */
   int64_t not_after;      /* unix seconds */
+  settle_bytes ec_params; /* clients: DER OID of the key's named curve; else empty */
 } settle_snap_entry;
 
 typedef struct settle_snapshot settle_snapshot;

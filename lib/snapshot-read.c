@@ -33,6 +33,7 @@
 #define MAX_NAME_DER_BYTES SETTLE_SNAPSHOT_MAX_CERT
 #define RECORD_HEX_LEN 64u
 #define ID_BYTES 20u              /* SHA-1 */
+#define MAX_EC_PARAMS_BYTES 32u   /* DER OBJECT IDENTIFIER of a named curve */
 #define NOT_INSIDE_DER ((size_t) -1)
 
 /* ---- errors --------------------------------------------------------- */
@@ -407,6 +408,7 @@ static const char *const entry_keys[F_COUNT] = {
 /* A validated entry still inside the CBOR tree (items borrowed from it). */
 typedef struct {
   const cbor_item_t *f[F_COUNT];
+  const cbor_item_t *ec_params; /* optional; required for client identities */
   settle_snap_role role;
   int64_t not_after;
   size_t subject_at, issuer_at, serial_at; /* offset inside der, or NOT_INSIDE_DER */
@@ -458,6 +460,8 @@ parse_role (const cbor_item_t *item, settle_snap_role *out)
     *out = SETTLE_SNAP_CROSS;
   else if (text_is (item, "peer"))
     *out = SETTLE_SNAP_PEER;
+  else if (text_is (item, "client"))
+    *out = SETTLE_SNAP_CLIENT;
   else
     return false;
   return true;
@@ -536,6 +540,50 @@ check_entry_bytes (entry_view *v, size_t index, error_sink *err)
   return 0;
 }
 
+/* A DER OBJECT IDENTIFIER: tag 0x06, a short length that matches. */
+static bool
+is_der_oid (const cbor_item_t *item)
+{
+  if (!is_bytes (item, 3, MAX_EC_PARAMS_BYTES))
+    return false;
+  const uint8_t *b = cbor_bytestring_handle (item);
+  return b[0] == 0x06 && b[1] < 0x80 && (size_t) b[1] + 2 == cbor_bytestring_length (item);
+}
+
+/* "ec_params" is the one optional key: a client identity needs it (its
+ * private key object answers CKA_EC_PARAMS without parsing ASN.1), the
+ * trust roles do not have it. */
+static int
+check_client_fields (const cbor_item_t *map, entry_view *v, size_t index, error_sink *err)
+{
+  static const char *const optional_keys[] = { "ec_params" };
+  struct cbor_pair *pairs = cbor_map_handle (map);
+  v->ec_params = NULL;
+  for (size_t i = 0; i < cbor_map_size (map); i++)
+    if (text_is (pairs[i].key, optional_keys[0]))
+      {
+        if (v->ec_params != NULL)
+          {
+            fail (err, "entry %zu has the key \"ec_params\" twice.", index);
+            return -1;
+          }
+        v->ec_params = pairs[i].value;
+      }
+  if (v->role != SETTLE_SNAP_CLIENT)
+    return 0;
+  if (v->ec_params == NULL || !is_der_oid (v->ec_params))
+    {
+      fail (err, "entry %zu: a client identity needs \"ec_params\", the DER OID of its curve.", index);
+      return -1;
+    }
+  if (cbor_isa_array (v->f[F_SCOPE]) && cbor_array_size (v->f[F_SCOPE]) != 0)
+    {
+      fail (err, "entry %zu: a client identity vouches for nothing, so its \"scope\" must be empty.", index);
+      return -1;
+    }
+  return 0;
+}
+
 static int
 read_entry (const cbor_item_t *item, size_t index, entry_view *v, error_sink *err)
 {
@@ -550,10 +598,10 @@ read_entry (const cbor_item_t *item, size_t index, entry_view *v, error_sink *er
     return -1;
   if (!parse_role (v->f[F_ROLE], &v->role))
     {
-      fail (err, "entry %zu: \"role\" must be \"root\", \"cross\" or \"peer\".", index);
+      fail (err, "entry %zu: \"role\" must be \"root\", \"cross\", \"peer\" or \"client\".", index);
       return -1;
     }
-  if (check_entry_bytes (v, index, err) < 0)
+  if (check_entry_bytes (v, index, err) < 0 || check_client_fields (item, v, index, err) < 0)
     return -1;
   if (!is_clean_text (v->f[F_LABEL], MAX_LABEL_BYTES))
     {
@@ -626,6 +674,8 @@ static void
 measure_entry (const entry_view *v, arena_need *need)
 {
   need->bytes += bytes_len (v->f[F_DER]) + bytes_len (v->f[F_ID]);
+  if (v->role == SETTLE_SNAP_CLIENT)
+    need->bytes += bytes_len (v->ec_params);
   if (v->subject_at == NOT_INSIDE_DER)
     need->bytes += bytes_len (v->f[F_SUBJECT]);
   if (v->issuer_at == NOT_INSIDE_DER)
@@ -699,6 +749,8 @@ copy_entry (const entry_view *v, arena_cursor *c, settle_snap_entry *e)
   e->issuer = part_of_der (c, &e->der, v->f[F_ISSUER], v->issuer_at);
   e->serial = part_of_der (c, &e->der, v->f[F_SERIAL], v->serial_at);
   e->id = arena_put_bytes (c, v->f[F_ID]);
+  if (v->role == SETTLE_SNAP_CLIENT)
+    e->ec_params = arena_put_bytes (c, v->ec_params);
   memcpy (e->sha1, cbor_bytestring_handle (v->f[F_SHA1]), sizeof e->sha1);
   memcpy (e->md5, cbor_bytestring_handle (v->f[F_MD5]), sizeof e->md5);
   memcpy (e->sha256, cbor_bytestring_handle (v->f[F_SHA256]), sizeof e->sha256);
@@ -776,6 +828,10 @@ build_indexes (settle_snapshot *snap)
   for (size_t i = 0; i < snap->count; i++)
     {
       const settle_snap_entry *e = &snap->entries[i];
+      /* The lookups are trust lookups: a client identity is never an
+       * anchor, an issuer or a pinned peer, so it is not indexed. */
+      if (e->role == SETTLE_SNAP_CLIENT)
+        continue;
       index_insert (snap->by_subject, snap->mask, hash_subject (e->subject.data, e->subject.len), i);
       index_insert (snap->by_issuer_serial, snap->mask,
                     hash_issuer_serial (e->issuer.data, e->issuer.len, e->serial.data, e->serial.len), i);

@@ -53,6 +53,7 @@ role_name (settle_snap_role role)
     case SETTLE_SNAP_ROOT: return "root";
     case SETTLE_SNAP_CROSS: return "cross";
     case SETTLE_SNAP_PEER: return "peer";
+    case SETTLE_SNAP_CLIENT: return "client";
     }
   return "unknown";
 }
@@ -124,7 +125,8 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
 }
 
 /* Returns an owned array of SnapItem*: wrapper root and cross certificate
- * for the CA kinds, the pinned certificate for peers. */
+ * for the CA kinds, the pinned certificate for peers, and the client
+ * certificate of every record that has one. */
 static GPtrArray *
 collect_items (GPtrArray *records, GError **error)
 {
@@ -144,6 +146,10 @@ collect_items (GPtrArray *records, GError **error)
       else
         ok = add_item (items, record, SETTLE_SNAP_ROOT, record->wrapper_root_der, error)
              && add_item (items, record, SETTLE_SNAP_CROSS, record->cross_der, error);
+      /* The per-device client certificate is public; its key stays in
+       * the store and only the signer (nss-module/signer/) reads it. */
+      if (ok && record->client_cert_der != NULL)
+        ok = add_item (items, record, SETTLE_SNAP_CLIENT, record->client_cert_der, error);
       if (!ok)
         return NULL;
     }
@@ -263,6 +269,7 @@ entry_label (const SnapItem *item)
     {
     case SETTLE_SNAP_ROOT: return g_strconcat (label, " (root)", NULL);
     case SETTLE_SNAP_CROSS: return g_strconcat (label, " (cross)", NULL);
+    case SETTLE_SNAP_CLIENT: return g_strconcat (label, " (client)", NULL);
     case SETTLE_SNAP_PEER: break;
     }
   return g_strdup (label);
@@ -276,6 +283,7 @@ typedef struct {
   GBytes *subject, *issuer, *serial;  /* owned */
   unsigned char id[20], sha1[20], md5[16], sha256[32];
   gint64 not_after;
+  GBytes *ec_params;           /* owned; client identities only */
 } EntryAttrs;
 
 static void
@@ -285,6 +293,28 @@ entry_attrs_clear (EntryAttrs *a)
   g_clear_pointer (&a->subject, g_bytes_unref);
   g_clear_pointer (&a->issuer, g_bytes_unref);
   g_clear_pointer (&a->serial, g_bytes_unref);
+  g_clear_pointer (&a->ec_params, g_bytes_unref);
+}
+
+/* The DER OID of an EC key's named curve (what CKA_EC_PARAMS holds), or
+ * NULL for any other key: the identity slot signs with ECDSA only. */
+static GBytes *
+ec_params_der (X509 *cert)
+{
+  EVP_PKEY *key = X509_get0_pubkey (cert);
+  char curve[64];
+  if (key == NULL || EVP_PKEY_get_base_id (key) != EVP_PKEY_EC
+      || EVP_PKEY_get_utf8_string_param (key, "group", curve, sizeof curve, NULL) != 1)
+    return NULL;
+  int nid = OBJ_sn2nid (curve);
+  ASN1_OBJECT *oid = nid != NID_undef ? OBJ_nid2obj (nid) : NULL;
+  unsigned char *der = NULL;
+  int len = oid != NULL ? i2d_ASN1_OBJECT (oid, &der) : -1;
+  if (len <= 0)
+    return NULL;
+  GBytes *bytes = g_bytes_new (der, (gsize) len);
+  OPENSSL_free (der);
+  return bytes;
 }
 
 static gboolean
@@ -300,7 +330,8 @@ entry_attrs_compute (const SnapItem *item, EntryAttrs *a)
          && digest (EVP_sha1 (), a->der, (gsize) a->der_len, a->sha1, 20)
          && digest (EVP_md5 (), a->der, (gsize) a->der_len, a->md5, 16)
          && digest (EVP_sha256 (), a->der, (gsize) a->der_len, a->sha256, 32)
-         && not_after_unix (item->cert, &a->not_after);
+         && not_after_unix (item->cert, &a->not_after)
+         && (item->role != SETTLE_SNAP_CLIENT || (a->ec_params = ec_params_der (item->cert)) != NULL);
 }
 
 static void
@@ -312,7 +343,7 @@ put_bytes_field (GByteArray *out, const char *key, GBytes *value)
   put_bytes (out, data, len);
 }
 
-#define ENTRY_KEYS 14
+#define ENTRY_KEYS 14 /* and "ec_params" for client identities */
 
 static gboolean
 encode_entry (GByteArray *out, const SnapItem *item, GError **error)
@@ -320,7 +351,18 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
   EntryAttrs a = { 0 };
   if (!entry_attrs_compute (item, &a))
     {
+      GBytes *curve = item->role == SETTLE_SNAP_CLIENT ? ec_params_der (item->cert) : NULL;
+      gboolean not_ec = item->role == SETTLE_SNAP_CLIENT && curve == NULL;
+      g_clear_pointer (&curve, g_bytes_unref);
       entry_attrs_clear (&a);
+      if (not_ec)
+        {
+          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+                       "The client certificate of record %s does not hold an EC key on a named "
+                       "curve; browsers sign with these identities through ECDSA only.",
+                       item->record->fingerprint);
+          return FALSE;
+        }
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s has fields OpenSSL cannot encode.",
                    role_name (item->role), item->record->fingerprint);
@@ -329,7 +371,7 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
   g_autofree char *label = entry_label (item);
   static char *const no_names[] = { NULL };
 
-  put_head (out, cbor_encode_map_start, ENTRY_KEYS);
+  put_head (out, cbor_encode_map_start, ENTRY_KEYS + (a.ec_params != NULL));
   put_text (out, "role");
   put_text (out, role_name (item->role));
   put_text (out, "der");
@@ -349,13 +391,17 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
   put_text (out, label);
   put_text (out, "record");
   put_text (out, item->record->fingerprint);
-  /* A pinned peer is trusted for itself, never as an issuer: no scope. */
+  /* A pinned peer is trusted for itself, never as an issuer, and a client
+   * identity is not trusted at all: neither has a scope. */
   put_text (out, "scope");
-  put_text_list (out, item->role == SETTLE_SNAP_PEER ? no_names : item->record->scope);
+  gboolean vouches = item->role == SETTLE_SNAP_ROOT || item->role == SETTLE_SNAP_CROSS;
+  put_text_list (out, vouches ? item->record->scope : no_names);
   put_text (out, "names");
   put_text_list (out, item->record->names);
   put_text (out, "not_after");
   put_int (out, a.not_after);
+  if (a.ec_params != NULL)
+    put_bytes_field (out, "ec_params", a.ec_params);
   entry_attrs_clear (&a);
   return TRUE;
 }
@@ -494,6 +540,9 @@ write_generation_files (const char *dir, GPtrArray *items, const GByteArray *ind
   for (guint i = 0; ok && i < items->len; i++)
     {
       const SnapItem *item = g_ptr_array_index (items, i);
+      /* bundle.pem and the hash links are trust material for OpenSSL. */
+      if (item->role == SETTLE_SNAP_CLIENT)
+        continue;
       g_autofree char *name = hash_file_name (item->cert, used);
       if (name == NULL)
         {

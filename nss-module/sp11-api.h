@@ -27,3 +27,10 @@ CK_RV sp11_C_FindObjects (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE_PTR object
 CK_RV sp11_C_FindObjectsFinal (CK_SESSION_HANDLE session);
 /* Checks that `session` is open; for the calls the token refuses. */
 CK_RV sp11_session_check (CK_SESSION_HANDLE session);
+
+/* sp11-sign.c: signing with an identity key (CKM_ECDSA, single part). */
+CK_RV sp11_C_SignInit (CK_SESSION_HANDLE session, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key);
+CK_RV sp11_C_Sign (CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
+                   CK_ULONG_PTR sig_len);
+CK_RV sp11_C_SignUpdate (CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len);
+CK_RV sp11_C_SignFinal (CK_SESSION_HANDLE session, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);

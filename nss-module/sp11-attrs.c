@@ -1,5 +1,5 @@
-/* sp11-attrs.c: attribute values of certificates, trust objects and trust
- * assertions, derived from snapshot entries.  Why each value is what it is:
+/* sp11-attrs.c: attribute values of certificates, trust objects, trust
+ * assertions and identity keys, derived from snapshot entries.  Why each value is what it is:
  * docs/nss-module.md, "Objects". */
 #include "sp11-attrs.h"
 
@@ -12,8 +12,12 @@ static const CK_OBJECT_CLASS sp11_class_certificate = CKO_CERTIFICATE;
 static const CK_OBJECT_CLASS sp11_class_nss_trust = CKO_NSS_TRUST;
 static const CK_OBJECT_CLASS sp11_class_pkcs_trust = SP11_CKO_TRUST;
 static const CK_OBJECT_CLASS sp11_class_assertion = SP11_CKO_X_TRUST_ASSERTION;
+static const CK_OBJECT_CLASS sp11_class_private_key = CKO_PRIVATE_KEY;
+static const CK_KEY_TYPE sp11_key_type_ec = CKK_EC;
+static const CK_MECHANISM_TYPE sp11_ecdsa_only[] = { CKM_ECDSA };
 
 static const CK_CERTIFICATE_TYPE sp11_cert_type_x509 = CKC_X_509;
+static const CK_ULONG sp11_category_token_user = 1;   /* PKCS#11: ours, with its key */
 static const CK_ULONG sp11_category_authority = 2;    /* PKCS#11: CA certificate */
 static const CK_ULONG sp11_category_other_entity = 3; /* an end entity whose key we do not hold */
 static const CK_ULONG sp11_midp_domain_unspecified = 0;
@@ -81,6 +85,19 @@ sp11_storage_attr (const sp11_object *obj, CK_ATTRIBUTE_TYPE type, sp11_value *o
     }
 }
 
+static const CK_ULONG *
+sp11_category (const settle_snap_entry *e)
+{
+  switch (e->role)
+    {
+    case SETTLE_SNAP_PEER: return &sp11_category_other_entity;
+    case SETTLE_SNAP_CLIENT: return &sp11_category_token_user;
+    case SETTLE_SNAP_ROOT:
+    case SETTLE_SNAP_CROSS:
+    default: return &sp11_category_authority;
+    }
+}
+
 static int
 sp11_certificate_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_value *out)
 {
@@ -91,11 +108,11 @@ sp11_certificate_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_
     case CKA_CERTIFICATE_TYPE:
       return sp11_set_ulong (out, &sp11_cert_type_x509);
     case CKA_CERTIFICATE_CATEGORY:
-      return sp11_set_ulong (out, e->role == SETTLE_SNAP_PEER ? &sp11_category_other_entity
-                                                              : &sp11_category_authority);
+      return sp11_set_ulong (out, sp11_category (e));
     case CKA_TRUSTED:
-      /* Anchors only: a cross certificate must chain to its wrapper root. */
-      return sp11_set_bool (out, e->role != SETTLE_SNAP_CROSS);
+      /* Anchors only: a cross certificate must chain to its wrapper root,
+       * and a client identity is nobody's anchor. */
+      return sp11_set_bool (out, e->role == SETTLE_SNAP_ROOT || e->role == SETTLE_SNAP_PEER);
     case CKA_X_DISTRUSTED:
       return sp11_set_bool (out, 0);
     case CKA_VALUE:
@@ -251,6 +268,46 @@ sp11_assertion_attr (const sp11_object *obj, CK_ATTRIBUTE_TYPE type, sp11_value 
     }
 }
 
+/* The private key of a client identity, as NSS looks it up (CKA_ID equal
+ * to its certificate's) and sizes its signatures (CKA_EC_PARAMS).  The key
+ * itself never enters this process: it is sensitive and not extractable,
+ * and C_Sign hands the digest to the signer (sp11-signer.c). */
+static int
+sp11_private_key_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_value *out)
+{
+  switch (type)
+    {
+    case CKA_CLASS:
+      return sp11_set_ulong (out, &sp11_class_private_key);
+    case CKA_KEY_TYPE:
+      return sp11_set_ulong (out, &sp11_key_type_ec);
+    case CKA_ID:
+      return sp11_set_bytes (out, e->id);
+    case CKA_SUBJECT:
+      return sp11_set_bytes (out, e->subject);
+    case CKA_EC_PARAMS:
+      return sp11_set_bytes (out, e->ec_params);
+    case CKA_SIGN:
+    case CKA_SENSITIVE:
+    case CKA_ALWAYS_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+      return sp11_set_bool (out, 1);
+    case CKA_DECRYPT:
+    case CKA_UNWRAP:
+    case CKA_SIGN_RECOVER:
+    case CKA_DERIVE:
+    case CKA_EXTRACTABLE:
+    case CKA_LOCAL:
+    case CKA_WRAP_WITH_TRUSTED:
+    case CKA_ALWAYS_AUTHENTICATE:
+      return sp11_set_bool (out, 0);
+    case CKA_ALLOWED_MECHANISMS:
+      return sp11_set (out, sp11_ecdsa_only, sizeof sp11_ecdsa_only);
+    default:
+      return 0;
+    }
+}
+
 int
 sp11_attr_get (const sp11_object *obj, CK_ATTRIBUTE_TYPE type, sp11_value *out)
 {
@@ -266,6 +323,8 @@ sp11_attr_get (const sp11_object *obj, CK_ATTRIBUTE_TYPE type, sp11_value *out)
       return sp11_pkcs_trust_attr (obj->entry, type, out);
     case SP11_OBJ_ASSERTION:
       return sp11_assertion_attr (obj, type, out);
+    case SP11_OBJ_PRIVATE_KEY:
+      return sp11_private_key_attr (obj->entry, type, out);
     default:
       return 0;
     }
@@ -319,5 +378,8 @@ sp11_attr_fill (const sp11_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 CK_ULONG
 sp11_attr_object_size (const sp11_object *obj)
 {
+  /* A key's size would describe memory this module does not hold. */
+  if (obj->kind == SP11_OBJ_PRIVATE_KEY)
+    return CK_UNAVAILABLE_INFORMATION;
   return (CK_ULONG) obj->entry->der.len;
 }

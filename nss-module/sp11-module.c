@@ -66,7 +66,7 @@ sp11_C_InitToken (CK_SLOT_ID slot, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_UTF
   if (rv != CKR_OK)
     return rv;
   sp11_leave (m);
-  return slot == SP11_SLOT_ID ? CKR_TOKEN_WRITE_PROTECTED : CKR_SLOT_ID_INVALID;
+  return sp11_slot_valid (slot) ? CKR_TOKEN_WRITE_PROTECTED : CKR_SLOT_ID_INVALID;
 }
 
 /* A call the token refuses: an invalid session still gets its own code
@@ -179,7 +179,6 @@ sp11_refuse_operation (CK_SESSION_HANDLE session)
   }
 SP11_INIT_REFUSED (sp11_C_EncryptInit)
 SP11_INIT_REFUSED (sp11_C_DecryptInit)
-SP11_INIT_REFUSED (sp11_C_SignInit)
 SP11_INIT_REFUSED (sp11_C_SignRecoverInit)
 SP11_INIT_REFUSED (sp11_C_VerifyInit)
 SP11_INIT_REFUSED (sp11_C_VerifyRecoverInit)
@@ -204,7 +203,6 @@ SP11_STEP_REFUSED (sp11_C_EncryptUpdate)
 SP11_STEP_REFUSED (sp11_C_Decrypt)
 SP11_STEP_REFUSED (sp11_C_DecryptUpdate)
 SP11_STEP_REFUSED (sp11_C_Digest)
-SP11_STEP_REFUSED (sp11_C_Sign)
 SP11_STEP_REFUSED (sp11_C_SignRecover)
 SP11_STEP_REFUSED (sp11_C_VerifyRecover)
 SP11_STEP_REFUSED (sp11_C_DigestEncryptUpdate)
@@ -220,7 +218,6 @@ SP11_STEP_REFUSED (sp11_C_DecryptVerifyUpdate)
     return sp11_refuse_operation (s);                                  \
   }
 SP11_UPDATE_REFUSED (sp11_C_DigestUpdate)
-SP11_UPDATE_REFUSED (sp11_C_SignUpdate)
 SP11_UPDATE_REFUSED (sp11_C_VerifyUpdate)
 SP11_UPDATE_REFUSED (sp11_C_VerifyFinal)
 
@@ -234,7 +231,6 @@ SP11_UPDATE_REFUSED (sp11_C_VerifyFinal)
 SP11_FINAL_REFUSED (sp11_C_EncryptFinal)
 SP11_FINAL_REFUSED (sp11_C_DecryptFinal)
 SP11_FINAL_REFUSED (sp11_C_DigestFinal)
-SP11_FINAL_REFUSED (sp11_C_SignFinal)
 
 static CK_RV
 sp11_C_Verify (CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG sig_len)

@@ -20,7 +20,7 @@
 /* A search template longer than this is refused rather than walked. */
 #define SP11_MAX_TEMPLATE 64u
 
-static sp11_session *
+sp11_session *
 sp11_session_lookup (sp11_module *m, CK_SESSION_HANDLE handle)
 {
   size_t index = (size_t) (handle & SP11_SESSION_INDEX_MASK);
@@ -46,7 +46,7 @@ sp11_session_free (sp11_session *s)
   free (s);
 }
 
-static CK_RV
+CK_RV
 sp11_enter_session (CK_SESSION_HANDLE handle, sp11_module **m, sp11_session **s)
 {
   CK_RV rv = sp11_enter (m);
@@ -94,7 +94,7 @@ sp11_C_OpenSession (CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY 
     return rv;
   size_t index;
   sp11_session *s = NULL;
-  if (slot != SP11_SLOT_ID)
+  if (!sp11_slot_valid (slot))
     rv = CKR_SLOT_ID_INVALID;
   else if (session == NULL)
     rv = CKR_ARGUMENTS_BAD;
@@ -111,6 +111,7 @@ sp11_C_OpenSession (CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY 
       sp11_state_refresh (m, 0);
       m->session_serial = (m->session_serial + 1) & 0xffffu;
       s->handle = ((CK_SESSION_HANDLE) (m->session_serial + 1u) << SP11_SESSION_INDEX_BITS) | (index + 1);
+      s->slot = slot;
       s->flags = flags;
       s->view_tag = sp11_view_tag (m->view);
       m->sessions[index] = s;
@@ -135,6 +136,17 @@ sp11_C_CloseSession (CK_SESSION_HANDLE handle)
 }
 
 void
+sp11_sessions_close_slot (sp11_module *m, CK_SLOT_ID slot)
+{
+  for (size_t i = 0; i < m->n_sessions; i++)
+    if (m->sessions[i] != NULL && m->sessions[i]->slot == slot)
+      {
+        sp11_session_free (m->sessions[i]);
+        m->sessions[i] = NULL;
+      }
+}
+
+void
 sp11_sessions_free_all (sp11_module *m)
 {
   for (size_t i = 0; i < m->n_sessions; i++)
@@ -152,10 +164,10 @@ sp11_C_CloseAllSessions (CK_SLOT_ID slot)
   CK_RV rv = sp11_enter (&m);
   if (rv != CKR_OK)
     return rv;
-  if (slot != SP11_SLOT_ID)
+  if (!sp11_slot_valid (slot))
     rv = CKR_SLOT_ID_INVALID;
   else
-    sp11_sessions_free_all (m);
+    sp11_sessions_close_slot (m, slot);
   sp11_leave (m);
   return rv;
 }
@@ -174,7 +186,7 @@ sp11_C_GetSessionInfo (CK_SESSION_HANDLE handle, CK_SESSION_INFO_PTR info)
     rv = CKR_SESSION_HANDLE_INVALID; /* the token was "reinserted" since */
   else
     {
-      info->slotID = SP11_SLOT_ID;
+      info->slotID = s->slot;
       info->state = CKS_RO_PUBLIC_SESSION;
       info->flags = s->flags;
       info->ulDeviceError = 0;
@@ -222,7 +234,7 @@ static CK_RV
 sp11_start_find (sp11_module *m, sp11_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
   sp11_collector c = { s, 0 };
-  if (sp11_view_find (m->view, tmpl, count, sp11_collect, &c) != 0)
+  if (sp11_view_find (m->view, s->slot, tmpl, count, sp11_collect, &c) != 0)
     {
       sp11_session_end_find (s);
       return CKR_HOST_MEMORY;
@@ -305,7 +317,7 @@ sp11_C_GetAttributeValue (CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_
   CK_RV rv = sp11_enter_session (handle, &m, &s);
   if (rv != CKR_OK)
     return rv;
-  const sp11_object *obj = sp11_view_object (m->view, object);
+  const sp11_object *obj = sp11_view_object (m->view, s->slot, object);
   if (tmpl == NULL && count > 0)
     rv = CKR_ARGUMENTS_BAD;
   else if (obj == NULL)
@@ -324,7 +336,7 @@ sp11_C_GetObjectSize (CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULON
   CK_RV rv = sp11_enter_session (handle, &m, &s);
   if (rv != CKR_OK)
     return rv;
-  const sp11_object *obj = sp11_view_object (m->view, object);
+  const sp11_object *obj = sp11_view_object (m->view, s->slot, object);
   if (size == NULL)
     rv = CKR_ARGUMENTS_BAD;
   else if (obj == NULL)

@@ -150,5 +150,5 @@ sp11_state_refresh (sp11_module *module, int force)
     }
   sp11_view_free (module->view);
   module->view = fresh;
-  module->slot_event_pending = 1;
+  module->slot_events = (1u << SP11_SLOT_TRUST) | (1u << SP11_SLOT_IDENTITIES);
 }

@@ -66,6 +66,8 @@ sp11_count_names (const char *const *names)
 static size_t
 sp11_objects_of_entry (const settle_snap_entry *e)
 {
+  if (e->role == SETTLE_SNAP_CLIENT)
+    return 2; /* certificate, private key */
   size_t n = 3; /* certificate, NSS trust, PKCS#11 trust */
   if (e->role == SETTLE_SNAP_ROOT)
     n += 1;
@@ -87,6 +89,14 @@ sp11_add_object (sp11_view *view, sp11_obj_kind kind, const settle_snap_entry *e
 static void
 sp11_add_entry_objects (sp11_view *view, const settle_snap_entry *e)
 {
+  if (e->role == SETTLE_SNAP_CLIENT)
+    {
+      /* No trust objects: NSS treats an identity as a user certificate
+       * because a private key with the same CKA_ID sits beside it. */
+      sp11_add_object (view, SP11_OBJ_CERTIFICATE, e, NULL);
+      sp11_add_object (view, SP11_OBJ_PRIVATE_KEY, e, NULL);
+      return;
+    }
   sp11_add_object (view, SP11_OBJ_CERTIFICATE, e, NULL);
   sp11_add_object (view, SP11_OBJ_NSS_TRUST, e, NULL);
   sp11_add_object (view, SP11_OBJ_PKCS_TRUST, e, NULL);
@@ -203,15 +213,22 @@ sp11_view_handle (const sp11_view *view, size_t index)
   return (tag << SP11_INDEX_BITS) | (CK_ULONG) (index + 1);
 }
 
+CK_SLOT_ID
+sp11_object_slot (const sp11_object *obj)
+{
+  return obj->entry->role == SETTLE_SNAP_CLIENT ? SP11_SLOT_IDENTITIES : SP11_SLOT_TRUST;
+}
+
 const sp11_object *
-sp11_view_object (const sp11_view *view, CK_OBJECT_HANDLE handle)
+sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle)
 {
   CK_ULONG number = handle & SP11_INDEX_MASK;
   if (number == 0 || number > view->n_objects)
     return NULL;
   if (sp11_view_handle (view, number - 1) != handle)
     return NULL;
-  return &view->objects[number - 1];
+  const sp11_object *obj = &view->objects[number - 1];
+  return sp11_object_slot (obj) == slot ? obj : NULL;
 }
 
 static const CK_ATTRIBUTE *
@@ -225,8 +242,8 @@ sp11_pick_key (const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 }
 
 static int
-sp11_find_by_key (const sp11_view *view, const CK_ATTRIBUTE *key, const CK_ATTRIBUTE *tmpl,
-                  CK_ULONG count, sp11_emit_fn emit, void *user)
+sp11_find_by_key (const sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *key,
+                  const CK_ATTRIBUTE *tmpl, CK_ULONG count, sp11_emit_fn emit, void *user)
 {
   uint64_t hash = sp11_hash_key (key->type, key->pValue, key->ulValueLen);
   uint32_t next = view->buckets[(size_t) hash & (view->n_buckets - 1)];
@@ -236,7 +253,8 @@ sp11_find_by_key (const sp11_view *view, const CK_ATTRIBUTE *key, const CK_ATTRI
       next = link->next;
       if (link->hash != hash)
         continue;
-      if (!sp11_attr_match (&view->objects[link->object], tmpl, count))
+      const sp11_object *obj = &view->objects[link->object];
+      if (sp11_object_slot (obj) != slot || !sp11_attr_match (obj, tmpl, count))
         continue;
       int stop = emit (user, sp11_view_handle (view, link->object));
       if (stop)
@@ -246,14 +264,15 @@ sp11_find_by_key (const sp11_view *view, const CK_ATTRIBUTE *key, const CK_ATTRI
 }
 
 int
-sp11_view_find (const sp11_view *view, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+sp11_view_find (const sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
                 sp11_emit_fn emit, void *user)
 {
   const CK_ATTRIBUTE *key = sp11_pick_key (tmpl, count);
   if (key != NULL)
-    return sp11_find_by_key (view, key, tmpl, count, emit, user);
+    return sp11_find_by_key (view, slot, key, tmpl, count, emit, user);
   for (size_t i = 0; i < view->n_objects; i++)
-    if (sp11_attr_match (&view->objects[i], tmpl, count))
+    if (sp11_object_slot (&view->objects[i]) == slot
+        && sp11_attr_match (&view->objects[i], tmpl, count))
       {
         int stop = emit (user, sp11_view_handle (view, i));
         if (stop)

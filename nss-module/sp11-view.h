@@ -24,7 +24,13 @@ typedef enum {
   SP11_OBJ_NSS_TRUST,
   SP11_OBJ_PKCS_TRUST,
   SP11_OBJ_ASSERTION, /* anchored (roots) or pinned for one name (peers) */
+  SP11_OBJ_PRIVATE_KEY, /* of a client identity: attributes only, signing goes
+                         * to the out-of-process signer (sp11-signer.c) */
 } sp11_obj_kind;
+
+/* The two slots: trust anchors, and the per-device client identities. */
+#define SP11_SLOT_TRUST 1
+#define SP11_SLOT_IDENTITIES 2
 
 typedef struct {
   sp11_obj_kind kind;
@@ -46,13 +52,15 @@ size_t sp11_view_count (const sp11_view *view);
 uint32_t sp11_view_tag (const sp11_view *view);
 uint64_t sp11_view_generation (const sp11_view *view);
 CK_OBJECT_HANDLE sp11_view_handle (const sp11_view *view, size_t index);
-/* The object for a handle of this view, or NULL. */
-const sp11_object *sp11_view_object (const sp11_view *view, CK_OBJECT_HANDLE handle);
+/* The object for a handle of this view in `slot`, or NULL. */
+const sp11_object *sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle);
+/* The slot an object lives in. */
+CK_SLOT_ID sp11_object_slot (const sp11_object *obj);
 
-/* Calls `emit` with the handle of every object matching the template, in a
+/* Calls `emit` with the handle of every object of `slot` matching the template, in a
  * stable order; stops early when `emit` returns nonzero (then returns that
  * value), else returns 0.  Uses the index when the template names an indexed
  * attribute. */
 typedef int (*sp11_emit_fn) (void *user, CK_OBJECT_HANDLE handle);
-int sp11_view_find (const sp11_view *view, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
-                    sp11_emit_fn emit, void *user);
+int sp11_view_find (const sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl,
+                    CK_ULONG count, sp11_emit_fn emit, void *user);

@@ -232,6 +232,7 @@ role_name (settle_snap_role role)
   case SETTLE_SNAP_ROOT: return "root";
   case SETTLE_SNAP_CROSS: return "cross";
   case SETTLE_SNAP_PEER: return "peer";
+  case SETTLE_SNAP_CLIENT: return "client";
   }
   return "unknown role";
 }
@@ -303,6 +304,8 @@ build_canonical_index_locked (sprov_snap *snap)
   for (size_t i = 0; i < snap->count; i++) {
     const settle_snap_entry *entry = settle_snapshot_entry (snap->snapshot, i);
     unsigned long hash;
+    if (entry->role == SETTLE_SNAP_CLIENT)
+      continue; /* an identity, never an issuer */
     if (subject_hash (entry->subject.data, entry->subject.len, &hash))
       snap->canon[snap->canon_len++] = (canon_slot) { .hash = hash, .index = i };
   }

@@ -227,6 +227,16 @@ candidate_index (const sprov_store_ctx *sctx, size_t position)
   return sctx->subject != NULL ? sctx->matches[position] : position;
 }
 
+/* Client identities share the snapshot but are never trust material. */
+static int
+candidate_wanted (const sprov_store_ctx *sctx, size_t index)
+{
+  const settle_snap_entry *entry = settle_snapshot_entry (sprov_snap_get (sctx->snap), index);
+  if (entry->role == SETTLE_SNAP_CLIENT)
+    return 0;
+  return sctx->selected == NULL || sctx->selected[index];
+}
+
 /* Moves `next` past candidates the name filter leaves out; returns 1 while
  * a candidate remains.  Idempotent, so eof may call it too. */
 static int
@@ -237,8 +247,7 @@ skip_unselected (sprov_store_ctx *sctx)
     return 0;
   }
   size_t count = candidate_count (sctx);
-  while (sctx->next < count && sctx->selected != NULL
-         && !sctx->selected[candidate_index (sctx, sctx->next)])
+  while (sctx->next < count && !candidate_wanted (sctx, candidate_index (sctx, sctx->next)))
     sctx->next++;
   return sctx->next < count;
 }

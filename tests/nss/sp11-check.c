@@ -97,11 +97,13 @@ test_info (void)
   CK_SLOT_ID slots[2];
   CK_ULONG n = 0;
   g_assert_cmpuint (p11->C_GetSlotList (CK_TRUE, NULL, &n), ==, CKR_OK);
-  g_assert_cmpuint (n, ==, 1);
-  n = 0;
+  g_assert_cmpuint (n, ==, 2);
+  n = 1;
   g_assert_cmpuint (p11->C_GetSlotList (CK_TRUE, slots, &n), ==, CKR_BUFFER_TOO_SMALL);
   n = 2;
   g_assert_cmpuint (p11->C_GetSlotList (CK_TRUE, slots, &n), ==, CKR_OK);
+  g_assert_cmpuint (slots[0], ==, 1);
+  g_assert_cmpuint (slots[1], ==, 2);
   CK_SLOT_INFO si;
   g_assert_cmpuint (p11->C_GetSlotInfo (slots[0], &si), ==, CKR_OK);
   g_assert_true (si.flags & CKF_TOKEN_PRESENT);
@@ -112,6 +114,23 @@ test_info (void)
   g_assert_cmpuint (p11->C_GetTokenInfo (slots[0], &ti), ==, CKR_OK);
   g_assert_true (ti.flags & CKF_WRITE_PROTECTED);
   g_assert_false (ti.flags & CKF_LOGIN_REQUIRED);
+  /* The identity slot: no login, ECDSA signing and nothing else. */
+  g_assert_cmpuint (p11->C_GetSlotInfo (slots[1], &si), ==, CKR_OK);
+  g_assert_true (g_str_has_prefix ((const char *) si.slotDescription, "SETTLE Device Identities "));
+  g_assert_cmpuint (p11->C_GetTokenInfo (slots[1], &ti), ==, CKR_OK);
+  g_assert_false (ti.flags & CKF_LOGIN_REQUIRED);
+  CK_MECHANISM_TYPE mechs[4];
+  CK_ULONG n_mechs = 4;
+  g_assert_cmpuint (p11->C_GetMechanismList (slots[1], mechs, &n_mechs), ==, CKR_OK);
+  g_assert_cmpuint (n_mechs, ==, 1);
+  g_assert_cmpuint (mechs[0], ==, CKM_ECDSA);
+  CK_MECHANISM_INFO mi;
+  g_assert_cmpuint (p11->C_GetMechanismInfo (slots[1], CKM_ECDSA, &mi), ==, CKR_OK);
+  g_assert_true (mi.flags & CKF_SIGN);
+  g_assert_cmpuint (p11->C_GetMechanismInfo (slots[0], CKM_ECDSA, &mi), ==, CKR_MECHANISM_INVALID);
+  n_mechs = 4;
+  g_assert_cmpuint (p11->C_GetMechanismList (slots[0], mechs, &n_mechs), ==, CKR_OK);
+  g_assert_cmpuint (n_mechs, ==, 0);
   g_assert_cmpuint (p11->C_GetSlotInfo (42, &si), ==, CKR_SLOT_ID_INVALID);
   g_assert_cmpuint (p11->C_Initialize (NULL), ==, CKR_CRYPTOKI_ALREADY_INITIALIZED);
   g_assert_cmpuint (p11->C_Finalize (NULL), ==, CKR_OK);
@@ -198,6 +217,10 @@ test_refusals (void)
   CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
   g_assert_cmpuint (p11->C_DigestInit (s, &m), ==, CKR_MECHANISM_INVALID);
   g_assert_cmpuint (p11->C_SignInit (s, &m, 1), ==, CKR_MECHANISM_INVALID);
+  /* ECDSA exists, but a trust-slot handle is no key. */
+  CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
+  g_assert_cmpuint (p11->C_SignInit (s, &ecdsa, 1), ==, CKR_KEY_HANDLE_INVALID);
+  g_assert_cmpuint (p11->C_Sign (s, NULL, 0, NULL, &klass), ==, CKR_OPERATION_NOT_INITIALIZED);
   g_assert_cmpuint (p11->C_FindObjects (s, &h, 1, &klass), ==, CKR_OPERATION_NOT_INITIALIZED);
   g_assert_cmpuint (p11->C_FindObjectsInit (s, NULL, 0), ==, CKR_OK);
   g_assert_cmpuint (p11->C_FindObjectsInit (s, NULL, 0), ==, CKR_OPERATION_ACTIVE);
@@ -253,6 +276,9 @@ test_swap (void)
   CK_SLOT_ID slot = 0;
   g_assert_cmpuint (p11->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL), ==, CKR_OK);
   g_assert_cmpuint (slot, ==, 1);
+  /* The identity slot follows the same snapshot: its event comes next. */
+  g_assert_cmpuint (p11->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL), ==, CKR_OK);
+  g_assert_cmpuint (slot, ==, 2);
   g_assert_cmpuint (p11->C_WaitForSlotEvent (CKF_DONT_BLOCK, &slot, NULL), ==, CKR_NO_EVENT);
   CK_SESSION_HANDLE s2 = open_session ();
   g_assert_cmpuint (p11->C_GetSessionInfo (s2, &info), ==, CKR_OK);
