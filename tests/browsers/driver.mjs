@@ -39,6 +39,10 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+// SETTLE_DRIVER_CLIENT_AUTH=1: Firefox presents client certificates by
+// itself; Chromium takes the AutoSelectCertificateForUrls policy, which
+// the test writes.
+const clientAuth = process.env.SETTLE_DRIVER_CLIENT_AUTH === '1';
 const names = opts.map.split(',').filter(Boolean);
 const clean = (s) => String(s ?? '-').replace(/[\t\r\n]+/g, ' ').trim() || '-';
 const say = (...fields) => process.stdout.write(fields.map(clean).join('\t') + '\n');
@@ -73,7 +77,12 @@ async function launch() {
     'security.remote_settings.intermediates.enabled': false,
     'security.certerrors.mitm.priming.enabled': false,
     'app.update.disabledForTesting': true,
+    // JSON (the device's whoami) as plain text in a <pre>, not the viewer.
+    'devtools.jsonview.enabled': false,
   };
+  // Mutual TLS without a dialog: what an administrator sets for users
+  // whose devices ask for their identity (docs/browsers.md).
+  if (clientAuth) prefs['security.default_personal_cert'] = 'Select Automatically';
   return puppeteer.launch({
     browser: 'firefox', protocol: 'webDriverBiDi',
     executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr',
@@ -86,7 +95,7 @@ async function launch() {
 async function inspect(page) {
   return page.evaluate(() => {
     const info = { uri: document.documentURI, secure: window.isSecureContext,
-                   heading: document.querySelector('h1')?.textContent ?? '' };
+                   heading: (document.querySelector('h1') ?? document.querySelector('pre'))?.textContent ?? '' };
     // Firefox's certificate error page can tell its error code.
     if (typeof document.getFailedCertSecurityInfo === 'function') {
       try { info.certError = document.getFailedCertSecurityInfo().errorCodeString; } catch (e) { /* not a cert error */ }
