@@ -45,6 +45,10 @@ check "openssl s_client -CAstore settle: verifies printer.local" bash -c \
   "$S_CLIENT_FUNCS; dev_port=$dev_port; s_client -verify_hostname printer.local | grep -q 'Verify return code: 0 (ok)'"
 check_fails "but not for another name" "Verify return code: [1-9]|verify error" \
   bash -c "$S_CLIENT_FUNCS; dev_port=$dev_port; s_client -verify_hostname other.local"
+check "the settle: store serves the root and cross only, never the client certificate" bash -c \
+  "$S_CLIENT_FUNCS; [ \"\$(with_asan_runtime '$OPENSSL_MODULES/settle.so' openssl storeutl -provider settle -provider default -certs settle: 2>&1 |
+     sed -n 's/^Total found: //p')\" = 2 ] &&
+   ! grep -q \"\$(sed -n 2p '$T_DIR/client.pem')\" \"\$XDG_DATA_HOME\"/settle/trust/bundle.pem"
 check "whoami accepts the client certificate and says admin" bash -c \
   "curl -sk --cert '$T_DIR/client.pem' --key '$key' https://127.0.0.1:$dev_port/.well-known/settle/whoami | grep -q '\"role\":\"admin\"'"
 check "whoami refuses a client without it" bash -c \

@@ -14,6 +14,7 @@
 /* ---- a valid index, built with libcbor's tree API --------------------- */
 
 #define SUBJECT "\x30\x06SUBJCT"
+#define P256_OID "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07"
 #define ISSUER "\x30\x06ISSUER"
 #define SERIAL "\x02\x01\x05"
 #define RECORD_HEX "abababababababababababababababababababababababababababababababab"
@@ -140,6 +141,8 @@ build_entry (const FieldCase *c)
   put_field (e, "scope", text_list ("printer.local", 13), c, FALSE);
   put_field (e, "names", text_list ("printer.local", 13), c, FALSE);
   put_field (e, "not_after", cbor_build_uint32 (1900000000u), c, FALSE);
+  /* Optional for every role but "client", which needs it. */
+  put_field (e, "ec_params", bytes_of (P256_OID, 10), c, FALSE);
   if (c != NULL && !c->top && c->change == KEEP)
     put (e, c->key, cbor_build_string ("a field from a later version"));
   return e;
@@ -212,6 +215,8 @@ static const FieldCase field_cases[] = {
   { "serial-wrong-tag", FALSE, "serial", SET_BYTES, NULL, 3, "\"serial\" must be a DER INTEGER" },
   { "role-unknown", FALSE, "role", SET_TEXT, "intermediate", 0, "\"role\" must be" },
   { "role-as-uint", FALSE, "role", SET_UINT, NULL, 1, "\"role\" must be" },
+  { "client-with-scope", FALSE, "role", SET_TEXT, "client", 0, "its \"scope\" must be empty" },
+  { "ec-params-twice", FALSE, "ec_params", SET_TWICE, NULL, 0, "has the key \"ec_params\" twice" },
   { "scope-bank", FALSE, "scope", SET_LIST, "bank.example", 0, "\"bank.example\" lies outside" },
   { "scope-not-on-label-boundary", FALSE, "scope", SET_LIST, "notlocal", 0, "lies outside" },
   { "scope-wildcard", FALSE, "scope", SET_LIST, "*.local", 0, "not a valid DNS name" },

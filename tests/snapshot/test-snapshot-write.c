@@ -371,6 +371,48 @@ assert_mode (const char *path, mode_t want)
   g_assert_cmpuint (st.st_mode & 07777, ==, want);
 }
 
+/* A record's client certificate becomes a "client" entry: listed with its
+ * curve and no scope, but never found by the trust lookups and absent
+ * from bundle.pem and the hash links. */
+static void
+test_client_identity (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  static const guint8 p256_oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+  SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  printer->client_cert_der = stc_der (certs.leaf); /* an EC end-entity stands in */
+  write_ok (f);
+  settle_snapshot *snap = load_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 6);
+  const settle_snap_entry *client = NULL;
+  for (size_t i = 0; i < settle_snapshot_count (snap); i++)
+    if (settle_snapshot_entry (snap, i)->role == SETTLE_SNAP_CLIENT)
+      {
+        g_assert_null (client);
+        client = settle_snapshot_entry (snap, i);
+      }
+  g_assert_nonnull (client);
+  g_assert_cmpstr (client->label, ==, "Printer (client)");
+  g_assert_cmpstr (client->record, ==, printer->fingerprint);
+  g_assert_null (client->scope[0]);
+  g_assert_cmpmem (client->ec_params.data, client->ec_params.len, p256_oid, sizeof p256_oid);
+  g_assert_null (settle_snapshot_find_der (snap, client->der.data, client->der.len));
+  g_assert_null (settle_snapshot_find_issuer_serial (snap, client->issuer.data, client->issuer.len,
+                                                     client->serial.data, client->serial.len));
+  size_t cursor = 0;
+  const settle_snap_entry *e;
+  while ((e = settle_snapshot_find_subject (snap, client->subject.data, client->subject.len, &cursor)))
+    g_assert_true (e->role != SETTLE_SNAP_CLIENT);
+  settle_snapshot_free (snap);
+
+  g_autofree char *bundle = NULL;
+  g_autofree char *bundle_path = g_build_filename (f->data_dir, "snapshots", "gen-000000000001",
+                                                   "bundle.pem", NULL);
+  g_assert_true (g_file_get_contents (bundle_path, &bundle, NULL, NULL));
+  g_auto (GStrv) blocks = g_strsplit (bundle, "-----BEGIN CERTIFICATE-----", -1);
+  g_assert_cmpuint (g_strv_length (blocks), ==, 1 + 5);
+}
+
 static void
 test_files (Fixture *f, gconstpointer data)
 {
@@ -604,6 +646,7 @@ main (int argc, char **argv)
   ADD ("/snapshot/write/lookups", test_lookups);
   ADD ("/snapshot/write/generations", test_generations);
   ADD ("/snapshot/write/files", test_files);
+  ADD ("/snapshot/write/client-identity", test_client_identity);
   ADD ("/snapshot/write/empty", test_empty);
   ADD ("/snapshot/write/refuses-real-directory", test_refuses_real_directory);
   ADD ("/snapshot/write/refuses-foreign-scope", test_refuses_foreign_scope);
