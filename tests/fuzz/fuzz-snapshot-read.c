@@ -11,9 +11,11 @@
  *    SETTLE_SNAPSHOT_MAX_CERT bytes whose bytes (and those of subject,
  *    issuer, serial, id) are all readable, NUL-terminated label and record
  *    strings and NULL-terminated scope and name arrays;
- *  - entry(count) is NULL, and every entry is found again through each
- *    index: by DER (same bytes), by subject (this very entry among the
- *    matches) and by issuer and serial (same issuer and serial). */
+ *  - entry(count) is NULL, and every trust entry is found again through
+ *    each index: by DER (same bytes), by subject (this very entry among
+ *    the matches) and by issuer and serial (same issuer and serial);
+ *  - a client identity has ec_params and an empty scope, and no lookup
+ *    ever returns a client identity. */
 #include <stdint.h>
 #include <string.h>
 
@@ -46,11 +48,28 @@ same_bytes (settle_bytes a, settle_bytes b)
   return a.len == b.len && (a.len == 0 || memcmp (a.data, b.data, a.len) == 0);
 }
 
+/* A client identity has a curve and no scope, and the trust lookups never
+ * return it (another entry with the same bytes may be found). */
+static void
+check_client_entry (const settle_snapshot *snap, const settle_snap_entry *e)
+{
+  FUZZ_ASSERT (e->ec_params.len > 0 && e->scope != NULL && e->scope[0] == NULL);
+  const settle_snap_entry *d = settle_snapshot_find_der (snap, e->der.data, e->der.len);
+  FUZZ_ASSERT (d == NULL || d->role != SETTLE_SNAP_CLIENT);
+  size_t cursor = 0;
+  const settle_snap_entry *s;
+  while ((s = settle_snapshot_find_subject (snap, e->subject.data, e->subject.len, &cursor)) != NULL)
+    FUZZ_ASSERT (s->role != SETTLE_SNAP_CLIENT);
+  const settle_snap_entry *i = settle_snapshot_find_issuer_serial (
+      snap, e->issuer.data, e->issuer.len, e->serial.data, e->serial.len);
+  FUZZ_ASSERT (i == NULL || i->role != SETTLE_SNAP_CLIENT);
+}
+
 static void
 check_entry (const settle_snapshot *snap, const settle_snap_entry *e)
 {
   FUZZ_ASSERT (e->role == SETTLE_SNAP_ROOT || e->role == SETTLE_SNAP_CROSS
-               || e->role == SETTLE_SNAP_PEER);
+               || e->role == SETTLE_SNAP_PEER || e->role == SETTLE_SNAP_CLIENT);
   FUZZ_ASSERT (e->der.len > 0 && e->der.len <= SETTLE_SNAPSHOT_MAX_CERT);
   touch (e->der);
   touch (e->subject);
@@ -61,7 +80,13 @@ check_entry (const settle_snapshot *snap, const settle_snap_entry *e)
   sink ^= (uint8_t) (strlen (e->label) + strlen (e->record));
   touch_strv (e->scope);
   touch_strv (e->names);
+  touch (e->ec_params);
 
+  if (e->role == SETTLE_SNAP_CLIENT)
+    {
+      check_client_entry (snap, e);
+      return;
+    }
   const settle_snap_entry *d = settle_snapshot_find_der (snap, e->der.data, e->der.len);
   FUZZ_ASSERT (d != NULL && same_bytes (d->der, e->der));
 
