@@ -16,15 +16,6 @@ need_tool zbarimg gdbus
 DEV=${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}
 [ -x "$DEV" ] || { echo "Bail out! $DEV was not built"; exit 1; }
 
-# Chromium reads policies only from /etc/chromium/policies/managed.
-POLICY_DIR=/etc/chromium/policies/managed
-POLICY=$POLICY_DIR/settle-test-$$.json
-if ! mkdir -p "$POLICY_DIR" 2>/dev/null || ! touch "$POLICY" 2>/dev/null; then
-  if [ "${CI:-}" = true ]; then echo "Bail out! cannot write $POLICY (CI runs as root)"; exit 1; fi
-  echo "1..0 # SKIP writing a Chromium policy needs root"; exit 77
-fi
-at_exit "rm -f '$POLICY'"
-
 start_keyring
 # start_device PORT LOG: settle-device for printer.local (0: a fresh port).
 start_device() {
@@ -45,13 +36,9 @@ check "settle install --nssdb registers the module for Chromium" setup_chromium_
 check "settle install --firefox registers the module in the Firefox profile" setup_firefox_profile
 # The filter names the issuer, as an administrator would: only the
 # device's own client CA is picked for it.
-ISSUER_CN=$(certutil -L -d "sql:$HOME/.pki/nssdb" -h "SETTLE Device Identities" \
-  -n "SETTLE Device Identities:printer.local (client)" 2>/dev/null |
-  sed -n 's/^ *Issuer: "CN=\([^,]*\),.*/\1/p' | head -1)
+ISSUER_CN=$(identity_issuer_cn)
 check "the identity slot shows the client certificate and its issuer" test -n "$ISSUER_CN"
-printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://printer.local:%s\\",\\"filter\\":{\\"ISSUER\\":{\\"CN\\":\\"%s\\"}}}"]}\n' \
-  "$DPORT" "$ISSUER_CN" >"$POLICY"
-sed 's/^/# policy: /' "$POLICY"
+allow_client_auth "$DPORT" "$ISSUER_CN"
 
 start_browser chromium printer.local "" SETTLE_DRIVER_CLIENT_AUTH=1
 start_browser firefox printer.local "" SETTLE_DRIVER_CLIENT_AUTH=1

@@ -200,3 +200,31 @@ mk_self() {
     -addext "subjectAltName=$san" -addext basicConstraints=critical,CA:FALSE \
     -addext extendedKeyUsage=serverAuth -addext keyUsage=critical,digitalSignature 2>/dev/null
 }
+
+# Client identities.  A paired device asks every client for the
+# certificate its client CA issued; with the module's identity slot the
+# browsers then hold one, and would show a selection dialog that headless
+# browsers cannot answer.  allow_client_auth PORT ISSUER_CN writes
+# Chromium's AutoSelectCertificateForUrls policy for
+# https://printer.local:PORT (root: Chromium reads policies only from
+# /etc/chromium/policies/managed; removed at exit); start the browsers
+# with SETTLE_DRIVER_CLIENT_AUTH=1 so that Firefox selects by itself.
+allow_client_auth() {
+  local port=$1 issuer=$2 dir=/etc/chromium/policies/managed
+  local policy=$dir/settle-test-$$.json
+  if ! mkdir -p "$dir" 2>/dev/null || ! touch "$policy" 2>/dev/null; then
+    if [ "${CI:-}" = true ]; then echo "Bail out! cannot write $policy (CI runs as root)"; exit 1; fi
+    echo "1..0 # SKIP writing a Chromium policy needs root"; exit 77
+  fi
+  at_exit "rm -f '$policy'"
+  printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://printer.local:%s\\",\\"filter\\":{\\"ISSUER\\":{\\"CN\\":\\"%s\\"}}}"]}\n' \
+    "$port" "$issuer" >"$policy"
+  sed 's/^/# policy: /' "$policy"
+}
+# identity_issuer_cn: the issuer CN of printer.local's client certificate
+# in the module's identity slot, as Chromium sees it.
+identity_issuer_cn() {
+  certutil -L -d "sql:$HOME/.pki/nssdb" -h "SETTLE Device Identities" \
+    -n "SETTLE Device Identities:printer.local (client)" 2>/dev/null |
+    sed -n 's/^ *Issuer: "CN=\([^,]*\),.*/\1/p' | head -1
+}

@@ -26,8 +26,13 @@ check "the pairing stored a device CA scoped to printer.local" bash -c \
 check "settle install --nssdb registers the module for Chromium" setup_chromium_nssdb
 check "settle install --firefox registers the module in the Firefox profile" setup_firefox_profile
 
-start_browser chromium printer.local
-start_browser firefox printer.local
+# The device also asks for the client identity the pairing gave us: let
+# both browsers present it instead of opening a dialog.
+ISSUER_CN=$(identity_issuer_cn)
+check "the pairing gave the browsers a client identity for the device" test -n "$ISSUER_CN"
+allow_client_auth "$DPORT" "$ISSUER_CN"
+start_browser chromium printer.local "" SETTLE_DRIVER_CLIENT_AUTH=1
+start_browser firefox printer.local "" SETTLE_DRIVER_CLIENT_AUTH=1
 expect_loaded "chromium firefox" "https://printer.local:$DPORT/" printer.local \
   "opens the paired device's page with no certificate error" "$B_ART/device"
 check "Chromium saw the device's CA as the issuer" \
