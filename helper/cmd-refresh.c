@@ -9,19 +9,13 @@
 
 #include "commands.h"
 #include "commit.h"
+#include "per-device.h"
 #include "rotation.h"
 #include "settle-error.h"
 #include "tls-probe.h"
 #include "ui.h"
 
 #define CMD "refresh"
-#define TIMEOUT_MAX_S 600
-
-typedef struct {
-  char *address;   /* HOST:PORT, owned */
-  gboolean all;
-  int timeout_s;
-} RefreshOptions;
 
 /* Follows the rotation in the store: the client key moves with it. */
 static gboolean
@@ -42,7 +36,7 @@ store_rotation (SettleStore *store, const SettleRecord *record, const SettleReco
 }
 
 static gboolean
-refresh_one (SettleStore *store, const SettleRecord *record, const RefreshOptions *options, GError **error)
+refresh_one (SettleStore *store, const SettleRecord *record, const SettleDeviceTarget *options, GError **error)
 {
   g_autofree char *host = NULL;
   g_autofree char *where = NULL;
@@ -80,72 +74,22 @@ refresh_one (SettleStore *store, const SettleRecord *record, const RefreshOption
   return TRUE;
 }
 
-/* Every device CA; a failure with one does not stop the others. */
-static int
-refresh_all (SettleStore *store, const RefreshOptions *options)
+static gboolean
+is_device_ca (const SettleRecord *record)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) records = settle_store_list (store, &error);
-  int failures = 0;
-
-  if (records == NULL)
-    {
-      settle_ui_fail (CMD, error);
-      return SETTLE_EXIT_FAILED;
-    }
-  for (guint i = 0; i < records->len; i++)
-    {
-      const SettleRecord *record = records->pdata[i];
-      g_autoptr (GError) one_error = NULL;
-      if (record->kind != SETTLE_KIND_DEVICE_CA)
-        continue;
-      if (!refresh_one (store, record, options, &one_error))
-        {
-          settle_ui_failf (CMD, "%s: %s", record->label, one_error->message);
-          failures++;
-        }
-    }
-  return failures > 0 ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
+  return record->kind == SETTLE_KIND_DEVICE_CA;
 }
 
-static int
-run_refresh (const char *query, const RefreshOptions *options)
+static gboolean
+refresh_step (SettleStore *store, SettleRecord *record, gconstpointer options, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SettleStore) store = settle_ui_open_store (&error);
-  g_autoptr (SettleRecord) record = NULL;
-
-  if (store == NULL)
-    goto failed;
-  if (options->all)
-    return refresh_all (store, options);
-  record = settle_store_lookup (store, query, &error);
-  if (record == NULL || !refresh_one (store, record, options, &error))
-    goto failed;
-  return SETTLE_EXIT_OK;
-
-failed:
-  settle_ui_fail (CMD, error);
-  fprintf (stderr, "settle %s: nothing was changed.\n", CMD);
-  return SETTLE_EXIT_FAILED;
-}
-
-static const char *
-usage_problem (int argc, const RefreshOptions *options)
-{
-  if (options->all && (argc > 1 || options->address != NULL))
-    return "--all goes without NAME and --address";
-  if (!options->all && argc != 2)
-    return "give one NAME (or FINGERPRINT), or --all";
-  if (options->timeout_s < 1 || options->timeout_s > TIMEOUT_MAX_S)
-    return "--timeout takes 1 to 600 seconds";
-  return NULL;
+  return refresh_one (store, record, options, error);
 }
 
 int
 settle_cmd_refresh (int argc, char **argv)
 {
-  RefreshOptions options = { .timeout_s = 10 };
+  SettleDeviceTarget options = { .timeout_s = 10 };
   GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, &options.address, "Where the device listens (default: where it was paired, else its name on port 443)", "HOST:PORT" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &options.all, "Every paired device (for the daily timer)", NULL },
@@ -165,13 +109,14 @@ settle_cmd_refresh (int argc, char **argv)
     "Exit status: 0 up to date or followed, 1 refused or failed, 2 usage error.");
   if (!settle_ui_parse (context, CMD, &argc, &argv))
     status = SETTLE_EXIT_USAGE;
-  else if ((problem = usage_problem (argc, &options)) != NULL)
+  else if ((problem = settle_device_target_problem (argc, &options)) != NULL)
     {
       settle_ui_failf (CMD, "%s; run 'settle refresh --help'", problem);
       status = SETTLE_EXIT_USAGE;
     }
   else
-    status = run_refresh (options.all ? NULL : argv[1], &options);
+    status = settle_device_run (CMD, options.all ? NULL : argv[1], &options, is_device_ca,
+                                refresh_step, &options);
   g_free (options.address);
   return status;
 }

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "commit.h"
+#include "per-device.h"
 #include "renewal.h"
 #include "settle-error.h"
 #include "tls-probe.h"
@@ -15,13 +16,10 @@
 
 #define CMD "renew"
 #define RENEW_BEFORE_DAYS 30
-#define TIMEOUT_MAX_S 600
 
 typedef struct {
-  char *address;   /* HOST:PORT, owned */
-  gboolean all;
+  SettleDeviceTarget target;  /* NAME | --all, --address, --timeout */
   gboolean force;
-  int timeout_s;
 } RenewOptions;
 
 static gboolean
@@ -67,11 +65,11 @@ renew_and_store (SettleStore *store, SettleRecord *record, GBytes *current_key, 
                  GError **error)
 {
   g_autofree char *host = NULL;
-  SettleRenewalTarget target = { .timeout_ms = (guint) options->timeout_s * 1000u };
+  SettleRenewalTarget target = { .timeout_ms = (guint) options->target.timeout_s * 1000u };
   SettleRenewal renewal = { 0 };
   gboolean ok;
 
-  if (!settle_device_address (record, options->address, &host, &target.port, error))
+  if (!settle_device_address (record, options->target.address, &host, &target.port, error))
     return FALSE;
   target.host = host;
   if (!settle_renewal_run (record, current_key, &target, &renewal, error))
@@ -120,78 +118,21 @@ renew_one (SettleStore *store, SettleRecord *record, const RenewOptions *options
   return ok;
 }
 
-/* Every record with a client certificate; a failure with one does not
- * stop the others. */
-static int
-renew_all (SettleStore *store, const RenewOptions *options)
+static gboolean
+renew_step (SettleStore *store, SettleRecord *record, gconstpointer options, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) records = settle_store_list (store, &error);
-  int failures = 0;
-
-  if (records == NULL)
-    {
-      settle_ui_fail (CMD, error);
-      return SETTLE_EXIT_FAILED;
-    }
-  for (guint i = 0; i < records->len; i++)
-    {
-      SettleRecord *record = records->pdata[i];
-      g_autoptr (GError) one_error = NULL;
-      if (!has_client_certificate (record))
-        continue;
-      if (!renew_one (store, record, options, &one_error))
-        {
-          settle_ui_failf (CMD, "%s: %s", record->label, one_error->message);
-          failures++;
-        }
-    }
-  return failures > 0 ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
-}
-
-static int
-run_renew (const char *query, const RenewOptions *options)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SettleStore) store = settle_ui_open_store (&error);
-  g_autoptr (SettleRecord) record = NULL;
-
-  if (store == NULL)
-    goto failed;
-  if (options->all)
-    return renew_all (store, options);
-  record = settle_store_lookup (store, query, &error);
-  if (record == NULL || !renew_one (store, record, options, &error))
-    goto failed;
-  return SETTLE_EXIT_OK;
-
-failed:
-  settle_ui_fail (CMD, error);
-  fprintf (stderr, "settle %s: nothing was changed.\n", CMD);
-  return SETTLE_EXIT_FAILED;
-}
-
-static const char *
-usage_problem (int argc, const RenewOptions *options)
-{
-  if (options->all && (argc > 1 || options->address != NULL))
-    return "--all goes without NAME and --address";
-  if (!options->all && argc != 2)
-    return "give one NAME (or FINGERPRINT), or --all";
-  if (options->timeout_s < 1 || options->timeout_s > TIMEOUT_MAX_S)
-    return "--timeout takes 1 to 600 seconds";
-  return NULL;
+  return renew_one (store, record, options, error);
 }
 
 int
 settle_cmd_renew (int argc, char **argv)
 {
-  RenewOptions options = { .timeout_s = 10 };
+  RenewOptions options = { .target.timeout_s = 10 };
   GOptionEntry entries[] = {
-    { "address", 0, 0, G_OPTION_ARG_STRING, &options.address, "Where the device listens (default: where it was paired, else its name on port 443)", "HOST:PORT" },
-    { "all", 0, 0, G_OPTION_ARG_NONE, &options.all, "Every paired device with a client certificate (for the daily timer)", NULL },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &options.target.address, "Where the device listens (default: where it was paired, else its name on port 443)", "HOST:PORT" },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &options.target.all, "Every paired device with a client certificate (for the daily timer)", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &options.force, "Renew now, not only in the certificate's last 30 days", NULL },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &options.timeout_s, "Seconds to wait for each network step (default 10)", "SECONDS" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &options.target.timeout_s, "Seconds to wait for each network step (default 10)", "SECONDS" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("[NAME|FINGERPRINT] - renew this computer's client certificate");
@@ -209,13 +150,14 @@ settle_cmd_renew (int argc, char **argv)
     "Exit status: 0 renewed or not yet due, 1 refused or failed, 2 usage error.");
   if (!settle_ui_parse (context, CMD, &argc, &argv))
     status = SETTLE_EXIT_USAGE;
-  else if ((problem = usage_problem (argc, &options)) != NULL)
+  else if ((problem = settle_device_target_problem (argc, &options.target)) != NULL)
     {
       settle_ui_failf (CMD, "%s; run 'settle renew --help'", problem);
       status = SETTLE_EXIT_USAGE;
     }
   else
-    status = run_renew (options.all ? NULL : argv[1], &options);
-  g_free (options.address);
+    status = settle_device_run (CMD, options.target.all ? NULL : argv[1], &options.target,
+                                has_client_certificate, renew_step, &options);
+  g_free (options.target.address);
   return status;
 }

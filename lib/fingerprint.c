@@ -17,6 +17,17 @@ is_fingerprint_separator (char c)
   return c == ':' || c == ' ';
 }
 
+gboolean
+settle_fingerprint_is_canonical (const char *text)
+{
+  if (text == NULL || strnlen (text, SETTLE_FINGERPRINT_HEX_LEN + 1) != SETTLE_FINGERPRINT_HEX_LEN)
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
+      return FALSE;
+  return TRUE;
+}
+
 char *
 settle_fingerprint_parse (const char *text, GError **error)
 {

@@ -62,6 +62,8 @@ SettleRecord *settle_record_from_json (const char *json, gsize length, GError **
 /* Fingerprints: parse user input (hex, colons or spaces optional, any case)
  * into the canonical lowercase 64-hex form; compute one from DER. */
 char *settle_fingerprint_parse (const char *text, GError **error);
+/* TRUE for exactly 64 lowercase hex digits, the form records are keyed by. */
+gboolean settle_fingerprint_is_canonical (const char *text);
 char *settle_fingerprint_of_der (const guint8 *der, gsize len);
 /* "AB:CD:..." form for people. */
 char *settle_fingerprint_pretty (const char *hex);

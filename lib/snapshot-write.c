@@ -75,17 +75,6 @@ pem_of (X509 *cert)
 }
 
 static gboolean
-fingerprint_is_canonical (const char *fp)
-{
-  if (fp == NULL || strlen (fp) != SETTLE_FINGERPRINT_HEX_LEN)
-    return FALSE;
-  for (const char *p = fp; *p; p++)
-    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
 add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, GBytes *der,
           GError **error)
 {
@@ -134,7 +123,7 @@ collect_items (GPtrArray *records, GError **error)
   for (guint i = 0; records != NULL && i < records->len; i++)
     {
       const SettleRecord *record = g_ptr_array_index (records, i);
-      if (!fingerprint_is_canonical (record->fingerprint))
+      if (!settle_fingerprint_is_canonical (record->fingerprint))
         {
           g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FINGERPRINT,
                        "A record without a canonical 64-hex fingerprint cannot go into the trust snapshot.");
@@ -330,8 +319,7 @@ entry_attrs_compute (const SnapItem *item, EntryAttrs *a)
          && digest (EVP_sha1 (), a->der, (gsize) a->der_len, a->sha1, 20)
          && digest (EVP_md5 (), a->der, (gsize) a->der_len, a->md5, 16)
          && digest (EVP_sha256 (), a->der, (gsize) a->der_len, a->sha256, 32)
-         && not_after_unix (item->cert, &a->not_after)
-         && (item->role != SETTLE_SNAP_CLIENT || (a->ec_params = ec_params_der (item->cert)) != NULL);
+         && not_after_unix (item->cert, &a->not_after);
 }
 
 static void
@@ -349,20 +337,17 @@ static gboolean
 encode_entry (GByteArray *out, const SnapItem *item, GError **error)
 {
   EntryAttrs a = { 0 };
+  if (item->role == SETTLE_SNAP_CLIENT && (a.ec_params = ec_params_der (item->cert)) == NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+                   "The client certificate of record %s does not hold an EC key on a named "
+                   "curve; browsers sign with these identities through ECDSA only.",
+                   item->record->fingerprint);
+      return FALSE;
+    }
   if (!entry_attrs_compute (item, &a))
     {
-      GBytes *curve = item->role == SETTLE_SNAP_CLIENT ? ec_params_der (item->cert) : NULL;
-      gboolean not_ec = item->role == SETTLE_SNAP_CLIENT && curve == NULL;
-      g_clear_pointer (&curve, g_bytes_unref);
       entry_attrs_clear (&a);
-      if (not_ec)
-        {
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
-                       "The client certificate of record %s does not hold an EC key on a named "
-                       "curve; browsers sign with these identities through ECDSA only.",
-                       item->record->fingerprint);
-          return FALSE;
-        }
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s has fields OpenSSL cannot encode.",
                    role_name (item->role), item->record->fingerprint);

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -57,7 +58,8 @@ sp11_unhex_digit (char c)
   return -1;
 }
 
-/* Starts the signer with its stdout on a pipe; returns its pid or -1. */
+/* Starts the signer with its stdout on a pipe; returns its pid, or -1
+ * with errno set. */
 static pid_t
 sp11_signer_spawn (char *const argv[], int *read_fd)
 {
@@ -89,6 +91,7 @@ sp11_signer_spawn (char *const argv[], int *read_fd)
   if (err != 0)
     {
       close (fds[0]);
+      errno = err;
       return -1;
     }
   *read_fd = fds[0];
@@ -183,13 +186,23 @@ sp11_signer_sign (const char *record, const uint8_t key_id[20], const uint8_t *d
   int fd = -1;
   pid_t pid = sp11_signer_spawn (argv, &fd);
   if (pid < 0)
-    return CKR_DEVICE_ERROR;
+    {
+      /* The signer speaks for itself on stderr; when it cannot run at
+       * all, one line here is the only clue the user gets. */
+      fprintf (stderr, "libsettle-pkcs11: cannot run %s (%s); no client certificate was presented.\n",
+               argv[0], strerror (errno));
+      return CKR_DEVICE_ERROR;
+    }
   char answer[SP11_SIGNER_MAX_ANSWER + 1];
   ssize_t len = sp11_read_answer (fd, answer, SP11_SIGNER_MAX_ANSWER);
   close (fd);
   sp11_reap (pid, len < 0);
   if (len < 0)
-    return CKR_DEVICE_ERROR;
+    {
+      fprintf (stderr, "libsettle-pkcs11: %s gave no answer within %d s; no client certificate was "
+               "presented.\n", argv[0], SP11_SIGNER_TIMEOUT_MS / 1000);
+      return CKR_DEVICE_ERROR;
+    }
   answer[len] = '\0';
   return sp11_parse_answer (answer, sig, sig_len);
 }

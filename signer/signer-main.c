@@ -26,6 +26,7 @@
 
 #include "settle-error.h"
 #include "settle-harden.h"
+#include "settle-record.h"
 #include "settle-store.h"
 
 #define KEY_ID_BYTES 20
@@ -68,17 +69,6 @@ parse_hex (const char *hex, guint8 *out, gsize min, gsize max, gsize *len)
 }
 
 static gboolean
-is_record_fingerprint (const char *fp)
-{
-  if (fp == NULL || strlen (fp) != 64)
-    return FALSE;
-  for (const char *p = fp; *p; p++)
-    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'f'))
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
 parse_request (int argc, char **argv, SignRequest *req, char **why)
 {
   g_autofree char *key_id = NULL, *digest = NULL;
@@ -96,7 +86,7 @@ parse_request (int argc, char **argv, SignRequest *req, char **why)
     *why = g_strdup (error->message);
   else if (argc != 1)
     *why = g_strdup_printf ("unexpected argument \"%s\"", argv[1]);
-  else if (!is_record_fingerprint (req->record))
+  else if (!settle_fingerprint_is_canonical (req->record))
     *why = g_strdup ("--record must be 64 lowercase hex digits");
   else if (!parse_hex (key_id, req->key_id, KEY_ID_BYTES, KEY_ID_BYTES, NULL))
     *why = g_strdup ("--key-id must be 40 hex digits");

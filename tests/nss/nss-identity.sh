@@ -22,7 +22,8 @@ certutil -N -d "sql:$DB" --empty-password
 start_device dev printer.local
 check "settle pair pairs with the device, into the keyring" \
   "$SETTLE" pair --qr "$T_DIR/dev.png" --yes --role admin
-check "the helper used the keyring" bash -c "'$SETTLE' list 2>&1 | grep -q 'printer.local'"
+check "the record and key went to the keyring, not to a file store" bash -c \
+  "'$SETTLE' list 2>&1 | grep -q 'printer.local' && [ ! -e '$STORE_DIR' ]"
 check "settle install --nssdb registers the module" "$SETTLE" install --nssdb "sql:$DB"
 
 certutil -L -d "sql:$DB" -h "SETTLE Device Identities" >"$T_DIR/ids.txt" 2>&1 || true
@@ -78,6 +79,9 @@ check_fails "with the keyring locked the handshake fails with a clear error" \
 check "and it failed at once, not after a timeout" test $(($(date +%s) - start)) -lt 8
 check_fails "pkcs11-tool's C_Sign fails too, with the signer's message" "keyring is locked|unlock" \
   pkcs11-tool --module "$MODULE" --slot 2 --sign -m ECDSA --id "$ID" -i "$T_DIR/digest" -o "$T_DIR/sig2"
+check_fails "a missing signer is named on stderr, and nothing is signed" "cannot run /nonexistent/settle-signer" \
+  env SETTLE_SIGNER=/nonexistent/settle-signer \
+  pkcs11-tool --module "$MODULE" --slot 2 --sign -m ECDSA --id "$ID" -i "$T_DIR/digest" -o "$T_DIR/sig3"
 check "the signer refuses malformed requests" bash -c \
   "'$SETTLE_SIGNER' --record nothex --key-id 00 --digest 00 | grep -q '^error input '"
 done_testing
