@@ -7,6 +7,7 @@
 
 #include "exports.h"
 #include "settle-error.h"
+#include "settle-snapshot-reader.h"
 
 /* A directory we export into carries this file, so that we never empty a
  * directory that belongs to someone else. */
@@ -96,7 +97,7 @@ export_hash_dir (const char *snapshot, const char *dir, GError **error)
 gboolean
 settle_export_write (SettleExportKind kind, const char *trust_dir, const char *path, GError **error)
 {
-  g_autofree char *bundle = g_build_filename (trust_dir, "bundle.pem", NULL);
+  g_autofree char *bundle = g_build_filename (trust_dir, SETTLE_SNAPSHOT_BUNDLE, NULL);
 
   if (kind == SETTLE_EXPORT_DIR)
     return export_hash_dir (trust_dir, path, error);

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "settle-anchor-rule.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 #include "settle-wrap.h"
@@ -285,7 +286,10 @@ check_peer_names (X509 *leaf, guint *count, GError **error)
       const GENERAL_NAME *gn = sk_GENERAL_NAME_value (names, i);
       if (gn->type == GEN_IPADD)
         ok = cert_error (error, "The certificate names an IP address; a pinned peer may carry DNS names only.");
-      else if (gn->type == GEN_DNS)
+      else if (gn->type != GEN_DNS)
+        ok = cert_error (error, "The certificate carries a subjectAltName that is not a DNS name (a mailbox, "
+                         "URI or other form); a pinned peer may carry DNS names only.");
+      else
         {
           const ASN1_IA5STRING *dns = gn->d.dNSName;
           const char *text = (const char *) ASN1_STRING_get0_data (dns);
@@ -314,13 +318,12 @@ settle_peer_check (X509 *leaf, GError **error)
     return cert_error (error, "No certificate was given.");
   if (!check_extensions_parse (leaf, error))
     return FALSE;
-  /* Browsers take a pinned peer as an anchor (docs/nss-module.md), and
-   * mozilla::pkix lets a v1 anchor act as a CA: only v3 leaves, whose
-   * missing or false basicConstraints forbids issuing, can be pinned. */
-  if (X509_get_version (leaf) != X509_VERSION_3)
-    return cert_error (error, "The certificate is not X.509 version 3; a pinned peer must be one.");
-  if (is_ca (leaf))
-    return cert_error (error, "The certificate is a CA; a pinned peer must be an end-entity certificate.");
+  /* Browsers and OpenSSL take a pinned peer as an anchor: it must be one
+   * that no verifier would ever use as an issuer (settle-anchor-rule.h). */
+  char why[160];
+  if (!settle_anchor_rule_peer_cannot_issue (leaf, why, sizeof why))
+    return cert_error (error, "The certificate %s; a pinned peer must be an end-entity certificate that "
+                       "cannot issue others (X.509 v3 with basicConstraints CA:FALSE).", why);
   guint dns_count;
   if (!check_peer_names (leaf, &dns_count, error))
     return FALSE;

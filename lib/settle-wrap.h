@@ -31,8 +31,11 @@ X509 *settle_cert_load_file (const char *path, GError **error);
  * Ed25519). */
 gboolean settle_ca_check (X509 *ca, GError **error);
 
-/* Refuses a leaf that cannot be a pinned peer: any name outside the
- * namespaces, any IP address SAN, no DNS SAN, expired, weak key. */
+/* Refuses a leaf that cannot be a pinned peer: one that could act as an
+ * issuer in any verifier (settle-anchor-rule.h: not v3, no basicConstraints
+ * or CA:TRUE, keyCertSign, nameConstraints, a Netscape CA type, an
+ * extendedKeyUsage without serverAuth), any name outside the namespaces,
+ * any IP address or other non-DNS SAN, no DNS SAN, expired, weak key. */
 gboolean settle_peer_check (X509 *leaf, GError **error);
 
 /* Wraps `ca` for the canonical subtrees in `scope` (NULL-terminated,

@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "settle-anchor-rule.h"
 #include "settle-error.h"
 #include "settle-record.h"
 #include "settle-snapshot-reader.h"
@@ -32,7 +33,8 @@ typedef struct {
   settle_snap_role role;
   const SettleRecord *record; /* borrowed from the caller's array */
   X509 *cert;                 /* owned */
-  char *pem;                  /* owned */
+  char *pem;                  /* owned: TRUSTED CERTIFICATE (server auth only) */
+  char *plain_pem;            /* owned: plain CERTIFICATE */
 } SnapItem;
 
 static void
@@ -40,6 +42,7 @@ snap_item_free (SnapItem *item)
 {
   X509_free (item->cert);
   g_free (item->pem);
+  g_free (item->plain_pem);
   g_free (item);
 }
 
@@ -58,20 +61,60 @@ role_name (settle_snap_role role)
   return "unknown";
 }
 
+/* Writes `der` with `name` as one PEM block (owned text, NULL on failure). */
 static char *
-pem_of (X509 *cert)
+pem_block (const char *name, const unsigned char *der, gsize len)
 {
   BIO *bio = BIO_new (BIO_s_mem ());
   char *pem = NULL;
-  if (bio != NULL && PEM_write_bio_X509 (bio, cert) == 1)
+  if (bio != NULL && PEM_write_bio (bio, name, "", der, (long) len) > 0)
     {
       char *data = NULL;
-      long len = BIO_get_mem_data (bio, &data);
-      if (len > 0)
-        pem = g_strndup (data, (gsize) len);
+      long out_len = BIO_get_mem_data (bio, &data);
+      if (out_len > 0)
+        pem = g_strndup (data, (gsize) out_len);
     }
   BIO_free (bio);
   return pem;
+}
+
+/* The two PEM forms of a certificate OpenSSL programs may read: `TRUSTED
+ * CERTIFICATE` with trust settings for TLS server authentication alone
+ * (the hash links, bundle.pem), and a plain CERTIFICATE block for
+ * verifiers that read no trust settings (bundle-plain.pem, for GnuTLS). */
+static gboolean
+make_pems (X509 *cert, char **trusted_pem, char **plain_pem)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509 (cert, &der);
+  if (len <= 0)
+    return FALSE;
+  size_t trust_len;
+  const unsigned char *trust = settle_anchor_rule_openssl_trust (&trust_len);
+  g_autofree unsigned char *with_trust = g_malloc ((gsize) len + trust_len);
+  memcpy (with_trust, der, (size_t) len);
+  memcpy (with_trust + len, trust, trust_len);
+  *trusted_pem = pem_block (PEM_STRING_X509_TRUSTED, with_trust, (gsize) len + trust_len);
+  *plain_pem = pem_block (PEM_STRING_X509, der, (gsize) len);
+  OPENSSL_free (der);
+  return *trusted_pem != NULL && *plain_pem != NULL;
+}
+
+/* The scope rule (settle-anchor-rule.h), applied before anything is
+ * published: a record that slipped past the checks at ingest (an older
+ * settle, a record edited by hand) must not become an issuer. */
+static gboolean
+check_anchor_rule (const SnapItem *item, GError **error)
+{
+  char why[256];
+  if (settle_anchor_rule_check (item->role, item->cert, why, sizeof why))
+    return TRUE;
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
+               "The trust snapshot was not written: the %s certificate of record %s (%s) %s, so it "
+               "could vouch for more than its scope. Remove the record (settle remove %s).",
+               role_name (item->role), item->record->fingerprint, item->record->label, why,
+               item->record->fingerprint);
+  return FALSE;
 }
 
 static gboolean
@@ -101,16 +144,15 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
   item->role = role;
   item->record = record;
   item->cert = cert;
-  item->pem = pem_of (cert);
   g_ptr_array_add (items, item);
-  if (item->pem == NULL)
+  if (!make_pems (cert, &item->pem, &item->plain_pem))
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s cannot be written as PEM.",
                    role_name (role), record->fingerprint);
       return FALSE;
     }
-  return TRUE;
+  return check_anchor_rule (item, error);
 }
 
 /* Returns an owned array of SnapItem*: wrapper root and cross certificate
@@ -520,6 +562,7 @@ write_generation_files (const char *dir, GPtrArray *items, const GByteArray *ind
     return set_errno_error (error, errno, "open", dir);
 
   g_autoptr (GString) bundle = g_string_new (NULL);
+  g_autoptr (GString) plain_bundle = g_string_new (NULL);
   g_autoptr (GHashTable) used = g_hash_table_new (g_direct_hash, g_direct_equal);
   gboolean ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, index->data, index->len, error);
   for (guint i = 0; ok && i < items->len; i++)
@@ -538,10 +581,14 @@ write_generation_files (const char *dir, GPtrArray *items, const GByteArray *ind
           break;
         }
       g_string_append (bundle, item->pem);
+      g_string_append (plain_bundle, item->plain_pem);
       ok = write_file_synced (dir_fd, dir, name, item->pem, strlen (item->pem), error);
     }
   if (ok)
-    ok = write_file_synced (dir_fd, dir, "bundle.pem", bundle->str, bundle->len, error);
+    ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_BUNDLE, bundle->str, bundle->len, error);
+  if (ok)
+    ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_PLAIN_BUNDLE, plain_bundle->str,
+                            plain_bundle->len, error);
   if (ok && fsync (dir_fd) != 0)
     ok = set_errno_error (error, errno, "sync", dir);
   close (dir_fd);

@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "settle-anchor-rule.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 #include "settle-wrap.h"
@@ -197,10 +198,31 @@ push_subtree (STACK_OF (GENERAL_SUBTREE) **stack, GENERAL_SUBTREE *subtree)
   return TRUE;
 }
 
+/* A subtree of an IA5String form (rfc822Name, URI) that admits nothing
+ * real: RFC 6761 reserves `.invalid` (owned). */
+static GENERAL_SUBTREE *
+subtree_for_nowhere (int type)
+{
+  static const char nowhere[] = ".invalid";
+  GENERAL_SUBTREE *subtree = GENERAL_SUBTREE_new ();
+  ASN1_IA5STRING *text = ASN1_IA5STRING_new ();
+  if (subtree == NULL || text == NULL || !ASN1_STRING_set (text, nowhere, (int) strlen (nowhere)))
+    {
+      GENERAL_SUBTREE_free (subtree);
+      ASN1_IA5STRING_free (text);
+      return NULL;
+    }
+  GENERAL_NAME_set0_value (subtree->base, type, text);
+  return subtree;
+}
+
 /* Permitted dNSName per scope subtree, and every IPv4 and IPv6 address
  * excluded: RFC 5280 constraints on dNSName leave iPAddress SANs
  * unconstrained, so without the exclusion a rogue CA could issue for
- * IP:8.8.8.8 (owned). */
+ * IP:8.8.8.8.  For the same reason mailboxes and URIs are confined to
+ * `.invalid`: a device has no business certifying `ceo@bank.example`
+ * (settle-anchor-rule.h; the purpose is limited by extendedKeyUsage too).
+ * Owned. */
 static NAME_CONSTRAINTS *
 scope_constraints (const char *const *scope)
 {
@@ -208,6 +230,8 @@ scope_constraints (const char *const *scope)
   gboolean ok = nc != NULL;
   for (gsize i = 0; ok && scope[i] != NULL; i++)
     ok = push_subtree (&nc->permittedSubtrees, subtree_for_dns (scope[i]));
+  ok = ok && push_subtree (&nc->permittedSubtrees, subtree_for_nowhere (GEN_EMAIL));
+  ok = ok && push_subtree (&nc->permittedSubtrees, subtree_for_nowhere (GEN_URI));
   ok = ok && push_subtree (&nc->excludedSubtrees, subtree_for_all_ip (4));
   ok = ok && push_subtree (&nc->excludedSubtrees, subtree_for_all_ip (16));
   if (!ok)
@@ -279,6 +303,20 @@ add_ca_key_usage (X509 *cert)
   return ok;
 }
 
+/* TLS server authentication only (settle-anchor-rule.h): OpenSSL, NSS,
+ * Chromium, Firefox and GnuTLS all refuse a chain through a CA whose
+ * extendedKeyUsage lacks the purpose being verified. */
+static gboolean
+add_purpose (X509 *cert)
+{
+  EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null ();
+  ASN1_OBJECT *purpose = OBJ_nid2obj (settle_anchor_rule_purpose_nid ());
+  gboolean ok = eku != NULL && purpose != NULL && sk_ASN1_OBJECT_push (eku, purpose) > 0
+                && X509_add1_ext_i2d (cert, NID_ext_key_usage, eku, 0, X509V3_ADD_DEFAULT) == 1;
+  sk_ASN1_OBJECT_free (eku);  /* OBJ_nid2obj objects are static */
+  return ok;
+}
+
 static gboolean
 add_subject_key_id (X509 *cert, ASN1_OCTET_STRING *key_id /* borrowed */)
 {
@@ -327,7 +365,7 @@ build_root (X509 *ca, const X509_NAME *subject, EVP_PKEY *wrapper_key,
   *key_id = NULL;
   if (root == NULL || !X509_set_pubkey (root, wrapper_key)
       || (*key_id = computed_key_id (root)) == NULL
-      || !add_basic_constraints (root, NULL) || !add_ca_key_usage (root)
+      || !add_basic_constraints (root, NULL) || !add_ca_key_usage (root) || !add_purpose (root)
       || !add_subject_key_id (root, *key_id) || !add_name_constraints (root, nc)
       || X509_sign (root, wrapper_key, EVP_sha256 ()) <= 0)
     {
@@ -347,7 +385,7 @@ build_cross (X509 *ca, X509 *root, const ASN1_OCTET_STRING *root_key_id,
   X509 *cross = new_v3_cert (ca, X509_get_subject_name (root), X509_get_subject_name (ca));
   gboolean ok = key_id != NULL && cross != NULL
                 && X509_set_pubkey (cross, X509_get0_pubkey (ca))
-                && add_basic_constraints (cross, ca) && add_ca_key_usage (cross)
+                && add_basic_constraints (cross, ca) && add_ca_key_usage (cross) && add_purpose (cross)
                 && add_subject_key_id (cross, key_id) && add_authority_key_id (cross, root_key_id)
                 && add_name_constraints (cross, nc)
                 && X509_sign (cross, wrapper_key, EVP_sha256 ()) > 0;

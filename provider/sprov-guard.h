@@ -5,15 +5,10 @@
  * derived from checked records, but it is a file in the user's data
  * directory; a certificate swapped into it would become an unconstrained
  * anchor for every OpenSSL program.  The provider has libcrypto, so before
- * it serves a certificate it checks the DER itself (defence in depth):
- *
- *   root, cross  a critical nameConstraints extension whose permitted
- *                subtrees are all dNSNames inside local / home.arpa / alt
- *                and whose excluded subtrees hold the IPv4 and IPv6
- *                any-address ranges (0.0.0.0/0, ::/0);
- *   peer         not usable as an issuer (X509_check_ca() is 0), at least
- *                one DNS SAN, every DNS SAN inside the namespaces, no IP SAN.
- */
+ * it serves a certificate it checks the DER itself (defence in depth)
+ * against the same rule the snapshot writer applied before publishing it
+ * (lib/settle-anchor-rule.h): constrained wrappers, peers that cannot
+ * issue. */
 #pragma once
 
 #include <stddef.h>

@@ -9,10 +9,6 @@
 
 #include <stddef.h>
 
-/* 1 when `name` (`len` octets, any case, no NUL inside) is one of the
- * namespaces or lies below one. */
-int sprov_name_in_namespaces (const char *name, size_t len);
-
 /* 1 when `host` equals or lies below one of the subtrees in `scope`
  * (NULL-terminated, borrowed). */
 int sprov_scope_permits (const char *const *scope, const char *host);

@@ -28,6 +28,7 @@
 
 #include "sprov-errors.h"
 #include "sprov-provider.h"
+#include "settle-anchor-rule.h"
 #include "sprov-scope.h"
 #include "sprov-uri.h"
 
@@ -275,15 +276,31 @@ sprov_store_load (void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cbarg,
   }
   const settle_snap_entry *entry = settle_snapshot_entry (sprov_snap_get (sctx->snap), index);
 
+  /* The certificate with OpenSSL trust settings for TLS server
+   * authentication alone (settle-anchor-rule.h): OpenSSL reads them with
+   * d2i_X509_AUX and then rejects the anchor for S/MIME, client
+   * authentication and every other purpose. */
+  size_t trust_len;
+  const unsigned char *trust = settle_anchor_rule_openssl_trust (&trust_len);
+  unsigned char *data = OPENSSL_malloc (entry->der.len + trust_len);
+  if (data == NULL) {
+    sprov_raise (sctx->provctx, SPROV_R_OUT_OF_MEMORY, "serving a certificate");
+    sctx->failed = 1;
+    return 0;
+  }
+  memcpy (data, entry->der.data, entry->der.len);
+  memcpy (data + entry->der.len, trust, trust_len);
+
   int object_type = OSSL_OBJECT_CERT;
   OSSL_PARAM params[] = {
     OSSL_PARAM_construct_int (OSSL_OBJECT_PARAM_TYPE, &object_type),
-    OSSL_PARAM_construct_utf8_string (OSSL_OBJECT_PARAM_DATA_TYPE, (char *) "CERTIFICATE", 0),
-    OSSL_PARAM_construct_octet_string (OSSL_OBJECT_PARAM_DATA, (void *) entry->der.data,
-                                       entry->der.len),
+    OSSL_PARAM_construct_utf8_string (OSSL_OBJECT_PARAM_DATA_TYPE, (char *) "TRUSTED CERTIFICATE", 0),
+    OSSL_PARAM_construct_octet_string (OSSL_OBJECT_PARAM_DATA, data, entry->der.len + trust_len),
     OSSL_PARAM_construct_end (),
   };
-  return object_cb (params, object_cbarg);
+  int ok = object_cb (params, object_cbarg);
+  OPENSSL_free (data);
+  return ok;
 }
 
 static int

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "settle-anchor-rule.h"
 #include "sprov-scope.h"
 
 #define SCHEME "settle:"
@@ -125,7 +126,7 @@ parse_host (const sprov_ctx *ctx, const char *value, size_t len)
   else if (is_namespace (host))
     sprov_raise (ctx, SPROV_R_NAME_INVALID,
                  "\"%s\" is a namespace, not a host name; name a device below it", host);
-  else if (!sprov_name_in_namespaces (host, hlen))
+  else if (!settle_anchor_rule_name_in_namespaces (host, hlen))
     sprov_raise (ctx, SPROV_R_NAME_NOT_LOCAL,
                  "\"%s\" is outside local, home.arpa and alt; settle vouches for no other name",
                  host);

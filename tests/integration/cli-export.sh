@@ -23,37 +23,53 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pk
 openssl x509 -req -in "$pki/cn.csr" -CA "$pki/printer.pem" -CAkey "$pki/printer.key" \
   -CAcreateserial -days 30 -out "$pki/cn_only.pem" 2>/dev/null
 
+# In-scope names, no extendedKeyUsage: only the anchor's purpose can
+# refuse these for S/MIME or client authentication.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/any.key" \
+  -out "$pki/any.csr" -subj "/CN=printer.local" 2>/dev/null
+openssl x509 -req -in "$pki/any.csr" -CA "$pki/printer.pem" -CAkey "$pki/printer.key" \
+  -CAcreateserial -days 30 -out "$pki/any_purpose.pem" \
+  -extfile <(printf 'subjectAltName=DNS:printer.local\nbasicConstraints=critical,CA:FALSE\n') 2>/dev/null
+
 check "export --pem writes a bundle" "$SETTLE" export --pem "$T_DIR/bundle.pem"
 check "the bundle holds the wrapper root and the cross certificate" \
-  test "$(grep -c 'BEGIN CERTIFICATE' "$T_DIR/bundle.pem")" -eq 2
+  test "$(grep -c 'BEGIN TRUSTED CERTIFICATE' "$T_DIR/bundle.pem")" -eq 2
 check "the device CA itself is not in the bundle" \
   bash -c "! grep -qF \"\$(sed -n 2p '$pki/printer.pem')\" '$T_DIR/bundle.pem'"
 
 check "openssl verify -CAfile accepts printer.local" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/ok.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/ok.pem"
 check_fails "bank.example is rejected (permitted subtree)" "permitted subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/bank.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/bank.pem"
 check_fails "a public IP is rejected (excluded subtree)" "excluded subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/public_ip.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/public_ip.pem"
 check_fails "a private IP is rejected (excluded subtree)" "excluded subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/private_ip.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/private_ip.pem"
 check_fails "an IPv6 address is rejected" "excluded subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/ipv6.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/ipv6.pem"
 check_fails "mixed names are rejected" "permitted subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/mixed.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/mixed.pem"
 check_fails "a sibling name outside the exact scope is rejected" "permitted subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/sibling.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/sibling.pem"
 check_fails "a CN-only bank.example leaf is rejected" "permitted subtree violation" \
-  openssl verify -CAfile "$T_DIR/bundle.pem" "$pki/cn_only.pem"
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/cn_only.pem"
 check_fails "without settle the device CA alone is not trusted" "unable to get local issuer" \
   openssl verify -no-CAfile -no-CApath -no-CAstore "$pki/ok.pem"
+
+# The anchors are trusted for TLS servers only (settle-anchor-rule.h).
+for purpose in smimesign smimeencrypt sslclient; do
+  check_fails "the bundle refuses a device leaf for -purpose $purpose" "rejected" \
+    openssl verify -purpose $purpose -CAfile "$T_DIR/bundle.pem" "$pki/any_purpose.pem"
+done
+check "the same leaf verifies for -purpose sslserver" \
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/any_purpose.pem"
 
 check "export --dir writes a hash directory and is kept" \
   "$SETTLE" export --dir "$T_DIR/capath" --keep
 check "openssl verify -CApath accepts printer.local" \
-  openssl verify -CApath "$T_DIR/capath" "$pki/ok.pem"
+  openssl verify -purpose sslserver -CApath "$T_DIR/capath" "$pki/ok.pem"
 check_fails "openssl verify -CApath rejects bank.example" "permitted subtree violation" \
-  openssl verify -CApath "$T_DIR/capath" "$pki/bank.pem"
+  openssl verify -purpose sslserver -CApath "$T_DIR/capath" "$pki/bank.pem"
 mkdir -p "$T_DIR/foreign"; echo x >"$T_DIR/foreign/keep-me"
 check_fails "export refuses a directory it did not make" "not empty" \
   "$SETTLE" export --dir "$T_DIR/foreign"
@@ -61,7 +77,7 @@ check "the foreign directory is untouched" test -f "$T_DIR/foreign/keep-me"
 
 "$SETTLE" remove "$fp" --yes >/dev/null 2>&1
 check_fails "after remove, the kept directory no longer trusts the device" "unable to get local issuer" \
-  openssl verify -CApath "$T_DIR/capath" "$pki/ok.pem"
+  openssl verify -purpose sslserver -CApath "$T_DIR/capath" "$pki/ok.pem"
 check "export --forget stops keeping it" "$SETTLE" export --forget "$T_DIR/capath"
 check_fails "export --forget of an unknown path is refused" "not kept" \
   "$SETTLE" export --forget "$T_DIR/capath"

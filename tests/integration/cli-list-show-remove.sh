@@ -28,7 +28,7 @@ check_fails "remove without a terminal or --yes is refused" "no terminal" \
 check "the record is still there" bash -c "'$SETTLE' show printer.local >/dev/null"
 
 check "the snapshot holds 4 certificates (2 roots, 2 crosses)" \
-  test "$(grep -c 'BEGIN CERTIFICATE' "$XDG_DATA_HOME/settle/trust/bundle.pem")" -eq 4
+  test "$(grep -c 'BEGIN TRUSTED CERTIFICATE' "$XDG_DATA_HOME/settle/trust/bundle.pem")" -eq 4
 
 check "remove by name" "$SETTLE" remove printer.local --yes
 check_fails "it is gone" "printer.local" "$SETTLE" show printer.local
@@ -36,7 +36,7 @@ check_fails "removing it again is refused" "printer.local" "$SETTLE" remove prin
 check "the referee is still trusted" bash -c "'$SETTLE' show 'Lab referee' >/dev/null"
 "$SETTLE" export --pem "$T_DIR/bundle.pem" >/dev/null
 check "the snapshot now holds only the referee's 2 certificates" \
-  test "$(grep -c 'BEGIN CERTIFICATE' "$T_DIR/bundle.pem")" -eq 2
+  test "$(grep -c 'BEGIN TRUSTED CERTIFICATE' "$T_DIR/bundle.pem")" -eq 2
 check_fails "an unknown command is a usage error" "unknown command" "$SETTLE" frobnicate
 check "every command has --help" bash -c "for c in trust list show remove export; do '$SETTLE' \$c --help >/dev/null || exit 1; done"
 

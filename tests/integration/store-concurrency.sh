@@ -18,7 +18,7 @@ for p in "${pids[@]}"; do wait "$p" || failures=$((failures + 1)); done
 check "all $n concurrent trust commands succeeded" test "$failures" -eq 0
 check "all $n records are in the store" test "$(ls "$XDG_DATA_HOME"/settle/store/*.json | wc -l)" -eq $n
 check "the snapshot holds all $((2 * n)) certificates" \
-  test "$(grep -c 'BEGIN CERTIFICATE' "$XDG_DATA_HOME/settle/trust/bundle.pem")" -eq $((2 * n))
+  test "$(grep -c 'BEGIN TRUSTED CERTIFICATE' "$XDG_DATA_HOME/settle/trust/bundle.pem")" -eq $((2 * n))
 check "no temporary files were left in the store" \
   test "$(find "$XDG_DATA_HOME/settle/store" -maxdepth 1 -type f ! -name '*.json' | wc -l)" -eq 0
 check "at most two snapshot generations are kept" \

@@ -14,7 +14,7 @@ check "the name filter keeps nothing for scanner.local" expect_count 0 'settle:/
 check "a search by subject finds only the cross certificate" \
   expect_count 1 -subject "/CN=printer device CA" settle://
 
-verify() { openssl verify "${PROV[@]}" -CAstore "$@"; }
+verify() { openssl verify -purpose sslserver "${PROV[@]}" -CAstore "$@"; }
 check "printer.local verifies against settle://" verify settle:// "$T_DIR/leaf.pem"
 check "printer.local verifies against the authority-less settle:" verify settle: "$T_DIR/leaf.pem"
 check "printer.local verifies against settle://?name=printer.local" \

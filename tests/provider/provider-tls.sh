@@ -55,7 +55,7 @@ with_cnf() { OPENSSL_CONF="$SETTLE_CNF" "$@"; }
 check "settle.cnf lists the settle provider as active" \
   bash -c 'OPENSSL_CONF="$0" openssl list -providers | grep -A3 "^  settle" | grep -q "status: active"' "$SETTLE_CNF"
 check "with settle.cnf, openssl verify -CAstore settle:// needs no -provider" \
-  with_cnf openssl verify -CAstore settle:// "$T_DIR/leaf.pem"
+  with_cnf openssl verify -purpose sslserver -CAstore settle:// "$T_DIR/leaf.pem"
 check "with settle.cnf, s_client needs no -provider" \
   with_cnf s_client -CAstore settle:// -connect "127.0.0.1:$PORT_leaf" -verify_hostname printer.local
 check "SSL_CTX_load_verify_store(settle://) accepts printer.local" \

@@ -56,6 +56,21 @@ stc_cert_new (const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
   return cert;
 }
 
+X509 *
+stc_wrapper_new (const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long serial,
+                 const char *subtree, gint64 not_after)
+{
+  X509 *cert = stc_cert_new (cn, key, issuer, issuer_key, serial, TRUE, NULL, not_after);
+  X509V3_CTX ctx;
+  X509V3_set_ctx (&ctx, issuer ? issuer : cert, cert, NULL, NULL, 0);
+  g_autofree char *nc = g_strdup_printf ("critical,permitted;DNS:%s,permitted;email:.invalid,"
+                                         "excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::", subtree);
+  add_ext (cert, &ctx, NID_name_constraints, nc);
+  add_ext (cert, &ctx, NID_ext_key_usage, "serverAuth");
+  g_assert_cmpint (X509_sign (cert, issuer_key ? issuer_key : key, EVP_sha256 ()), >, 0);
+  return cert;
+}
+
 GBytes *
 stc_der (X509 *cert)
 {

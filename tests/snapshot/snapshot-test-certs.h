@@ -17,6 +17,12 @@ EVP_PKEY *stc_key_new (void);
 X509 *stc_cert_new (const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
                     long serial, gboolean ca, const char *dns_name, gint64 not_after);
 
+/* A CA certificate shaped like settle's wrappers (settle-anchor-rule.h):
+ * critical nameConstraints permitting `subtree` and no mailbox, excluding
+ * every address; extendedKeyUsage serverAuth. */
+X509 *stc_wrapper_new (const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long serial,
+                       const char *subtree, gint64 not_after);
+
 GBytes *stc_der (X509 *cert);
 /* Lowercase hex SHA-256 of the DER: a record fingerprint. */
 char *stc_fingerprint (X509 *cert);

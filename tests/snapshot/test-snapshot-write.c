@@ -42,13 +42,13 @@ build_certs (void)
   certs.peer_key = stc_key_new ();
   certs.leaf_key = stc_key_new ();
   certs.stranger_key = stc_key_new ();
-  certs.root_a = stc_cert_new ("settle root A", certs.root_a_key, NULL, NULL, 1001, TRUE, NULL, certs.not_after);
-  certs.root_b = stc_cert_new ("settle root B", certs.root_b_key, NULL, NULL, 1002, TRUE, NULL, certs.not_after);
+  certs.root_a = stc_wrapper_new ("settle root A", certs.root_a_key, NULL, NULL, 1001, "local", certs.not_after);
+  certs.root_b = stc_wrapper_new ("settle root B", certs.root_b_key, NULL, NULL, 1002, "local", certs.not_after);
   certs.device_ca = stc_cert_new (DEVICE_CN, certs.dev_key, NULL, NULL, 7, TRUE, NULL, certs.not_after);
-  certs.cross_a = stc_cert_new (DEVICE_CN, certs.dev_key, certs.root_a, certs.root_a_key, CROSS_SERIAL,
-                                TRUE, NULL, certs.not_after);
-  certs.cross_b = stc_cert_new (DEVICE_CN, certs.dev2_key, certs.root_b, certs.root_b_key, CROSS_SERIAL,
-                                TRUE, NULL, certs.not_after);
+  certs.cross_a = stc_wrapper_new (DEVICE_CN, certs.dev_key, certs.root_a, certs.root_a_key, CROSS_SERIAL,
+                                   "local", certs.not_after);
+  certs.cross_b = stc_wrapper_new (DEVICE_CN, certs.dev2_key, certs.root_b, certs.root_b_key, CROSS_SERIAL,
+                                   "local", certs.not_after);
   certs.peer = stc_cert_new ("nas.local", certs.peer_key, NULL, NULL, 3003, FALSE, "nas.local",
                              certs.not_after);
   certs.leaf = stc_cert_new ("printer.local", certs.leaf_key, certs.cross_a, certs.dev_key, 4004, FALSE,
@@ -409,7 +409,7 @@ test_client_identity (Fixture *f, gconstpointer data)
   g_autofree char *bundle_path = g_build_filename (f->data_dir, "snapshots", "gen-000000000001",
                                                    "bundle.pem", NULL);
   g_assert_true (g_file_get_contents (bundle_path, &bundle, NULL, NULL));
-  g_auto (GStrv) blocks = g_strsplit (bundle, "-----BEGIN CERTIFICATE-----", -1);
+  g_auto (GStrv) blocks = g_strsplit (bundle, "-----BEGIN TRUSTED CERTIFICATE-----", -1);
   g_assert_cmpuint (g_strv_length (blocks), ==, 1 + 5);
 }
 
@@ -438,8 +438,13 @@ test_files (Fixture *f, gconstpointer data)
   g_autofree char *bundle = NULL;
   g_autofree char *bundle_path = g_build_filename (gen, "bundle.pem", NULL);
   g_assert_true (g_file_get_contents (bundle_path, &bundle, NULL, NULL));
-  g_auto (GStrv) blocks = g_strsplit (bundle, "-----BEGIN CERTIFICATE-----", -1);
+  g_auto (GStrv) blocks = g_strsplit (bundle, "-----BEGIN TRUSTED CERTIFICATE-----", -1);
   g_assert_cmpuint (g_strv_length (blocks), ==, 1 + 5);
+  g_autofree char *plain = NULL;
+  g_autofree char *plain_path = g_build_filename (gen, SETTLE_SNAPSHOT_PLAIN_BUNDLE, NULL);
+  g_assert_true (g_file_get_contents (plain_path, &plain, NULL, NULL));
+  g_auto (GStrv) plain_blocks = g_strsplit (plain, "-----BEGIN CERTIFICATE-----", -1);
+  g_assert_cmpuint (g_strv_length (plain_blocks), ==, 1 + 5);
 
   /* Both same-named cross certificates: collision counter 0 and 1. */
   unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (certs.cross_a), NULL, NULL, NULL);
@@ -516,7 +521,7 @@ static gboolean
 openssl_verify (const char *capath, const char *pem, char **output)
 {
   const char *argv[] = { "openssl", "verify", "-no-CAfile", "-no-CApath", "-no-CAstore",
-                         "-CApath", capath, pem, NULL };
+                         "-purpose", "sslserver", "-CApath", capath, pem, NULL };
   int status = 0;
   g_autoptr (GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL;

@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "settle-anchor-rule.h"
 #include "settle-error.h"
 #include "settle-wrap.h"
 #include "unit-certs.h"
@@ -269,7 +270,7 @@ test_peer_accepted (void)
 {
   static const char *const sans[] = {
     "DNS:printer.local", "DNS:printer.local,DNS:www.printer.local", "DNS:Router.Home.Arpa",
-    "DNS:*.printer.local", "DNS:hub.alt,email:admin@example.com",
+    "DNS:*.printer.local", "DNS:hub.alt,DNS:hub.home.arpa",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (sans); i++)
     {
@@ -279,7 +280,7 @@ test_peer_accepted (void)
         g_error ("%s refused: %s", sans[i], error->message);
       test_cert_clear (&leaf);
     }
-  CertSpec ed = { "ED25519", "x", NULL, NULL, "DNS:x.local", -DAY, DAY };
+  CertSpec ed = { "ED25519", "x", "critical,CA:FALSE", NULL, "DNS:x.local", -DAY, DAY };
   TestCert leaf = make_cert (&ed, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (settle_peer_check (leaf.cert, &error));
@@ -293,21 +294,29 @@ test_peer_refused (void)
     CertSpec spec;
     const char *expected;
   } cases[] = {
-    { { "P-256", "printer.local", NULL, NULL, NULL, -DAY, DAY }, "no DNS name" },
-    { { "P-256", "x", NULL, NULL, "email:a@b.local", -DAY, DAY }, "no DNS name" },
-    { { "P-256", "x", NULL, NULL, "DNS:bank.example", -DAY, DAY }, "outside" },
-    { { "P-256", "x", NULL, NULL, "DNS:printer.local,DNS:bank.example", -DAY, DAY }, "outside" },
-    { { "P-256", "x", NULL, NULL, "DNS:local", -DAY, DAY }, "namespace" },
-    { { "P-256", "x", NULL, NULL, "DNS:*.local", -DAY, DAY }, "wildcard" },
-    { { "P-256", "x", NULL, NULL, "DNS:printer.local.", -DAY, DAY }, "trailing dot" },
-    { { "P-256", "x", NULL, NULL, "DNS:printer_1.local", -DAY, DAY }, "underscore" },
-    { { "P-256", "x", NULL, NULL, "DNS:printer.local,IP:192.168.1.10", -DAY, DAY }, "IP address" },
-    { { "P-256", "x", NULL, NULL, "IP:::1", -DAY, DAY }, "IP address" },
+    { { "P-256", "printer.local", "CA:FALSE", NULL, NULL, -DAY, DAY }, "no DNS name" },
+    /* Could issue in some verifier (settle-anchor-rule.h). */
+    { { "P-256", "x", NULL, NULL, "DNS:printer.local", -DAY, DAY }, "no basicConstraints" },
+    { { "P-256", "x", NULL, "keyCertSign", "DNS:printer.local", -DAY, DAY }, "no basicConstraints" },
+    { { "P-256", "x", "CA:FALSE", "digitalSignature,keyCertSign", "DNS:printer.local", -DAY, DAY }, "keyUsage" },
+    { { "P-256", "x", "CA:FALSE", "digitalSignature,cRLSign", "DNS:printer.local", -DAY, DAY }, "keyUsage" },
+    /* Names of other forms than DNS. */
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local,email:ceo@bank.example", -DAY, DAY }, "not a DNS name" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local,URI:https://bank.example/", -DAY, DAY }, "not a DNS name" },
+    { { "P-256", "x", "CA:FALSE", NULL, "email:a@b.local", -DAY, DAY }, "not a DNS name" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:bank.example", -DAY, DAY }, "outside" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local,DNS:bank.example", -DAY, DAY }, "outside" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:local", -DAY, DAY }, "namespace" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:*.local", -DAY, DAY }, "wildcard" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local.", -DAY, DAY }, "trailing dot" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer_1.local", -DAY, DAY }, "underscore" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local,IP:192.168.1.10", -DAY, DAY }, "IP address" },
+    { { "P-256", "x", "CA:FALSE", NULL, "IP:::1", -DAY, DAY }, "IP address" },
     { { "P-256", "x", "critical,CA:TRUE", NULL, "DNS:printer.local", -DAY, DAY }, "is a CA" },
-    { { "P-256", "x", NULL, NULL, "DNS:printer.local", -2 * DAY, -DAY }, "expired" },
-    { { "P-256", "x", NULL, NULL, "DNS:printer.local", DAY, 2 * DAY }, "not valid yet" },
-    { { "RSA-1024", "x", NULL, NULL, "DNS:printer.local", -DAY, DAY }, "1024-bit RSA" },
-    { { "secp256k1", "x", NULL, NULL, "DNS:printer.local", -DAY, DAY }, "secp256k1" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local", -2 * DAY, -DAY }, "expired" },
+    { { "P-256", "x", "CA:FALSE", NULL, "DNS:printer.local", DAY, 2 * DAY }, "not valid yet" },
+    { { "RSA-1024", "x", "CA:FALSE", NULL, "DNS:printer.local", -DAY, DAY }, "1024-bit RSA" },
+    { { "secp256k1", "x", "CA:FALSE", NULL, "DNS:printer.local", -DAY, DAY }, "secp256k1" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -360,6 +369,64 @@ test_peer_refuses_v1 (void)
   test_cert_clear (&leaf);
 }
 
+/* Extensions that make an end-entity certificate an issuer somewhere, or
+ * that no server certificate needs: each alone makes a peer unpinnable. */
+static void
+test_peer_refuses_issuer_extensions (void)
+{
+  static const struct {
+    int nid;
+    const char *value;
+    const char *expected;
+  } cases[] = {
+    { NID_name_constraints, "critical,permitted;DNS:nas.local", "nameConstraints" },
+    { NID_netscape_cert_type, "server,sslCA", "Netscape" },
+    { NID_ext_key_usage, "clientAuth", "without serverAuth" },
+    { NID_ext_key_usage, "emailProtection", "without serverAuth" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      TestCert leaf = make_leaf ("DNS:nas.local");
+      test_cert_add_ext (leaf.cert, leaf.cert, cases[i].nid, cases[i].value);
+      g_assert_cmpint (X509_sign (leaf.cert, leaf.key, EVP_sha256 ()), >, 0);
+      g_autoptr (GError) error = NULL;
+      g_assert_false (settle_peer_check (leaf.cert, &error));
+      g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT);
+      if (strstr (error->message, cases[i].expected) == NULL)
+        g_error ("case %zu: '%s' does not mention '%s'", i, error->message, cases[i].expected);
+      test_cert_clear (&leaf);
+    }
+}
+
+/* The trust block the snapshot and the provider append is exactly what
+ * OpenSSL writes for "trusted for serverAuth", and OpenSSL reads it back as
+ * trusted for TLS servers and rejected for S/MIME and TLS clients. */
+static void
+test_openssl_trust_block (void)
+{
+  TestCert leaf = make_leaf ("DNS:nas.local");
+  unsigned char *plain = NULL, *with_aux = NULL;
+  int plain_len = i2d_X509 (leaf.cert, &plain);
+  g_assert_true (X509_add1_trust_object (leaf.cert, OBJ_nid2obj (NID_server_auth)));
+  int aux_len = i2d_X509_AUX (leaf.cert, &with_aux);
+  size_t trust_len;
+  const unsigned char *trust = settle_anchor_rule_openssl_trust (&trust_len);
+  g_assert_cmpint (aux_len, ==, plain_len + (int) trust_len);
+  g_assert_cmpmem (with_aux + plain_len, trust_len, trust, trust_len);
+
+  const unsigned char *p = with_aux;
+  X509 *read = d2i_X509_AUX (NULL, &p, aux_len);
+  g_assert_nonnull (read);
+  g_assert_cmpint (X509_check_trust (read, X509_TRUST_SSL_SERVER, 0), ==, X509_TRUST_TRUSTED);
+  g_assert_cmpint (X509_check_trust (read, X509_TRUST_EMAIL, 0), ==, X509_TRUST_REJECTED);
+  g_assert_cmpint (X509_check_trust (read, X509_TRUST_SSL_CLIENT, 0), ==, X509_TRUST_REJECTED);
+  g_assert_cmpint (X509_check_trust (read, X509_TRUST_OBJECT_SIGN, 0), ==, X509_TRUST_REJECTED);
+  X509_free (read);
+  OPENSSL_free (plain);
+  OPENSSL_free (with_aux);
+  test_cert_clear (&leaf);
+}
+
 /* ---- accessors ---------------------------------------------------------- */
 
 static void
@@ -406,6 +473,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cert/peer/refused", test_peer_refused);
   g_test_add_func ("/cert/peer/embedded-nul", test_peer_refuses_embedded_nul);
   g_test_add_func ("/cert/peer/v1", test_peer_refuses_v1);
+  g_test_add_func ("/cert/peer/issuer-extensions", test_peer_refuses_issuer_extensions);
+  g_test_add_func ("/cert/openssl-trust-block", test_openssl_trust_block);
   g_test_add_func ("/cert/accessors", test_accessors);
   return g_test_run ();
 }

@@ -193,7 +193,8 @@ assert_constraints (X509 *cert, const char *const *scope)
 {
   NAME_CONSTRAINTS *nc = critical_name_constraints (cert);
   guint n = g_strv_length ((char **) scope);
-  g_assert_cmpint (sk_GENERAL_SUBTREE_num (nc->permittedSubtrees), ==, (int) n);
+  /* The scope's dNSNames, then mailboxes and URIs confined to .invalid. */
+  g_assert_cmpint (sk_GENERAL_SUBTREE_num (nc->permittedSubtrees), ==, (int) n + 2);
   for (guint i = 0; i < n; i++)
     {
       GENERAL_SUBTREE *st = sk_GENERAL_SUBTREE_value (nc->permittedSubtrees, (int) i);
@@ -201,6 +202,16 @@ assert_constraints (X509 *cert, const char *const *scope)
       g_assert_cmpmem (ASN1_STRING_get0_data (st->base->d.dNSName),
                        ASN1_STRING_length (st->base->d.dNSName), scope[i], strlen (scope[i]));
     }
+  static const int nowhere_types[] = { GEN_EMAIL, GEN_URI };
+  for (guint i = 0; i < 2; i++)
+    {
+      GENERAL_SUBTREE *st = sk_GENERAL_SUBTREE_value (nc->permittedSubtrees, (int) (n + i));
+      g_assert_cmpint (st->base->type, ==, nowhere_types[i]);
+      g_assert_cmpmem (ASN1_STRING_get0_data (st->base->d.ia5), ASN1_STRING_length (st->base->d.ia5),
+                       ".invalid", 8);
+    }
+  /* TLS server authentication and nothing else. */
+  g_assert_cmpuint (X509_get_extended_key_usage (cert), ==, XKU_SSL_SERVER);
   static const unsigned char zeros[32] = { 0 };
   g_assert_cmpint (sk_GENERAL_SUBTREE_num (nc->excludedSubtrees), ==, 2);
   for (int i = 0; i < 2; i++)

@@ -1,0 +1,236 @@
+/* anchor-rule.c: the scope rule for every certificate settle publishes
+ * (settle-anchor-rule.h).  Plain C over libcrypto; no allocation survives
+ * a call. */
+#include "settle-anchor-rule.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+static const char *const namespaces[] = { "local", "home.arpa", "alt" };
+
+/* The permitted subtree that wrappers give every name form other than
+ * dNSName: RFC 6761 reserves `.invalid`, so no real mailbox or URI host
+ * lies below it, and a constraint on a form admits none of that form. */
+static const char nowhere[] = ".invalid";
+
+/* X509_CERT_AUX ::= SEQUENCE { trust SEQUENCE OF OBJECT IDENTIFIER }
+ * holding id-kp-serverAuth (1.3.6.1.5.5.7.3.1) alone.  tests/unit/test-wrap
+ * checks that OpenSSL encodes X509_add1_trust_object(NID_server_auth) to
+ * exactly these bytes. */
+static const unsigned char server_auth_trust[] = {
+  0x30, 0x0c, 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01,
+};
+
+static int
+refuse (char *why, size_t whylen, const char *reason)
+{
+  snprintf (why, whylen, "%s", reason);
+  return 0;
+}
+
+const unsigned char *
+settle_anchor_rule_openssl_trust (size_t *len)
+{
+  *len = sizeof server_auth_trust;
+  return server_auth_trust;
+}
+
+int
+settle_anchor_rule_purpose_nid (void)
+{
+  return NID_server_auth;
+}
+
+int
+settle_anchor_rule_lies_in (const char *name, size_t len, const char *subtree)
+{
+  size_t slen = strlen (subtree);
+  if (slen == 0 || len < slen)
+    return 0;
+  if (strncasecmp (name + len - slen, subtree, slen) != 0)
+    return 0;
+  return len == slen || name[len - slen - 1] == '.';
+}
+
+int
+settle_anchor_rule_name_in_namespaces (const char *name, size_t len)
+{
+  if (len == 0 || memchr (name, '\0', len) != NULL)
+    return 0;
+  for (size_t i = 0; i < sizeof namespaces / sizeof namespaces[0]; i++)
+    if (settle_anchor_rule_lies_in (name, len, namespaces[i]))
+      return 1;
+  return 0;
+}
+
+static int
+dns_name_is_local (const ASN1_IA5STRING *dns)
+{
+  const char *name = (const char *) ASN1_STRING_get0_data (dns);
+  size_t len = (size_t) ASN1_STRING_length (dns);
+  /* A constraint may be written ".local"; the subtree is the same. */
+  if (len > 0 && name[0] == '.') {
+    name++;
+    len--;
+  }
+  return settle_anchor_rule_name_in_namespaces (name, len);
+}
+
+static int
+is_nowhere (const ASN1_IA5STRING *text)
+{
+  return (size_t) ASN1_STRING_length (text) == strlen (nowhere)
+         && memcmp (ASN1_STRING_get0_data (text), nowhere, strlen (nowhere)) == 0;
+}
+
+static int
+is_any_address (const GENERAL_NAME *gn, int octets)
+{
+  if (gn->type != GEN_IPADD || ASN1_STRING_length (gn->d.iPAddress) != 2 * octets)
+    return 0;
+  const unsigned char *bytes = ASN1_STRING_get0_data (gn->d.iPAddress);
+  for (int i = 0; i < 2 * octets; i++)  /* address and mask, both zero */
+    if (bytes[i] != 0)
+      return 0;
+  return 1;
+}
+
+/* Every permitted dNSName lies in the namespaces (at least one), and a
+ * permitted subtree of another form can only be the empty `.invalid`: a
+ * constraint on mailboxes or URIs never widens what a wrapper vouches for. */
+static int
+permitted_subtrees_are_local (const STACK_OF (GENERAL_SUBTREE) *permitted)
+{
+  int dns = 0;
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num (permitted); i++) {
+    const GENERAL_NAME *base = sk_GENERAL_SUBTREE_value (permitted, i)->base;
+    if (base->type == GEN_DNS && dns_name_is_local (base->d.dNSName))
+      dns++;
+    else if (!((base->type == GEN_EMAIL && is_nowhere (base->d.rfc822Name))
+               || (base->type == GEN_URI && is_nowhere (base->d.uniformResourceIdentifier))))
+      return 0;
+  }
+  return dns > 0;
+}
+
+static int
+excludes_every_address (const STACK_OF (GENERAL_SUBTREE) *excluded)
+{
+  int v4 = 0, v6 = 0;
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num (excluded); i++) {
+    const GENERAL_NAME *base = sk_GENERAL_SUBTREE_value (excluded, i)->base;
+    v4 |= is_any_address (base, 4);
+    v6 |= is_any_address (base, 16);
+  }
+  return v4 && v6;
+}
+
+static int
+check_constrained_ca (X509 *cert, char *why, size_t whylen)
+{
+  int critical = -1;
+  NAME_CONSTRAINTS *nc = X509_get_ext_d2i (cert, NID_name_constraints, &critical, NULL);
+  int ok = 0;
+  if (nc == NULL)
+    refuse (why, whylen, "has no (or more than one) nameConstraints extension");
+  else if (critical != 1)
+    refuse (why, whylen, "has a nameConstraints extension that is not critical");
+  else if (!permitted_subtrees_are_local (nc->permittedSubtrees))
+    refuse (why, whylen, "permits names outside local, home.arpa and alt");
+  else if (!excludes_every_address (nc->excludedSubtrees))
+    refuse (why, whylen, "does not exclude every IPv4 and IPv6 address");
+  else
+    ok = 1;
+  NAME_CONSTRAINTS_free (nc);
+  return ok;
+}
+
+/* The Netscape certificate type bits that make a CA (sslCA, emailCA,
+ * objCA: the low three bits of the first octet). */
+static int
+has_netscape_ca_type (X509 *cert)
+{
+  ASN1_BIT_STRING *type = X509_get_ext_d2i (cert, NID_netscape_cert_type, NULL, NULL);
+  int ca = type != NULL && ASN1_STRING_length (type) > 0 && (ASN1_STRING_get0_data (type)[0] & 0x07) != 0;
+  ASN1_BIT_STRING_free (type);
+  return ca;
+}
+
+static int
+has_extension (X509 *cert, int nid)
+{
+  return X509_get_ext_by_NID (cert, nid, -1) >= 0;
+}
+
+int
+settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen)
+{
+  uint32_t flags = X509_get_extension_flags (cert);
+  if (flags & EXFLAG_INVALID)
+    return refuse (why, whylen, "has malformed extensions");
+  /* mozilla::pkix lets a v1 anchor act as a CA. */
+  if (X509_get_version (cert) != X509_VERSION_3)
+    return refuse (why, whylen, "is not X.509 version 3");
+  /* A missing basicConstraints is read as "may issue" by Chromium, NSS,
+   * GnuTLS and (with keyCertSign) OpenSSL: it must be present and false. */
+  if (!(flags & EXFLAG_BCONS))
+    return refuse (why, whylen, "has no basicConstraints extension (it must say CA:FALSE)");
+  if (flags & EXFLAG_CA)
+    return refuse (why, whylen, "is a CA certificate");
+  if ((flags & EXFLAG_KUSAGE) && (X509_get_key_usage (cert) & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)))
+    return refuse (why, whylen, "has a keyUsage that allows signing certificates or CRLs");
+  if (has_extension (cert, NID_name_constraints))
+    return refuse (why, whylen, "carries nameConstraints, which only an issuer has");
+  if (has_netscape_ca_type (cert))
+    return refuse (why, whylen, "has a Netscape certificate type that makes it a CA");
+  if ((flags & EXFLAG_XKUSAGE) && !(X509_get_extended_key_usage (cert) & XKU_SSL_SERVER))
+    return refuse (why, whylen, "has an extendedKeyUsage without serverAuth");
+  return 1;
+}
+
+/* At least one DNS SAN, every one inside the namespaces, and no other form
+ * of name: a peer is trusted for the DNS names it carries and nothing else. */
+static int
+check_peer_names (X509 *cert, char *why, size_t whylen)
+{
+  GENERAL_NAMES *sans = X509_get_ext_d2i (cert, NID_subject_alt_name, NULL, NULL);
+  int dns_count = 0, ok = 1;
+  for (int i = 0; ok && i < sk_GENERAL_NAME_num (sans); i++) {
+    const GENERAL_NAME *gn = sk_GENERAL_NAME_value (sans, i);
+    if (gn->type == GEN_IPADD)
+      ok = refuse (why, whylen, "carries an IP address");
+    else if (gn->type != GEN_DNS)
+      ok = refuse (why, whylen, "carries a subjectAltName that is not a DNS name");
+    else if (!dns_name_is_local (gn->d.dNSName))
+      ok = refuse (why, whylen, "names a host outside local, home.arpa and alt");
+    else
+      dns_count++;
+  }
+  GENERAL_NAMES_free (sans);
+  if (ok && dns_count == 0)
+    ok = refuse (why, whylen, "has no DNS subjectAltName");
+  return ok;
+}
+
+int
+settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t whylen)
+{
+  switch (role) {
+  case SETTLE_SNAP_ROOT:
+  case SETTLE_SNAP_CROSS:
+    if (X509_check_ca (cert) != 1)
+      return refuse (why, whylen, "is not a CA with basicConstraints CA:TRUE");
+    return check_constrained_ca (cert, why, whylen);
+  case SETTLE_SNAP_PEER:
+    return settle_anchor_rule_peer_cannot_issue (cert, why, whylen)
+           && check_peer_names (cert, why, whylen);
+  case SETTLE_SNAP_CLIENT:
+    /* Served to no verifier: the module's identity slot and nothing else. */
+    return 1;
+  }
+  return refuse (why, whylen, "has an unknown role");
+}

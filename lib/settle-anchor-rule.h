@@ -1,0 +1,60 @@
+/* settle-anchor-rule.h: what a certificate that settle publishes may vouch
+ * for, decided in exactly one place for every consumer.
+ *
+ * The rule (docs/security.md, "The scope rule"):
+ *
+ *   names     a wrapper root R or cross certificate C vouches only for the
+ *             dNSName subtrees of its scope, all inside `local`,
+ *             `home.arpa` and `alt`; its critical nameConstraints exclude
+ *             every IPv4 and IPv6 address.  A pinned peer vouches only for
+ *             itself, under the DNS names it carries.
+ *   issuing   a pinned peer can never act as an issuer in any verifier:
+ *             X.509 v3, basicConstraints present with CA:FALSE, no
+ *             keyCertSign or cRLSign, no nameConstraints, no Netscape CA
+ *             type, DNS names only (Wave 2 measurements: a v3 certificate
+ *             *without* basicConstraints issues in Chromium, NSS classic,
+ *             libpkix and GnuTLS; with CA:FALSE present no verifier let it).
+ *   purposes  TLS server authentication only.  Wrappers carry
+ *             extendedKeyUsage serverAuth; everything served to OpenSSL
+ *             (hash directory, bundle.pem, the provider's store) carries
+ *             OpenSSL trust settings for serverAuth alone, which OpenSSL
+ *             turns into a rejection for every other purpose (S/MIME,
+ *             client authentication, code signing, time stamping).
+ *             Client identities in the snapshot are trusted for nothing.
+ *
+ * Plain C and libcrypto, no GLib: the OpenSSL provider links it too.  The
+ * snapshot writer applies settle_anchor_rule_check() to every certificate
+ * before it publishes, and the provider again before it serves one, so a
+ * snapshot that a writer refused can never be produced by settle and one
+ * planted by someone else is refused by the provider. */
+#pragma once
+
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "settle-snapshot-reader.h"
+
+/* 1 when `cert` (borrowed) may be published in `role`; 0 with a sentence
+ * fragment saying why not in `why` ("is a CA certificate"). */
+int settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t whylen);
+
+/* 1 when a pinned peer candidate cannot act as an issuer in any verifier
+ * (the "issuing" part of the rule); 0 with a fragment in `why`. */
+int settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen);
+
+/* The DER of OpenSSL's auxiliary trust block (X509_CERT_AUX) that marks a
+ * certificate trusted for TLS server authentication and nothing else.
+ * Appended to a certificate's DER, it makes the body of a PEM `TRUSTED
+ * CERTIFICATE` block, and what d2i_X509_AUX() reads.  Static storage. */
+const unsigned char *settle_anchor_rule_openssl_trust (size_t *len);
+
+/* The extended key usage every wrapper carries (NID_server_auth). */
+int settle_anchor_rule_purpose_nid (void);
+
+/* 1 when `name` (`len` octets, any case, no NUL inside) equals or lies
+ * below the subtree `subtree` (canonical). */
+int settle_anchor_rule_lies_in (const char *name, size_t len, const char *subtree);
+
+/* 1 when `name` is one of the namespaces or lies below one. */
+int settle_anchor_rule_name_in_namespaces (const char *name, size_t len);
