@@ -103,6 +103,8 @@ record_for_ca (X509 *ca, const TrustOptions *options, char *fingerprint, GError 
 
   if (!settle_ca_check (ca, error) || (scope = normalize_scopes (options->scopes, error)) == NULL)
     return NULL;
+  if (!options->referee && !settle_scope_check_single_device ((const char *const *) scope, error))
+    return NULL;
   g_free (record->label);
   record->label = options->label ? g_strdup (options->label) : default_label (ca, scope);
   if (!settle_wrap_ca (ca, (const char *const *) scope, record->label, &wrapped, error))

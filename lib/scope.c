@@ -258,6 +258,21 @@ settle_scope_permits (const char *const *scope, const char *name)
 }
 
 gboolean
+settle_scope_check_single_device (const char *const *scope, GError **error)
+{
+  for (gsize i = 0; scope != NULL && scope[i] != NULL; i++)
+    if (is_namespace (scope[i]))
+      {
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE,
+                     "The scope '%s' is a whole namespace: one device's CA would vouch for every name "
+                     "in it. A CA that vouches for many devices is a referee; trust it with --referee "
+                     "(and read its warning), or give the device's own names.", scope[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
 settle_name_in_namespaces (const char *name)
 {
   return name != NULL && namespace_of (name) != NULL;

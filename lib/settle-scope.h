@@ -27,6 +27,11 @@ char *settle_name_normalize (const char *input, gboolean allow_wildcard, GError 
  * subtrees in `scope` (NULL-terminated). */
 gboolean settle_scope_permits (const char *const *scope, const char *name);
 
+/* Refuses (SETTLE_ERROR_SCOPE) a scope for one device's CA that holds a
+ * whole namespace (`local`, `home.arpa`, `alt`): only a referee, trusted
+ * with its warning, may vouch for a namespace. */
+gboolean settle_scope_check_single_device (const char *const *scope, GError **error);
+
 /* TRUE when the canonical name lies in (or is) one of the namespaces. */
 gboolean settle_name_in_namespaces (const char *name);
 

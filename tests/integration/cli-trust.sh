@@ -21,6 +21,25 @@ check_fails "a public scope is refused" "bank.example" \
   "$SETTLE" trust --ca "$pki/printer.pem" --fingerprint "$fp" --scope bank.example --yes
 check_fails "a wildcard scope is refused" "wildcard|\\*" \
   "$SETTLE" trust --ca "$pki/printer.pem" --fingerprint "$fp" --scope '*.local' --yes
+for ns in local home.arpa alt; do
+  check_fails "a whole namespace ($ns) without --referee is refused" "whole namespace.*--referee" \
+    "$SETTLE" trust --ca "$pki/printer.pem" --fingerprint "$fp" --scope printer.local --scope $ns --yes
+done
+# Pinned peers must not be able to issue (settle-anchor-rule.h).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/nobc.key" \
+  -out "$pki/nobc.pem" -days 30 -subj /CN=nas.local -addext subjectAltName=DNS:nas.local \
+  -addext basicConstraints=critical,CA:FALSE 2>/dev/null
+openssl x509 -in "$pki/nobc.pem" -signkey "$pki/nobc.key" -days 30 -clrext \
+  -extfile <(printf 'subjectAltName=DNS:nas.local\nkeyUsage=digitalSignature,keyCertSign\n') \
+  -out "$pki/peer-kcs.pem" 2>/dev/null
+openssl x509 -in "$pki/nobc.pem" -signkey "$pki/nobc.key" -days 30 -clrext \
+  -extfile <(printf 'subjectAltName=DNS:nas.local\n') -out "$pki/peer-nobc.pem" 2>/dev/null
+check_fails "a peer without basicConstraints is not pinned" "no basicConstraints" \
+  "$SETTLE" trust --peer "$pki/peer-nobc.pem" --fingerprint "$(fingerprint "$pki/peer-nobc.pem")" --yes
+check_fails "a peer with keyCertSign is not pinned" "basicConstraints|keyUsage" \
+  "$SETTLE" trust --peer "$pki/peer-kcs.pem" --fingerprint "$(fingerprint "$pki/peer-kcs.pem")" --yes
+check_fails "a CA is not pinned as a peer" "is a CA" \
+  "$SETTLE" trust --peer "$pki/printer.pem" --fingerprint "$fp" --yes
 check_fails "a non-CA certificate is refused" "not a CA|CA:TRUE|certificate authority" \
   "$SETTLE" trust --ca "$pki/leaf.pem" --fingerprint "$(fingerprint "$pki/leaf.pem")" --scope printer.local --yes
 check_fails "a missing file is refused" "nope.pem" \

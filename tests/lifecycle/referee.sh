@@ -43,7 +43,7 @@ import json, sys
 r = json.load(sys.stdin)[\"anchors\"][0]
 assert r[\"kind\"] == \"referee-ca\" and r[\"scope\"] == [\"lab.home.arpa\"] and r[\"consent\"] == \"prompt\", r'"
 
-verify() { openssl verify -provider settle -provider default -CAstore settle: "$T_DIR/$1.pem"; }
+verify() { openssl verify -purpose sslserver -provider settle -provider default -CAstore settle: "$T_DIR/$1.pem"; }
 check "provider: host.lab.home.arpa verifies" verify host
 check "provider: a deeper name under the subtree verifies" verify deep
 check_fails "provider: sibling.home.arpa is refused" "permitted subtree violation" verify sibling
@@ -52,7 +52,7 @@ check_fails "provider: the namespace home.arpa itself is refused" "permitted sub
 check_fails "provider: an IP address is refused" "excluded subtree violation" verify ip
 
 check "export --pem" "$SETTLE" export --pem "$T_DIR/bundle.pem"
-bundle() { openssl verify -CAfile "$T_DIR/bundle.pem" "$T_DIR/$1.pem"; }
+bundle() { openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$T_DIR/$1.pem"; }
 check "bundle: host.lab.home.arpa verifies" bundle host
 check_fails "bundle: sibling.home.arpa is refused" "permitted subtree violation" bundle sibling
 check_fails "bundle: lab.home.arpa.evil is refused" "permitted subtree violation" bundle evil

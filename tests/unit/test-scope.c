@@ -355,6 +355,23 @@ test_in_namespaces (void)
   g_assert_false (settle_name_in_namespaces (NULL));
 }
 
+/* One device's CA never gets a whole namespace without --referee. */
+static void
+test_single_device (void)
+{
+  static const char *const fine[] = { "printer.local", "lab.home.arpa", "x.alt", NULL };
+  g_assert_true (settle_scope_check_single_device (fine, NULL));
+  static const char *const namespaces[] = { "local", "home.arpa", "alt" };
+  for (gsize i = 0; i < G_N_ELEMENTS (namespaces); i++)
+    {
+      const char *scope[] = { "printer.local", namespaces[i], NULL };
+      g_autoptr (GError) error = NULL;
+      g_assert_false (settle_scope_check_single_device (scope, &error));
+      g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE);
+      g_assert_nonnull (strstr (error->message, "--referee"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -367,5 +384,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scope/scopes", test_scopes);
   g_test_add_func ("/scope/permits", test_permits);
   g_test_add_func ("/scope/in-namespaces", test_in_namespaces);
+  g_test_add_func ("/scope/single-device", test_single_device);
   return g_test_run ();
 }
