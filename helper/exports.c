@@ -20,17 +20,37 @@ is_hash_name (const char *name)
   return g_regex_match_simple ("^[0-9a-f]{8}\\.[0-9]+$", name, 0, 0);
 }
 
+/* Exported anchors are public trust material: 0644 whatever the umask
+ * (g_file_set_contents_full() honours it), so that the programs of other
+ * users an admin points at an export can read it, and a permissive umask
+ * cannot make it writable by others. */
+#define EXPORT_FILE_MODE 0644
+#define EXPORT_DIR_MODE 0755
+
 static gboolean
-copy_file_atomically (const char *from, const char *to, int mode, GError **error)
+write_public_file (const char *path, const char *contents, gsize length, GError **error)
+{
+  if (!g_file_set_contents_full (path, contents, length, G_FILE_SET_CONTENTS_CONSISTENT, EXPORT_FILE_MODE,
+                                 error))
+    return FALSE;
+  if (chmod (path, EXPORT_FILE_MODE) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot set the mode of %s: %s", path,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+copy_file_atomically (const char *from, const char *to, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize length = 0;
 
   if (!g_file_get_contents (from, &contents, &length, error))
     return FALSE;
-  if (!g_file_set_contents_full (to, contents, length, G_FILE_SET_CONTENTS_CONSISTENT, mode, error))
-    return FALSE;
-  return TRUE;
+  return write_public_file (to, contents, length, error);
 }
 
 static gboolean
@@ -39,7 +59,7 @@ claim_export_dir (const char *dir, GError **error)
   g_autofree char *marker = g_build_filename (dir, EXPORT_MARKER, NULL);
   g_autoptr (GDir) listing = NULL;
 
-  if (g_mkdir_with_parents (dir, 0755) != 0)
+  if (g_mkdir_with_parents (dir, EXPORT_DIR_MODE) != 0)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot create %s: %s", dir, g_strerror (errno));
       return FALSE;
@@ -55,7 +75,15 @@ claim_export_dir (const char *dir, GError **error)
                    "%s is not empty and was not made by settle export; choose an empty or new directory", dir);
       return FALSE;
     }
-  return g_file_set_contents (marker, "This directory is kept by `settle export --dir`.\n", -1, error);
+  /* Empty and new to us: ours to make readable, whatever the umask. */
+  if (chmod (dir, EXPORT_DIR_MODE) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot set the mode of %s: %s", dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  static const char note[] = "This directory is kept by `settle export --dir`.\n";
+  return write_public_file (marker, note, sizeof note - 1, error);
 }
 
 /* New hash files first (each replaced atomically), stale ones after: a
@@ -78,7 +106,7 @@ export_hash_dir (const char *snapshot, const char *dir, GError **error)
         continue;
       from = g_build_filename (snapshot, name, NULL);
       to = g_build_filename (dir, name, NULL);
-      if (!copy_file_atomically (from, to, 0644, error))
+      if (!copy_file_atomically (from, to, error))
         return FALSE;
       g_hash_table_add (wanted, g_strdup (name));
     }
@@ -102,8 +130,8 @@ settle_export_write (SettleExportKind kind, const char *trust_dir, const char *p
   if (kind == SETTLE_EXPORT_DIR)
     return export_hash_dir (trust_dir, path, error);
   if (!g_file_test (bundle, G_FILE_TEST_EXISTS))
-    return g_file_set_contents_full (path, "", 0, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
-  return copy_file_atomically (bundle, path, 0644, error);
+    return write_public_file (path, "", 0, error);
+  return copy_file_atomically (bundle, path, error);
 }
 
 static char *

@@ -686,6 +686,43 @@ prune_generations (const char *snapshots_dir, const char *keep_new, const char *
     remove_generation_dir (g_ptr_array_index (doomed, i));
 }
 
+/* Creates `path` (0755 whatever the umask: the snapshot is public) unless
+ * it exists, then checks that it is the user's own real directory.  A
+ * directory others can write, or a symlink planted in its place, would let
+ * someone else decide what every browser of this user trusts. */
+static gboolean
+ensure_own_dir (const char *path, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (parent, 0700) != 0)
+    return set_errno_error (error, errno, "create", parent);
+  if (mkdir (path, 0755) == 0)
+    {
+      if (chmod (path, 0755) != 0)
+        return set_errno_error (error, errno, "set the mode of", path);
+    }
+  else if (errno != EEXIST)
+    return set_errno_error (error, errno, "create", path);
+
+  struct stat st;
+  if (lstat (path, &st) != 0)
+    return set_errno_error (error, errno, "inspect", path);
+  const char *problem = NULL;
+  if (S_ISLNK (st.st_mode))
+    problem = "is a symlink; settle writes the trust snapshot only into a real directory";
+  else if (!S_ISDIR (st.st_mode))
+    problem = "is not a directory";
+  else if (st.st_uid != geteuid ())
+    problem = "belongs to another user";
+  else if (st.st_mode & (S_IWGRP | S_IWOTH))
+    problem = "can be written by other users (make it 0755 or 0700)";
+  if (problem == NULL)
+    return TRUE;
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "The trust snapshot was not written: %s %s.", path,
+               problem);
+  return FALSE;
+}
+
 /* `trust` must be a symlink we may replace, or absent.  A real directory
  * there was put by someone else: refuse rather than delete it. */
 static gboolean
@@ -766,8 +803,8 @@ settle_snapshot_write (const char *trust_dir, GPtrArray *records, GError **error
     return FALSE;
   g_autofree char *data_dir = g_path_get_dirname (trust_dir);
   g_autofree char *snapshots_dir = g_build_filename (data_dir, "snapshots", NULL);
-  if (g_mkdir_with_parents (snapshots_dir, 0755) != 0)
-    return set_errno_error (error, errno, "create", snapshots_dir);
+  if (!ensure_own_dir (data_dir, error) || !ensure_own_dir (snapshots_dir, error))
+    return FALSE;
 
   g_autoptr (GPtrArray) items = collect_items (records, error);
   if (items == NULL)

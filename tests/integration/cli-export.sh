@@ -84,4 +84,14 @@ check_fails "export --forget of an unknown path is refused" "not kept" \
 set +e; "$SETTLE" export >/dev/null 2>&1; rc=$?; set -e
 check "export without a target is a usage error" test "$rc" -eq 2
 
+# Modes are explicit, whatever the umask.
+modes() { stat -c %a "$@" | sort -u | tr '\n' ' '; }
+(umask 077 && "$SETTLE" export --pem "$T_DIR/private-umask.pem" && "$SETTLE" export --dir "$T_DIR/private-umask") >/dev/null 2>&1
+check "under umask 077 the exported bundle is 0644" test "$(modes "$T_DIR/private-umask.pem")" = "644 "
+check "under umask 077 the export directory is 0755, its files 0644" \
+  test "$(modes "$T_DIR/private-umask")" = "755 " -a "$(modes "$T_DIR/private-umask"/.settle-export)" = "644 "
+(umask 000 && "$SETTLE" export --dir "$T_DIR/open-umask") >/dev/null 2>&1
+check "under umask 000 the marker and directory are not writable by others" \
+  test "$(modes "$T_DIR/open-umask")" = "755 " -a "$(modes "$T_DIR/open-umask"/.settle-export)" = "644 "
+
 done_testing

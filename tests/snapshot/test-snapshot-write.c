@@ -489,6 +489,74 @@ test_refuses_real_directory (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (precious, G_FILE_TEST_IS_REGULAR));
 }
 
+/* snapshots/ must be the user's own real directory: a planted symlink or
+ * a directory others can write is refused, and nothing is written. */
+static void
+test_refuses_foreign_snapshots_dir (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autofree char *snapshots = g_build_filename (f->data_dir, "snapshots", NULL);
+  g_autofree char *elsewhere = g_build_filename (f->data_dir, "elsewhere", NULL);
+  g_assert_cmpint (g_mkdir (elsewhere, 0755), ==, 0);
+  g_assert_cmpint (symlink (elsewhere, snapshots), ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, "symlink"));
+  g_autoptr (GDir) dir = g_dir_open (elsewhere, 0, NULL);
+  g_assert_null (g_dir_read_name (dir));
+  g_assert_false (g_file_test (f->trust, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpint (unlink (snapshots), ==, 0);
+  g_assert_cmpint (g_mkdir (snapshots, 0755), ==, 0);
+  g_assert_cmpint (chmod (snapshots, 0777), ==, 0);
+  g_clear_error (&error);
+  g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, "written by other users"));
+  g_assert_false (g_file_test (f->trust, G_FILE_TEST_EXISTS));
+}
+
+/* The scope rule (settle-anchor-rule.h) before publishing: a pinned peer
+ * that could issue, or a "root" without nameConstraints, in a record that
+ * bypassed the checks at ingest, is never written. */
+static void
+test_refuses_what_could_issue (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  static const char *const nas[] = { "nas.local", NULL };
+  static const char *const nothing[] = { NULL };
+  struct {
+    X509 *cert;
+    const char *expected;
+  } peers[] = {
+    { certs.device_ca, "is a CA certificate" },
+    { certs.root_a, "is a CA certificate" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (peers); i++)
+    {
+      g_ptr_array_add (f->records, ca_record (SETTLE_KIND_PINNED_PEER, "Planted", peers[i].cert, NULL, NULL,
+                                              nas, nothing));
+      g_autoptr (GError) error = NULL;
+      g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+      g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT);
+      if (strstr (error->message, peers[i].expected) == NULL)
+        g_error ("peer %zu: '%s' does not say '%s'", i, error->message, peers[i].expected);
+      g_assert_nonnull (strstr (error->message, "settle remove"));
+      g_assert_false (g_file_test (f->trust, G_FILE_TEST_EXISTS));
+      g_ptr_array_remove_index (f->records, f->records->len - 1);
+    }
+  /* A device CA record whose "wrapper" is the bare CA itself. */
+  SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  g_bytes_unref (printer->wrapper_root_der);
+  printer->wrapper_root_der = stc_der (certs.device_ca);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (settle_snapshot_write (f->trust, f->records, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT);
+  g_assert_nonnull (strstr (error->message, "nameConstraints"));
+  g_assert_false (g_file_test (f->trust, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_refuses_foreign_scope (Fixture *f, gconstpointer data)
 {
@@ -655,6 +723,8 @@ main (int argc, char **argv)
   ADD ("/snapshot/write/empty", test_empty);
   ADD ("/snapshot/write/refuses-real-directory", test_refuses_real_directory);
   ADD ("/snapshot/write/refuses-foreign-scope", test_refuses_foreign_scope);
+  ADD ("/snapshot/write/refuses-what-could-issue", test_refuses_what_could_issue);
+  ADD ("/snapshot/write/refuses-foreign-snapshots-dir", test_refuses_foreign_snapshots_dir);
   ADD ("/snapshot/write/refuses-missing-cross", test_refuses_missing_cross);
   ADD ("/snapshot/write/openssl-capath", test_openssl_capath);
   ADD ("/snapshot/read/threads", test_threads);
