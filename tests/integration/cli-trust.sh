@@ -54,8 +54,14 @@ check "missing --fingerprint is a usage error (exit 2)" test "$rc" -eq 2
 check "nothing was stored by the refusals" test "$(record_count)" -eq 0
 check "no snapshot was written by the refusals" test ! -e "$XDG_DATA_HOME/settle/trust/index.cbor"
 
+# Under a private umask: the snapshot is public data all the same.
 check "the right fingerprint (with colons) is trusted" \
-  "$SETTLE" trust --ca "$pki/printer.pem" --fingerprint "$fp" --scope printer.local --label "Office printer" --yes
+  bash -c "umask 077 && exec \"\$0\" \"\$@\"" "$SETTLE" trust --ca "$pki/printer.pem" --fingerprint "$fp" \
+  --scope printer.local --label "Office printer" --yes
+snap=$(readlink -f "$XDG_DATA_HOME/settle/trust")
+check "under umask 077 the snapshot directory is 0755 and its files 0644" \
+  test "$(stat -c %a "$snap" "$(dirname "$snap")")" = "$(printf '755\n755')" \
+  -a "$(stat -c %a "$snap"/* | sort -u)" = 644
 check "exactly one record was stored" test "$(record_count)" -eq 1
 check "the record file is private (0600)" test "$(stat -c %a "$store"/*.json)" = 600
 check "the store directory is private (0700)" test "$(stat -c %a "$store")" = 700

@@ -46,6 +46,11 @@ for mode in "" "-pp"; do
   check_fails "vfychain $name rejects a leaf mixing in-scope and outside names" "not permitted to issue|Chain is bad" \
     vfychain -d "sql:$DB" $mode -u 1 "$P/mixed.der"
 done
+# The cross certificate has no trust of its own (must verify): libpkix
+# chains through it to the wrapper root, which is the anchor.  Were the
+# cross trusted, the chain would end at it and its issuer would not show.
+check "vfychain -pp ends the printer.local chain at the wrapper root, not at the cross" \
+  bash -c "vfychain -d 'sql:$DB' -pp -v -u 1 '$P/printer.der' 2>&1 | grep -q '^Root Certificate Subject:: .*CN=SETTLE scoped root'"
 
 # TLS: openssl s_server presents the leaf (and the device CA, as a device
 # would); tstclnt validates through NSS with the module's trust.
