@@ -80,6 +80,22 @@ add_problem (SettleAuditReport *report, const char *kind, const char *subject, c
   g_ptr_array_add (report->problems, problem);
 }
 
+/* Records the store keeps but cannot read are set aside, not lost: the
+ * user must hear of them and be able to delete them. */
+static void
+report_unreadable (SettleAuditReport *report, GPtrArray *unreadable)
+{
+  for (guint i = 0; i < unreadable->len; i++)
+    {
+      const SettleUnreadableRecord *entry = unreadable->pdata[i];
+      const char *fingerprint = entry->fingerprint != NULL ? entry->fingerprint : "(no fingerprint)";
+      add_problem (report, "unreadable-record", fingerprint,
+                   "A stored record cannot be read and is set aside (%s); nothing trusts it. "
+                   "Upgrade settle if a newer one wrote it, or delete it with "
+                   "'settle remove --fingerprint %s'.", entry->reason, fingerprint);
+    }
+}
+
 /* ---- bindings against the snapshot ---- */
 
 static void
@@ -290,9 +306,11 @@ settle_audit_collect (SettleStore *store, GError **error)
   report->problems = g_ptr_array_new_with_free_func (problem_free);
   report->store = g_strdup (settle_store_describe (store));
   report->trust_dir = settle_trust_dir ();
-  report->records = settle_store_list (store, error);
+  g_autoptr (GPtrArray) unreadable = NULL;
+  report->records = settle_store_list_all (store, &unreadable, error);
   if (report->records == NULL)
     return NULL;
+  report_unreadable (report, unreadable);
   check_expiry (report);
   check_snapshot (report);
   collect_nssdbs (report);

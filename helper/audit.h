@@ -30,7 +30,7 @@ typedef struct {
 typedef struct {
   const char *kind;       /* "snapshot-entry-without-record", "record-without-snapshot-entry",
                              "expired-anchor", "registration-in-missing-database",
-                             "kept-export-missing", "snapshot-unreadable" */
+                             "kept-export-missing", "snapshot-unreadable", "unreadable-record" */
   char *subject;          /* a fingerprint or a path */
   char *message;          /* one sentence for people */
 } SettleAuditProblem;

@@ -237,6 +237,19 @@ settle_commit_remove (SettleStore *store, const SettleRecord *record, GError **e
 }
 
 gboolean
+settle_commit_remove_unreadable (SettleStore *store, const char *fingerprint, GError **error)
+{
+  /* Never in the snapshot: deleting it changes nothing that is trusted,
+   * so there is no snapshot to write and nothing to undo. */
+  int lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
+  if (lock < 0)
+    return FALSE;
+  gboolean ok = settle_store_remove (store, fingerprint, error);
+  settle_state_unlock (lock);
+  return ok;
+}
+
+gboolean
 settle_commit_refresh (SettleStore *store, GError **error)
 {
   return commit (store, CHANGE_NONE, NULL, NULL, NULL, error);

@@ -16,6 +16,9 @@ gboolean settle_commit_add (SettleStore *store, const SettleRecord *record, GErr
 gboolean settle_commit_add_with_key (SettleStore *store, const SettleRecord *record,
                                      GBytes *client_key_pem, GError **error);
 gboolean settle_commit_remove (SettleStore *store, const SettleRecord *record, GError **error);
+/* Deletes a record the store set aside as unreadable (and its client
+ * key), under the state lock; it was never in the snapshot. */
+gboolean settle_commit_remove_unreadable (SettleStore *store, const char *fingerprint, GError **error);
 /* Replaces `old_record` by `record` (a rotated device CA: a new
  * fingerprint for the same binding); `client_key_pem` (borrowed, may be
  * NULL) moves to the new record. */

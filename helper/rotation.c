@@ -116,6 +116,9 @@ rotated_record (const SettleRecord *record, X509 *new_ca, GError **error)
   rotated->role = g_strdup (record->role);
   rotated->client_cert_der = record->client_cert_der ? g_bytes_ref (record->client_cert_der) : NULL;
   rotated->address = g_strdup (record->address);
+  /* What a newer settle added to the record stays with it. */
+  rotated->format_minor = record->format_minor;
+  rotated->extra_json = g_strdup (record->extra_json);
   return g_steal_pointer (&rotated);
 }
 

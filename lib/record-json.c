@@ -28,8 +28,13 @@ typedef struct {
   gboolean required;
 } MemberRule;
 
+/* At most this many members a newer minor version added are kept. */
+#define EXTRA_MEMBERS_MAX 64
+#define FORMAT_MINOR_MAX 1000000
+
 static const MemberRule member_rules[] = {
   { "format", TRUE },
+  { "format_minor", FALSE },
   { "fingerprint", TRUE },
   { "kind", TRUE },
   { "label", TRUE },
@@ -103,6 +108,39 @@ add_base64_member (JsonBuilder *builder, const char *member, GBytes *der)
   g_free (text);
 }
 
+static gboolean
+is_known_member (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (member_rules); i++)
+    if (strcmp (name, member_rules[i].member) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Writes back the members a newer settle added, as they were read; a
+ * member this settle knows is never taken from there. */
+static void
+add_extra_members (JsonBuilder *builder, const char *extra_json)
+{
+  if (extra_json == NULL)
+    return;
+  JsonNode *extra = json_from_string (extra_json, NULL);
+  if (extra != NULL && JSON_NODE_HOLDS_OBJECT (extra))
+    {
+      JsonObject *object = json_node_get_object (extra);
+      GList *members = json_object_get_members (object);
+      for (GList *l = members; l != NULL; l = l->next)
+        if (!is_known_member (l->data))
+          {
+            json_builder_set_member_name (builder, l->data);
+            json_builder_add_value (builder, json_node_copy (json_object_get_member (object, l->data)));
+          }
+      g_list_free (members);
+    }
+  if (extra != NULL)
+    json_node_unref (extra);
+}
+
 static char *
 record_fingerprint_dup (const SettleRecord *record)
 {
@@ -161,6 +199,13 @@ settle_record_to_json (const SettleRecord *record, gboolean pretty)
       json_builder_set_member_name (builder, "address");
       json_builder_add_string_value (builder, record->address);
     }
+  guint minor = MAX (record->format_minor, SETTLE_RECORD_FORMAT_MINOR);
+  if (minor > 0)
+    {
+      json_builder_set_member_name (builder, "format_minor");
+      json_builder_add_int_value (builder, minor);
+    }
+  add_extra_members (builder, record->extra_json);
   json_builder_end_object (builder);
 
   JsonNode *root = json_builder_get_root (builder);
@@ -207,8 +252,9 @@ get_string (JsonObject *object, const char *member, gboolean nullable,
   return TRUE;
 }
 
+/* MAJOR must be ours; any MINOR is read (a newer one only added members). */
 static gboolean
-check_format_version (JsonObject *object, GError **error)
+parse_format_version (JsonObject *object, SettleRecord *record, GError **error)
 {
   JsonNode *node = json_object_get_member (object, "format");
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
@@ -216,31 +262,55 @@ check_format_version (JsonObject *object, GError **error)
   gint64 version = json_node_get_int (node);
   if (version != SETTLE_RECORD_FORMAT_VERSION)
     return format_error (error, "The record has format %" G_GINT64_FORMAT
-                         "; this settle reads format %d only.", version,
+                         "; this settle reads format %d only (a newer settle wrote it?).", version,
                          SETTLE_RECORD_FORMAT_VERSION);
+  node = json_object_get_member (object, "format_minor");
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
+      || json_node_get_int (node) < 0 || json_node_get_int (node) > FORMAT_MINOR_MAX)
+    return format_error (error, "The record's \"format_minor\" must be an integer from 0 to %d.",
+                         FORMAT_MINOR_MAX);
+  record->format_minor = (guint) json_node_get_int (node);
   return TRUE;
 }
 
 static gboolean
-check_members_known_and_present (JsonObject *object, GError **error)
+check_required_members (JsonObject *object, GError **error)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (member_rules); i++)
     if (member_rules[i].required && !json_object_has_member (object, member_rules[i].member))
       return format_error (error, "The record has no \"%s\", which is required.",
                            member_rules[i].member);
+  return TRUE;
+}
 
-  gboolean ok = TRUE;
+/* Members this settle does not know came from a newer minor version:
+ * kept, bounded, as one JSON object text for the next rewrite. */
+static gboolean
+keep_unknown_members (JsonObject *object, SettleRecord *record, GError **error)
+{
+  JsonObject *extra = json_object_new ();
+  guint count = 0;
   GList *members = json_object_get_members (object);
-  for (GList *l = members; l != NULL && ok; l = l->next)
-    {
-      gboolean known = FALSE;
-      for (gsize i = 0; i < G_N_ELEMENTS (member_rules) && !known; i++)
-        known = strcmp (l->data, member_rules[i].member) == 0;
-      if (!known)
-        ok = format_error (error, "The record has an unknown member \"%.64s\".",
-                           (const char *) l->data);
-    }
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!is_known_member (l->data))
+      {
+        count++;
+        json_object_set_member (extra, l->data, json_node_copy (json_object_get_member (object, l->data)));
+      }
   g_list_free (members);
+  gboolean ok = count <= EXTRA_MEMBERS_MAX;
+  if (!ok)
+    format_error (error, "The record has %u members this settle does not know; at most %d are kept.",
+                  count, EXTRA_MEMBERS_MAX);
+  else if (count > 0)
+    {
+      JsonNode *node = json_node_init_object (json_node_alloc (), extra);
+      record->extra_json = json_to_string (node, FALSE);
+      json_node_unref (node);
+    }
+  json_object_unref (extra);
   return ok;
 }
 
@@ -537,8 +607,9 @@ check_kind_consistency (const SettleRecord *record, GError **error)
 static gboolean
 parse_record_object (JsonObject *object, SettleRecord *record, GError **error)
 {
-  return check_members_known_and_present (object, error)
-    && check_format_version (object, error)
+  return check_required_members (object, error)
+    && parse_format_version (object, record, error)
+    && keep_unknown_members (object, record, error)
     && parse_kind_and_consent (object, record, error)
     && parse_label (object, record, error)
     && parse_name_list (object, "names", TRUE, &record->names, error)

@@ -30,6 +30,7 @@ settle_record_free (SettleRecord *record)
   g_clear_pointer (&record->client_cert_der, g_bytes_unref);
   g_free (record->address);
   g_free (record->role);
+  g_free (record->extra_json);
   g_free (record);
 }
 

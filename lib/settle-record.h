@@ -24,7 +24,12 @@ typedef enum {
   SETTLE_CONSENT_FLAG = 2,     /* --yes on the command line (scripts) */
 } SettleConsent;
 
+/* The record format is MAJOR.MINOR: a newer minor only adds members, which
+ * this settle keeps as they are when it rewrites the record (extra_json);
+ * a newer major is not read at all, and the stores set such a record
+ * aside instead of failing (settle-store.h). */
 #define SETTLE_RECORD_FORMAT_VERSION 1
+#define SETTLE_RECORD_FORMAT_MINOR 0
 #define SETTLE_FINGERPRINT_HEX_LEN 64
 
 typedef struct {
@@ -42,6 +47,9 @@ typedef struct {
   char *role;               /* role granted by the device, or NULL */
   GBytes *client_cert_der;  /* per-device client certificate, or NULL */
   char *address;            /* "HOST:PORT" where the device was paired (for refresh), or NULL */
+  guint format_minor;       /* the minor format version the record was written with */
+  char *extra_json;         /* members this settle does not know (a newer minor's), as one
+                             * JSON object text, written back unchanged; NULL when none */
 } SettleRecord;
 
 SettleRecord *settle_record_new (void);

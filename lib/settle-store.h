@@ -36,8 +36,23 @@ const char *settle_store_describe (SettleStore *store);
 gboolean settle_store_add (SettleStore *store, const SettleRecord *record, GError **error);
 /* Replaces the record with the same fingerprint (renewal, rotation). */
 gboolean settle_store_replace (SettleStore *store, const SettleRecord *record, GError **error);
-/* All records, sorted by label then fingerprint; owned array of owned records. */
+/* A record the store holds but this settle cannot read: a newer major
+ * format, a corrupt file or keyring item.  It is set aside, never dropped:
+ * every other record stays usable, `settle audit` reports it, and
+ * settle_store_remove() by its fingerprint deletes it. */
+typedef struct {
+  char *fingerprint;  /* owned: the key the store keeps it under (file name, keyring attribute) */
+  char *reason;       /* owned: one sentence, where and why */
+} SettleUnreadableRecord;
+
+void settle_unreadable_record_free (SettleUnreadableRecord *unreadable);
+
+/* All readable records, sorted by label then fingerprint; owned array of
+ * owned records.  Records that cannot be read are left out. */
 GPtrArray *settle_store_list (SettleStore *store, GError **error);
+/* The same, and through *unreadable (owned array of owned
+ * SettleUnreadableRecord, sorted by fingerprint) those set aside. */
+GPtrArray *settle_store_list_all (SettleStore *store, GPtrArray **unreadable, GError **error);
 /* By full fingerprint (any accepted spelling), unique fingerprint prefix
  * (>= 8 hex digits), label, or a name the record serves.  NOT_FOUND or
  * AMBIGUOUS otherwise. */

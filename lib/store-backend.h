@@ -30,8 +30,11 @@ typedef struct {
                             SettleStoreWriteMode mode, GError **error);
   /* Owned record by exact fingerprint; SETTLE_ERROR_NOT_FOUND when absent. */
   SettleRecord *(*read_record) (gpointer state, const char *fingerprint, GError **error);
-  /* Owned array of owned records, in no particular order. */
-  GPtrArray *(*read_all) (gpointer state, GError **error);
+  /* Owned array of owned records, in no particular order.  A record that
+   * does not parse (SETTLE_ERROR_FORMAT) is appended to `unreadable`
+   * (SettleUnreadableRecord*) instead of failing the whole list; other
+   * errors (I/O, a locked keyring) fail it. */
+  GPtrArray *(*read_all) (gpointer state, GPtrArray *unreadable, GError **error);
   /* Deletes the record and its client key; NOT_FOUND when no record. */
   gboolean (*delete_record) (gpointer state, const char *fingerprint, GError **error);
   gboolean (*write_client_key) (gpointer state, const char *fingerprint, GBytes *pkcs8_pem,
@@ -46,6 +49,10 @@ typedef struct {
  * returns (copied). */
 SettleStore *settle_store_new_for_backend (const SettleStoreBackend *backend, gpointer state,
                                            const char *description);
+
+/* Appends to `unreadable` the record kept under `fingerprint` that failed
+ * with `error` (borrowed). */
+void settle_store_set_aside (GPtrArray *unreadable, const char *fingerprint, const GError *error);
 
 /* Whether the session bus has a Secret Service running or activatable;
  * answers within a short timeout and never starts one. */

@@ -398,7 +398,7 @@ file_read_record (gpointer state, const char *fingerprint, GError **error)
 }
 
 static GPtrArray *
-file_read_all (gpointer state, GError **error)
+file_read_all (gpointer state, GPtrArray *unreadable, GError **error)
 {
   FileStore *store = state;
   int fd = openat (store->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -417,13 +417,23 @@ file_read_all (gpointer state, GError **error)
     {
       if (!is_record_file_name (entry->d_name))
         continue;
-      SettleRecord *record = read_record_file (store, entry->d_name, error);
-      if (record == NULL)
+      GError *local_error = NULL;
+      SettleRecord *record = read_record_file (store, entry->d_name, &local_error);
+      if (record != NULL)
+        g_ptr_array_add (records, record);
+      else if (g_error_matches (local_error, SETTLE_ERROR, SETTLE_ERROR_FORMAT))
         {
+          /* One record we cannot read must not lock the user out of the rest. */
+          g_autofree char *fingerprint = g_strndup (entry->d_name, SETTLE_FINGERPRINT_HEX_LEN);
+          settle_store_set_aside (unreadable, fingerprint, local_error);
+          g_error_free (local_error);
+        }
+      else
+        {
+          g_propagate_error (error, local_error);
           g_clear_pointer (&records, g_ptr_array_unref);
           break;
         }
-      g_ptr_array_add (records, record);
     }
   closedir (dir);
   return records;

@@ -355,16 +355,36 @@ record_from_item (SecretItem *item, GError **error)
 
 /* Owned array of owned records read from `items`; a fingerprint kept
  * twice (an interrupted relabel) is listed once. */
+static char *
+item_attribute_dup (SecretItem *item, const char *name)
+{
+  GHashTable *attributes = secret_item_get_attributes (item);
+  char *value = attributes != NULL ? g_strdup (g_hash_table_lookup (attributes, name)) : NULL;
+  g_clear_pointer (&attributes, g_hash_table_unref);
+  return value;
+}
+
 static GPtrArray *
-records_from_items (GList *items, GError **error)
+records_from_items (GList *items, GPtrArray *unreadable, GError **error)
 {
   GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
   GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);  /* borrows fingerprints */
   for (GList *l = items; l != NULL; l = l->next)
     {
-      SettleRecord *record = record_from_item (l->data, error);
+      GError *local_error = NULL;
+      SettleRecord *record = record_from_item (l->data, &local_error);
+      if (record == NULL && unreadable != NULL
+          && g_error_matches (local_error, SETTLE_ERROR, SETTLE_ERROR_FORMAT))
+        {
+          /* One record we cannot read must not lock the user out of the rest. */
+          g_autofree char *fingerprint = item_attribute_dup (l->data, "fingerprint");
+          settle_store_set_aside (unreadable, fingerprint, local_error);
+          g_error_free (local_error);
+          continue;
+        }
       if (record == NULL)
         {
+          g_propagate_error (error, local_error);
           g_clear_pointer (&records, g_ptr_array_unref);
           break;
         }
@@ -381,7 +401,7 @@ records_from_items (GList *items, GError **error)
 }
 
 static GPtrArray *
-read_records (KeyringStore *store, const char *fingerprint, GError **error)
+read_records (KeyringStore *store, const char *fingerprint, GPtrArray *unreadable, GError **error)
 {
   char *collection = unlocked_default_collection (store, "read the records", error);
   if (collection == NULL)
@@ -389,7 +409,7 @@ read_records (KeyringStore *store, const char *fingerprint, GError **error)
   GList *items = NULL;
   GPtrArray *records = NULL;
   if (find_items (store, collection, &anchor_schema, fingerprint, TRUE, &items, error))
-    records = records_from_items (items, error);
+    records = records_from_items (items, unreadable, error);
   g_list_free_full (items, g_object_unref);
   g_free (collection);
   return records;
@@ -398,7 +418,7 @@ read_records (KeyringStore *store, const char *fingerprint, GError **error)
 static SettleRecord *
 keyring_read_record (gpointer state, const char *fingerprint, GError **error)
 {
-  GPtrArray *records = read_records (state, fingerprint, error);
+  GPtrArray *records = read_records (state, fingerprint, NULL, error);
   if (records == NULL)
     return NULL;
   SettleRecord *record = NULL;
@@ -412,9 +432,9 @@ keyring_read_record (gpointer state, const char *fingerprint, GError **error)
 }
 
 static GPtrArray *
-keyring_read_all (gpointer state, GError **error)
+keyring_read_all (gpointer state, GPtrArray *unreadable, GError **error)
 {
-  return read_records (state, NULL, error);
+  return read_records (state, NULL, unreadable, error);
 }
 
 static gboolean

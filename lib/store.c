@@ -162,15 +162,54 @@ compare_records_by_label (gconstpointer a, gconstpointer b)
   return by_label != 0 ? by_label : strcmp (left->fingerprint, right->fingerprint);
 }
 
+void
+settle_unreadable_record_free (SettleUnreadableRecord *unreadable)
+{
+  if (unreadable == NULL)
+    return;
+  g_free (unreadable->fingerprint);
+  g_free (unreadable->reason);
+  g_free (unreadable);
+}
+
+void
+settle_store_set_aside (GPtrArray *unreadable, const char *fingerprint, const GError *error)
+{
+  SettleUnreadableRecord *entry = g_new0 (SettleUnreadableRecord, 1);
+  entry->fingerprint = g_strdup (fingerprint);
+  entry->reason = g_strdup (error->message);
+  g_ptr_array_add (unreadable, entry);
+}
+
+static int
+compare_unreadable (gconstpointer a, gconstpointer b)
+{
+  const SettleUnreadableRecord *left = *(const SettleUnreadableRecord *const *) a;
+  const SettleUnreadableRecord *right = *(const SettleUnreadableRecord *const *) b;
+  return g_strcmp0 (left->fingerprint, right->fingerprint);
+}
+
 GPtrArray *
-settle_store_list (SettleStore *store, GError **error)
+settle_store_list_all (SettleStore *store, GPtrArray **unreadable, GError **error)
 {
   g_return_val_if_fail (store != NULL, NULL);
 
-  GPtrArray *records = store->backend->read_all (store->state, error);
-  if (records != NULL)
-    g_ptr_array_sort (records, compare_records_by_label);
+  g_autoptr (GPtrArray) set_aside =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) settle_unreadable_record_free);
+  GPtrArray *records = store->backend->read_all (store->state, set_aside, error);
+  if (records == NULL)
+    return NULL;
+  g_ptr_array_sort (records, compare_records_by_label);
+  g_ptr_array_sort (set_aside, compare_unreadable);
+  if (unreadable != NULL)
+    *unreadable = g_steal_pointer (&set_aside);
   return records;
+}
+
+GPtrArray *
+settle_store_list (SettleStore *store, GError **error)
+{
+  return settle_store_list_all (store, NULL, error);
 }
 
 /* The query as a fingerprint prefix (lowercase, separators dropped), or

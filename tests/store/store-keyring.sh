@@ -50,6 +50,20 @@ secret-tool search --all xdg:schema org.settle.ClientKey >"$T_DIR/keys.txt" 2>&1
 check "secret-tool sees the client key item under its fingerprint" \
   grep -qx "attribute.fingerprint = $kept" "$T_DIR/keys.txt"
 
+# An item a newer settle (format 2) wrote: set aside, the rest usable, and
+# deleted by its fingerprint through the real settle command.
+newer=$(printf '%064d' 7)
+printf '{"format": 2, "fingerprint": "%s"}' "$newer" | secret-tool store --label "newer settle" \
+  xdg:schema org.settle.Anchor fingerprint "$newer" kind device-ca label "newer settle"
+check "an unreadable item does not hide the readable one" \
+  bash -c '[ "$(SETTLE_STORE=keyring "$1" count)" = 1 ]' _ "$PROBE"
+check "settle audit reports the unreadable item" \
+  bash -c 'SETTLE_STORE=keyring "$1" audit --json | grep -q "\"unreadable-record\""' _ "$SETTLE"
+check "settle remove --fingerprint deletes it" \
+  env SETTLE_STORE=keyring "$SETTLE" remove --fingerprint "$newer" --yes
+check "secret-tool no longer finds it" \
+  bash -c '! secret-tool search --all fingerprint "$1" 2>&1 | grep -q attribute' _ "$newer"
+
 check "the login collection locks through org.freedesktop.Secret.Service.Lock" \
   gdbus call --session --dest org.freedesktop.secrets --object-path /org/freedesktop/secrets \
     --method org.freedesktop.Secret.Service.Lock "['$LOGIN']"

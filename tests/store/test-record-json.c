@@ -169,7 +169,8 @@ static const Mutation mutations[] = {
   { "cross_der", "\"AAE=\"", "not a DER X.509 certificate" },
   { "wrapper_root_der", NULL, "needs \"wrapper_root_der\"" },
   { "kind", "\"pinned-peer\"", "cannot have \"wrapper_root_der\"" },
-  { "extra", "true", "unknown member \"extra\"" },
+  { "format_minor", "-1", "\"format_minor\" must be an integer" },
+  { "format_minor", "\"2\"", "\"format_minor\" must be an integer" },
   { "address", "8443", "\"address\" must be a string" },
   { "address", "\"printer.local\"", "\"address\" must be HOST:PORT" },
   { "address", "\"printer.local:0\"", "\"address\" must be HOST:PORT" },
@@ -184,6 +185,50 @@ test_refusals (void)
       g_autofree char *document = mutated_document (mutations[i].member, mutations[i].value_json);
       expect_refusal_of (document, strlen (document), mutations[i].message_part);
     }
+}
+
+/* A newer minor version's members survive a rewrite by this settle, in
+ * the form they were read; its minor number is kept too. */
+static void
+test_keeps_unknown_members (void)
+{
+  g_autofree char *document = mutated_document ("voucher", "{\"serial\": \"X1\", \"nonce\": [1, 2]}");
+  g_autoptr (JsonNode) root = json_from_string (document, NULL);
+  json_object_set_int_member (json_node_get_object (root), "format_minor", 3);
+  json_object_set_string_member (json_node_get_object (root), "seen_by", "discovery");
+  g_autofree char *minor = json_to_string (root, FALSE);
+  GError *error = NULL;
+  g_autoptr (SettleRecord) record = settle_record_from_json (minor, strlen (minor), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (record->format_minor, ==, 3);
+  g_assert_nonnull (record->extra_json);
+
+  g_autofree char *rewritten = settle_record_to_json (record, FALSE);
+  g_autoptr (JsonNode) back = json_from_string (rewritten, NULL);
+  JsonObject *object = json_node_get_object (back);
+  g_assert_cmpint (json_object_get_int_member (object, "format"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (object, "format_minor"), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (object, "seen_by"), ==, "discovery");
+  JsonObject *voucher = json_object_get_object_member (object, "voucher");
+  g_assert_nonnull (voucher);
+  g_assert_cmpstr (json_object_get_string_member (voucher, "serial"), ==, "X1");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (voucher, "nonce")), ==, 2);
+
+  /* And a second round trip changes nothing. */
+  g_autoptr (SettleRecord) again = settle_record_from_json (rewritten, strlen (rewritten), &error);
+  g_assert_no_error (error);
+  g_autofree char *rewritten_again = settle_record_to_json (again, FALSE);
+  g_assert_cmpstr (rewritten, ==, rewritten_again);
+}
+
+/* A record without unknown members is written as before: no format_minor,
+ * so an older settle still reads what this one writes. */
+static void
+test_writes_minor_only_when_needed (void)
+{
+  g_autoptr (SettleRecord) record = full_record ();
+  g_autofree char *json = settle_record_to_json (record, FALSE);
+  g_assert_null (strstr (json, "format_minor"));
 }
 
 static void
@@ -218,6 +263,8 @@ main (int argc, char **argv)
   g_test_add_func ("/record-json/round-trip-pinned-peer", test_round_trip_pinned_peer);
   g_test_add_func ("/record-json/refusals", test_refusals);
   g_test_add_func ("/record-json/refusals-of-shape", test_refusals_of_shape);
+  g_test_add_func ("/record-json/keeps-unknown-members", test_keeps_unknown_members);
+  g_test_add_func ("/record-json/minor-only-when-needed", test_writes_minor_only_when_needed);
   g_test_add_func ("/record-json/oversized", test_refuses_oversized_input);
   return g_test_run ();
 }

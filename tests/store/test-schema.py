@@ -46,6 +46,13 @@ for name, document in (("device-ca", device), ("pinned-peer", peer)):
     errors = errors_of(document)
     report(not errors, f"settle's {name} record is valid: {errors}")
 
+# A newer minor version's members are part of the format (kept on rewrite).
+newer = copy.deepcopy(device)
+newer["format_minor"] = 3
+newer["voucher"] = {"serial": "X1"}
+errors = errors_of(newer)
+report(not errors, f"a record with a newer minor version's member is valid: {errors}")
+
 REMOVED = object()
 MUTATIONS = [
     ("format", 2), ("format", "1"), ("format", REMOVED), ("label", 42), ("label", ""),
@@ -55,7 +62,7 @@ MUTATIONS = [
     ("expires", "2023-11-14T22:13:20+01:00"), ("role", "print admin"),
     ("fingerprint", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"),
     ("anchor_der", "!!!!"), ("anchor_der", "MIIB IAo="), ("wrapper_root_der", REMOVED),
-    ("kind", "pinned-peer"), ("extra", True), ("address", 8443), ("address", "printer.local"),
+    ("kind", "pinned-peer"), ("format_minor", -1), ("format_minor", "2"), ("address", 8443), ("address", "printer.local"),
     ("address", "a b.local:443"),
 ]
 for member, value in MUTATIONS:

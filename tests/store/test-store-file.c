@@ -316,29 +316,98 @@ test_refuses_foreign_dir (void)
   store_test_rmdir (tmp);
 }
 
+/* One corrupt record among ten: the nine others stay usable, the corrupt
+ * one is set aside with its fingerprint and a reason naming the file, and
+ * removing it by fingerprint works. */
 static void
-test_corrupt_record_named (Fixture *f, gconstpointer data)
+test_corrupt_record_set_aside (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (SettleRecord) victim = NULL;
+  for (int i = 0; i < 10; i++)
+    {
+      g_autofree char *label = g_strdup_printf ("device %d", i);
+      g_autofree char *name = g_strdup_printf ("device%d.local", i);
+      SettleRecord *record = store_test_record_new (label, name);
+      add_or_fail (f, record);
+      if (i == 4)
+        victim = record;
+      else
+        settle_record_free (record);
+    }
+  g_autofree char *path = g_strdup_printf ("%s/%s.json", f->dir, victim->fingerprint);
+  GError *error = NULL;
+  g_assert_true (g_file_set_contents (path, "{\"format\": 1, \"kind\": ", -1, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (GPtrArray) unreadable = NULL;
+  g_autoptr (GPtrArray) records = settle_store_list_all (f->store, &unreadable, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 9);
+  g_assert_cmpuint (unreadable->len, ==, 1);
+  const SettleUnreadableRecord *entry = unreadable->pdata[0];
+  g_assert_cmpstr (entry->fingerprint, ==, victim->fingerprint);
+  g_test_message ("%s", entry->reason);
+  g_assert_nonnull (strstr (entry->reason, path));
+  g_assert_nonnull (strstr (entry->reason, "corrupt"));
+
+  /* Asked for by its fingerprint, it names the file. */
+  g_assert_null (settle_store_lookup (f->store, victim->fingerprint, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+
+  g_assert_true (settle_store_remove (f->store, victim->fingerprint, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&unreadable, g_ptr_array_unref);
+  g_clear_pointer (&records, g_ptr_array_unref);
+  records = settle_store_list_all (f->store, &unreadable, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 9);
+  g_assert_cmpuint (unreadable->len, ==, 0);
+}
+
+/* A record a newer settle wrote with members this one does not know
+ * survives a rewrite (settle_store_replace) with those members intact; one
+ * from a newer major version is set aside. */
+static void
+test_newer_records (Fixture *f, gconstpointer data)
 {
   (void) data;
   g_autoptr (SettleRecord) record = store_test_record_new ("printer", "printer.local");
   add_or_fail (f, record);
   g_autofree char *path = g_strdup_printf ("%s/%s.json", f->dir, record->fingerprint);
+  g_autofree char *json = NULL;
+  g_assert_true (g_file_get_contents (path, &json, NULL, NULL));
+  g_assert_true (g_str_has_suffix (json, "}") || g_str_has_suffix (json, "}\n"));
+  g_autofree char *newer = g_strdup_printf ("%.*s,\"format_minor\":2,\"voucher\":\"x\"}",
+                                            (int) (strrchr (json, '}') - json), json);
+  g_assert_true (g_file_set_contents (path, newer, -1, NULL));
+
   GError *error = NULL;
-  g_assert_true (g_file_set_contents (path, "{\"format\": 1, \"kind\": ", -1, &error));
+  g_autoptr (SettleRecord) read = settle_store_lookup (f->store, "printer", &error);
   g_assert_no_error (error);
+  g_free (read->label);
+  read->label = g_strdup ("printer, renamed");
+  g_assert_true (settle_store_replace (f->store, read, &error));
+  g_assert_no_error (error);
+  g_autofree char *rewritten = NULL;
+  g_assert_true (g_file_get_contents (path, &rewritten, NULL, NULL));
+  g_assert_nonnull (strstr (rewritten, "\"voucher\":\"x\""));
+  g_assert_nonnull (strstr (rewritten, "\"format_minor\":2"));
+  g_assert_nonnull (strstr (rewritten, "printer, renamed"));
 
-  GPtrArray *records = settle_store_list (f->store, &error);
-  g_assert_null (records);
-  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
-  g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, path));
-  g_assert_nonnull (strstr (error->message, "corrupt"));
-  g_clear_error (&error);
-
-  g_assert_null (settle_store_lookup (f->store, record->fingerprint, &error));
-  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
-  g_assert_nonnull (strstr (error->message, path));
-  g_clear_error (&error);
+  g_autofree char *major = g_strdup (rewritten);
+  char *format = strstr (major, "\"format\":1");
+  g_assert_nonnull (format);
+  format[strlen ("\"format\":")] = '2';
+  g_assert_true (g_file_set_contents (path, major, -1, NULL));
+  g_autoptr (GPtrArray) unreadable = NULL;
+  g_autoptr (GPtrArray) records = settle_store_list_all (f->store, &unreadable, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 0);
+  g_assert_cmpuint (unreadable->len, ==, 1);
+  g_assert_nonnull (strstr (((SettleUnreadableRecord *) unreadable->pdata[0])->reason, "format 2"));
 }
 
 static void
@@ -428,7 +497,8 @@ main (int argc, char **argv)
   ADD_FIXTURE_TEST ("/store-file/remove-with-key", test_remove_with_key);
   ADD_FIXTURE_TEST ("/store-file/client-key-refusals", test_client_key_refusals);
   ADD_FIXTURE_TEST ("/store-file/permissions", test_permissions);
-  ADD_FIXTURE_TEST ("/store-file/corrupt-record-named", test_corrupt_record_named);
+  ADD_FIXTURE_TEST ("/store-file/corrupt-record-set-aside", test_corrupt_record_set_aside);
+  ADD_FIXTURE_TEST ("/store-file/newer-records", test_newer_records);
   ADD_FIXTURE_TEST ("/store-file/skips-temp-files", test_skips_temp_and_foreign_files);
   g_test_add_func ("/store-file/tightens-readable-dir", test_tightens_readable_dir);
   g_test_add_func ("/store-file/refuses-world-writable-dir", test_refuses_world_writable_dir);
