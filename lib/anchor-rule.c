@@ -2,15 +2,13 @@
  * (settle-anchor-rule.h).  Plain C over libcrypto; no allocation survives
  * a call. */
 #include "settle-anchor-rule.h"
+#include "settle-name-rule.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
-
-static const char *const namespaces[] = { "local", "home.arpa", "alt" };
 
 /* The permitted subtree that wrappers give every name form other than
  * dNSName: RFC 6761 reserves `.invalid`, so no real mailbox or URI host
@@ -45,28 +43,6 @@ settle_anchor_rule_purpose_nid (void)
   return NID_server_auth;
 }
 
-int
-settle_anchor_rule_lies_in (const char *name, size_t len, const char *subtree)
-{
-  size_t slen = strlen (subtree);
-  if (slen == 0 || len < slen)
-    return 0;
-  if (strncasecmp (name + len - slen, subtree, slen) != 0)
-    return 0;
-  return len == slen || name[len - slen - 1] == '.';
-}
-
-int
-settle_anchor_rule_name_in_namespaces (const char *name, size_t len)
-{
-  if (len == 0 || memchr (name, '\0', len) != NULL)
-    return 0;
-  for (size_t i = 0; i < sizeof namespaces / sizeof namespaces[0]; i++)
-    if (settle_anchor_rule_lies_in (name, len, namespaces[i]))
-      return 1;
-  return 0;
-}
-
 static int
 dns_name_is_local (const ASN1_IA5STRING *dns)
 {
@@ -77,7 +53,7 @@ dns_name_is_local (const ASN1_IA5STRING *dns)
     name++;
     len--;
   }
-  return settle_anchor_rule_name_in_namespaces (name, len);
+  return settle_name_rule_in_namespaces (name, len);
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "settle-error.h"
+#include "settle-name-rule.h"
 #include "settle-record.h"
 
 /* Input and field bounds; schema/record.schema.json states the same. */
@@ -350,20 +351,18 @@ parse_label (JsonObject *object, SettleRecord *record, GError **error)
   return TRUE;
 }
 
-/* Lowercase LDH names with dots, as settle_name_normalize produces;
- * `allow_wildcard` admits one leading "*." label.  The full label rules
- * are scope.c's business: this only keeps stored text plain. */
+/* A canonical local name, as settle_name_normalize produces: the one name
+ * rule (settle-name-rule.h), lowercase, inside the namespaces;
+ * `allow_wildcard` admits one leading "*." label. */
 static gboolean
-is_plain_dns_text (const char *text, gboolean allow_wildcard)
+is_canonical_local_name (const char *text, gboolean allow_wildcard)
 {
-  if (allow_wildcard && g_str_has_prefix (text, "*."))
-    text += 2;
-  if (*text == '\0')
-    return FALSE;
+  gsize len = strlen (text);
   for (const char *p = text; *p != '\0'; p++)
-    if (!g_ascii_isdigit (*p) && !(*p >= 'a' && *p <= 'z') && *p != '-' && *p != '.')
+    if (g_ascii_isupper (*p))
       return FALSE;
-  return TRUE;
+  return settle_name_rule_syntax (text, len, allow_wildcard, NULL) == SETTLE_NAME_OK
+         && settle_name_rule_in_namespaces (text, len);
 }
 
 static gboolean
@@ -389,11 +388,12 @@ parse_name_list (JsonObject *object, const char *member, gboolean allow_wildcard
           g_ptr_array_unref (names);
           return format_error (error, "The record's \"%s\" must be an array of strings.", member);
         }
-      if (strlen (name) > NAME_MAX_LEN || !is_plain_dns_text (name, allow_wildcard))
+      if (strlen (name) > NAME_MAX_LEN || !is_canonical_local_name (name, allow_wildcard))
         {
           g_ptr_array_unref (names);
           return format_error (error, "The record's \"%s\" entry %u is not a lowercase DNS name "
-                               "of at most %d characters.", member, i + 1, NAME_MAX_LEN);
+                               "of at most %d characters below local, home.arpa or alt.",
+                               member, i + 1, NAME_MAX_LEN);
         }
       g_ptr_array_add (names, g_strdup (name));
     }

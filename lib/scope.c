@@ -7,14 +7,13 @@
 #include <string.h>
 
 #include "settle-error.h"
+#include "settle-name-rule.h"
 #include "settle-scope.h"
 
-#define LABEL_MAX 63
 /* How much of a refused input is quoted back: enough to recognise it,
  * bounded so that a hostile name cannot flood a terminal or a log. */
 #define QUOTE_MAX 80
 
-static const char *const namespaces[] = { "local", "home.arpa", "alt" };
 
 /* A printable, bounded rendering of untrusted input for error messages
  * (owned). */
@@ -35,12 +34,6 @@ refuse (GError **error, const char *input, const char *why)
   return FALSE;
 }
 
-static gboolean
-is_ldh (char c)
-{
-  return g_ascii_isalnum (c) || c == '-';
-}
-
 /* An A-label must decode to a real U-label and encode back to itself;
  * this rejects `xn--` alone, undecodable punycode, and encodings that
  * decode to plain ASCII or to something IDNA would spell differently.
@@ -56,63 +49,28 @@ a_label_is_valid (const char *label)
   return back != NULL && g_ascii_strcasecmp (back, label) == 0;
 }
 
-/* Checks one lowercase label other than a wildcard. */
+/* Every `xn--` label must be a real A-label (GLib can decode IDNA; the
+ * plain-C name rule only checks its shape). */
 static gboolean
-check_label (const char *label, gsize len, const char *input, GError **error)
+check_a_labels (const char *lower, const char *input, GError **error)
 {
-  if (len == 0)
-    return refuse (error, input, "has an empty label (two dots in a row or a leading dot)");
-  if (len > LABEL_MAX)
-    return refuse (error, input, "has a label longer than 63 characters");
-  for (gsize i = 0; i < len; i++)
-    {
-      if (label[i] == '*')
-        return refuse (error, input, "has a '*' that is not a single leading wildcard label");
-      if (label[i] == '_')
-        return refuse (error, input, "contains an underscore, which host names may not have");
-      if (!is_ldh (label[i]))
-        return refuse (error, input,
-                       "contains a character other than letters, digits, hyphens and dots");
-    }
-  /* RFC 5891 4.2.3.1: "??--" labels are reserved for IDNA; only xn-- is defined. */
-  if (len >= 4 && label[2] == '-' && label[3] == '-')
-    {
-      g_autofree char *copy = g_strndup (label, len);
-      if (!g_str_has_prefix (copy, "xn--"))
-        return refuse (error, input,
-                       "has hyphens in the third and fourth places of a label, which only IDNA 'xn--' labels may have");
-      if (!a_label_is_valid (copy))
-        return refuse (error, input, "has an 'xn--' label that is not a valid IDNA A-label");
-    }
-  if (label[0] == '-' || label[len - 1] == '-')
-    return refuse (error, input, "has a label that starts or ends with a hyphen");
+  g_auto (GStrv) labels = g_strsplit (lower, ".", -1);
+  for (char **label = labels; *label != NULL; label++)
+    if (g_str_has_prefix (*label, "xn--") && !a_label_is_valid (*label))
+      return refuse (error, input, "has an 'xn--' label that is not a valid IDNA A-label");
   return TRUE;
 }
 
-/* The namespace `name` lies in or equals, or NULL. */
-static const char *
-namespace_of (const char *name)
+static gboolean
+in_namespaces (const char *name)
 {
-  gsize len = strlen (name);
-  for (gsize i = 0; i < G_N_ELEMENTS (namespaces); i++)
-    {
-      gsize ns_len = strlen (namespaces[i]);
-      if (len == ns_len && strcmp (name, namespaces[i]) == 0)
-        return namespaces[i];
-      if (len > ns_len && name[len - ns_len - 1] == '.'
-          && strcmp (name + len - ns_len, namespaces[i]) == 0)
-        return namespaces[i];
-    }
-  return NULL;
+  return settle_name_rule_in_namespaces (name, strlen (name));
 }
 
 static gboolean
 is_namespace (const char *name)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS (namespaces); i++)
-    if (strcmp (name, namespaces[i]) == 0)
-      return TRUE;
-  return FALSE;
+  return settle_name_rule_is_namespace (name, strlen (name));
 }
 
 /* Names are compared byte for byte in certificates, so a U-label is never
@@ -139,8 +97,9 @@ refuse_non_ascii (const char *input, GError **error)
     refuse (error, input, "contains non-ASCII characters; write it in its IDNA A-label form (xn--...)");
 }
 
-/* Syntax shared by scopes and names; returns the lowercase form (owned).
- * `wildcard` reports whether a leading `*.` was found and accepted. */
+/* Syntax shared by scopes and names (the plain-C name rule, plus the IDNA
+ * check GLib can make); returns the lowercase form (owned).  `wildcard`
+ * reports whether a leading `*.` was found and accepted. */
 static char *
 normalize_syntax (const char *input, gboolean allow_wildcard, gboolean *wildcard, GError **error)
 {
@@ -151,48 +110,22 @@ normalize_syntax (const char *input, gboolean allow_wildcard, gboolean *wildcard
       return NULL;
     }
   gsize len = strnlen (input, SETTLE_NAME_MAX + 1);
-  if (len > SETTLE_NAME_MAX)
+  bool xn_label = false;
+  settle_name_verdict verdict = settle_name_rule_syntax (input, len, allow_wildcard, &xn_label);
+  if (verdict == SETTLE_NAME_NON_ASCII)
     {
-      refuse (error, input, "is longer than 253 characters");
+      refuse_non_ascii (input, error);
       return NULL;
     }
-  for (gsize i = 0; i < len; i++)
-    if ((guchar) input[i] >= 0x80)
-      {
-        refuse_non_ascii (input, error);
-        return NULL;
-      }
-  if (input[len - 1] == '.')
+  if (verdict != SETTLE_NAME_OK)
     {
-      refuse (error, input,
-              "ends with a dot; write it without the trailing dot (certificates never carry one)");
+      refuse (error, input, settle_name_rule_explain (verdict));
       return NULL;
     }
-
   g_autofree char *lower = g_ascii_strdown (input, len);
-  const char *labels = lower;
-  if (lower[0] == '*' && lower[1] == '.')
-    {
-      if (!allow_wildcard)
-        {
-          refuse (error, input, "is a wildcard, which a scope or device name may not be");
-          return NULL;
-        }
-      *wildcard = TRUE;
-      labels = lower + 2;
-    }
-
-  const char *start = labels;
-  for (;;)
-    {
-      const char *dot = strchr (start, '.');
-      gsize label_len = dot ? (gsize) (dot - start) : strlen (start);
-      if (!check_label (start, label_len, input, error))
-        return NULL;
-      if (dot == NULL)
-        break;
-      start = dot + 1;
-    }
+  if (xn_label && !check_a_labels (lower, input, error))
+    return NULL;
+  *wildcard = lower[0] == '*';
   return g_steal_pointer (&lower);
 }
 
@@ -203,7 +136,7 @@ settle_scope_normalize (const char *input, GError **error)
   g_autofree char *name = normalize_syntax (input, FALSE, &wildcard, error);
   if (name == NULL)
     return NULL;
-  if (namespace_of (name) == NULL)
+  if (!in_namespaces (name))
     {
       refuse (error, input, "is outside the local namespaces .local, home.arpa and .alt");
       return NULL;
@@ -221,7 +154,7 @@ settle_name_normalize (const char *input, gboolean allow_wildcard, GError **erro
   /* The part a wildcard stands under must itself be a device subtree,
    * never a whole namespace: `*.local` would claim every local device. */
   const char *base = wildcard ? name + 2 : name;
-  if (namespace_of (base) == NULL)
+  if (!in_namespaces (base))
     {
       refuse (error, input, "is outside the local namespaces .local, home.arpa and .alt");
       return NULL;
@@ -241,19 +174,9 @@ settle_scope_permits (const char *const *scope, const char *name)
 {
   if (scope == NULL || name == NULL)
     return FALSE;
-  gsize name_len = strlen (name);
   for (gsize i = 0; scope[i] != NULL; i++)
-    {
-      gsize len = strlen (scope[i]);
-      if (len == 0)
-        continue;
-      if (name_len == len && strcmp (name, scope[i]) == 0)
-        return TRUE;
-      /* Suffix only on a label boundary: `xlocal` is not under `local`. */
-      if (name_len > len && name[name_len - len - 1] == '.'
-          && strcmp (name + name_len - len, scope[i]) == 0)
-        return TRUE;
-    }
+    if (settle_name_rule_lies_in (name, strlen (name), scope[i]))
+      return TRUE;
   return FALSE;
 }
 
@@ -275,5 +198,5 @@ settle_scope_check_single_device (const char *const *scope, GError **error)
 gboolean
 settle_name_in_namespaces (const char *name)
 {
-  return name != NULL && namespace_of (name) != NULL;
+  return name != NULL && in_namespaces (name);
 }

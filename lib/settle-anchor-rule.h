@@ -51,10 +51,3 @@ const unsigned char *settle_anchor_rule_openssl_trust (size_t *len);
 
 /* The extended key usage every wrapper carries (NID_server_auth). */
 int settle_anchor_rule_purpose_nid (void);
-
-/* 1 when `name` (`len` octets, any case, no NUL inside) equals or lies
- * below the subtree `subtree` (canonical). */
-int settle_anchor_rule_lies_in (const char *name, size_t len, const char *subtree);
-
-/* 1 when `name` is one of the namespaces or lies below one. */
-int settle_anchor_rule_name_in_namespaces (const char *name, size_t len);

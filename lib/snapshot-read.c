@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "settle-name-rule.h"
 #include "settle-snapshot-reader.h"
 
 /* Limits of our own on top of the header's: nothing we write comes near
@@ -335,65 +336,6 @@ collect_keys (const cbor_item_t *map, const char *const *keys, size_t n_keys,
   return 0;
 }
 
-/* ---- the local namespaces --------------------------------------------
- * The same rule as lib/scope.c (REQ-NAME-02), kept here in plain C
- * because this library may not link GLib: a name must be, or lie below,
- * local, home.arpa or alt, matched on label boundaries. */
-
-static bool
-ascii_equal_nocase (const char *a, const char *b, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      unsigned char x = (unsigned char) a[i], y = (unsigned char) b[i];
-      if (x >= 'A' && x <= 'Z')
-        x = (unsigned char) (x - 'A' + 'a');
-      if (x != y)
-        return false;
-    }
-  return true;
-}
-
-static bool
-name_syntax_ok (const char *name, size_t len, bool allow_wildcard)
-{
-  size_t label_len = 0;
-  for (size_t i = 0; i < len; i++)
-    {
-      char c = name[i];
-      if (c == '.')
-        {
-          if (label_len == 0)
-            return false;
-          label_len = 0;
-          continue;
-        }
-      bool ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                 || c == '-' || c == '_';
-      bool wildcard = allow_wildcard && c == '*' && i == 0 && len > 1 && name[1] == '.';
-      if (!ldh && !wildcard)
-        return false;
-      label_len++;
-    }
-  return label_len > 0;
-}
-
-static bool
-name_in_local_namespaces (const char *name, size_t len)
-{
-  static const char *const namespaces[] = { "local", "home.arpa", "alt" };
-  for (size_t i = 0; i < sizeof namespaces / sizeof namespaces[0]; i++)
-    {
-      size_t nl = strlen (namespaces[i]);
-      if (len == nl && ascii_equal_nocase (name, namespaces[i], nl))
-        return true;
-      if (len > nl && name[len - nl - 1] == '.'
-          && ascii_equal_nocase (name + len - nl, namespaces[i], nl))
-        return true;
-    }
-  return false;
-}
-
 /* ---- entries ---------------------------------------------------------- */
 
 enum {
@@ -436,12 +378,12 @@ check_name_list (const cbor_item_t *list, bool is_scope, size_t index, error_sin
         }
       const char *name = (const char *) cbor_string_handle (item);
       size_t len = cbor_string_length (item);
-      if (!name_syntax_ok (name, len, !is_scope))
+      if (settle_name_rule_syntax (name, len, !is_scope, NULL) != SETTLE_NAME_OK)
         {
           fail (err, "entry %zu: \"%s\" item %zu is not a valid DNS name.", index, key, i);
           return -1;
         }
-      if (!name_in_local_namespaces (name, len))
+      if (!settle_name_rule_in_namespaces (name, len))
         {
           fail (err, "entry %zu: \"%s\" item \"%.*s\" lies outside local, home.arpa and alt.",
                 index, key, (int) len, name);

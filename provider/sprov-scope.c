@@ -4,14 +4,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "settle-anchor-rule.h"
+#include "settle-name-rule.h"
 
 int
 sprov_scope_permits (const char *const *scope, const char *host)
 {
   size_t len = strlen (host);
   for (; scope != NULL && *scope != NULL; scope++)
-    if (settle_anchor_rule_lies_in (host, len, *scope))
+    if (settle_name_rule_lies_in (host, len, *scope))
       return 1;
   return 0;
 }

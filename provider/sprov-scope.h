@@ -1,10 +1,9 @@
-/* sprov-scope.h: matching host names against the local namespaces and
- * against a snapshot entry's scope.
+/* sprov-scope.h: matching a host name against a snapshot entry's scope
+ * and a pinned peer's names.
  *
- * The provider links neither GLib nor lib/scope.c, so these few rules are
- * restated here in plain C over canonical (lowercase) names: `local`,
- * `home.arpa` and `alt` are the only namespaces (REQ-NAME-02); a subtree
- * permits itself and every name below it. */
+ * The name rule itself (syntax, the namespaces, "lies in a subtree") is
+ * lib/settle-name-rule.h, the same plain-C code every part of settle
+ * uses; this file only applies it to what the provider serves. */
 #pragma once
 
 #include <stddef.h>

@@ -8,12 +8,11 @@
 
 #include <openssl/crypto.h>
 
-#include "settle-anchor-rule.h"
+#include "settle-name-rule.h"
 #include "sprov-scope.h"
 
 #define SCHEME "settle:"
 #define AUTHORITY "//"
-#define LABEL_MAX 63
 
 void
 sprov_uri_clear (sprov_uri *uri)
@@ -65,43 +64,6 @@ percent_decode (const sprov_ctx *ctx, const char *value, size_t len)
   return out;
 }
 
-static int
-label_char_ok (char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-/* LDH labels of 1..63 octets separated by single dots; `host` is
- * lowercase already.  Returns NULL or what is wrong. */
-static const char *
-host_syntax_error (const char *host)
-{
-  size_t label = 0;
-  for (const char *p = host;; p++) {
-    if (*p == '.' || *p == '\0') {
-      if (label == 0)
-        return *p == '\0' && p > host ? "ends with a dot" : "has an empty label";
-      if (p[-1] == '-' || p[-label] == '-')
-        return "has a label that starts or ends with a hyphen";
-      if (*p == '\0')
-        return NULL;
-      label = 0;
-    } else if (!label_char_ok (*p)) {
-      return "has a character other than letters, digits, hyphens and dots "
-             "(internationalised names must be given as xn-- A-labels)";
-    } else if (++label > LABEL_MAX) {
-      return "has a label longer than 63 octets";
-    }
-  }
-}
-
-static int
-is_namespace (const char *host)
-{
-  return strcmp (host, "local") == 0 || strcmp (host, "home.arpa") == 0
-         || strcmp (host, "alt") == 0;
-}
-
 static char *
 parse_host (const sprov_ctx *ctx, const char *value, size_t len)
 {
@@ -117,16 +79,17 @@ parse_host (const sprov_ctx *ctx, const char *value, size_t len)
     *p = (char) tolower ((unsigned char) *p);
 
   size_t hlen = strlen (host);
-  const char *syntax = NULL;
+  settle_name_verdict verdict;
   if (hlen > SPROV_HOST_MAX)
     sprov_raise (ctx, SPROV_R_NAME_TOO_LONG, "the host name has %zu octets; a DNS name has at most %d",
                  hlen, SPROV_HOST_MAX);
-  else if ((syntax = host_syntax_error (host)) != NULL)
-    sprov_raise (ctx, SPROV_R_NAME_INVALID, "host name \"%s\" %s", host, syntax);
-  else if (is_namespace (host))
+  else if ((verdict = settle_name_rule_syntax (host, hlen, false, NULL)) != SETTLE_NAME_OK)
+    sprov_raise (ctx, SPROV_R_NAME_INVALID, "host name \"%s\" %s", host,
+                 settle_name_rule_explain (verdict));
+  else if (settle_name_rule_is_namespace (host, hlen))
     sprov_raise (ctx, SPROV_R_NAME_INVALID,
                  "\"%s\" is a namespace, not a host name; name a device below it", host);
-  else if (!settle_anchor_rule_name_in_namespaces (host, hlen))
+  else if (!settle_name_rule_in_namespaces (host, hlen))
     sprov_raise (ctx, SPROV_R_NAME_NOT_LOCAL,
                  "\"%s\" is outside local, home.arpa and alt; settle vouches for no other name",
                  host);

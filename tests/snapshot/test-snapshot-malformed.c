@@ -224,6 +224,11 @@ static const FieldCase field_cases[] = {
   { "names-with-nul", FALSE, "names", SET_LIST, "printer.local\0.evil.example", 27, "without NUL" },
   { "names-trailing-dot", FALSE, "names", SET_LIST, "printer.local.", 0, "not a valid DNS name" },
   { "names-empty-label", FALSE, "names", SET_LIST, "printer..local", 0, "not a valid DNS name" },
+  /* The one name rule (settle-name-rule.h): the reader used to accept these. */
+  { "names-underscore", FALSE, "names", SET_LIST, "printer_1.local", 0, "not a valid DNS name" },
+  { "names-long-label", FALSE, "names", SET_LIST,
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.local", 0, "not a valid DNS name" },
+  { "scope-edge-hyphen", FALSE, "scope", SET_LIST, "printer-.local", 0, "not a valid DNS name" },
   { "names-too-long", FALSE, "names", SET_LIST,
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
