@@ -1,39 +1,38 @@
 /* paths.c: settle's state directories and the state lock. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "settle-error.h"
 #include "settle-paths.h"
+#include "settle-snapshot-reader.h"
 
 /* How long to sleep between two attempts at the lock: short, so that a
  * waiting command proceeds soon after the holder finishes. */
 #define LOCK_POLL_INTERVAL_US (20 * 1000)
 
-static const char *
-non_empty_env (const char *name)
-{
-  const char *value = g_getenv (name);
-  return value != NULL && value[0] != '\0' ? value : NULL;
-}
-
+/* The one rule for where state lives is the snapshot reader's (plain C,
+ * so that the module and the provider inside browsers and OpenSSL
+ * programs find the very same directory).  GLib only fills in the home
+ * directory from the password database when HOME is unset. */
 char *
 settle_data_dir (void)
 {
-  const char *override = non_empty_env ("SETTLE_DATA_DIR");
-  if (override != NULL)
-    return g_strdup (override);
-  return g_build_filename (g_get_user_data_dir (), "settle", NULL);
+  char buf[PATH_MAX];
+  if (settle_data_dir_resolve (buf, sizeof buf) == 0)
+    return g_strdup (buf);
+  return g_build_filename (g_get_home_dir (), ".local", "share", "settle", NULL);
 }
 
 char *
 settle_trust_dir (void)
 {
-  const char *override = non_empty_env ("SETTLE_TRUST_DIR");
-  if (override != NULL)
-    return g_strdup (override);
+  char buf[PATH_MAX];
+  if (settle_snapshot_default_dir (buf, sizeof buf) == 0)
+    return g_strdup (buf);
   char *data = settle_data_dir ();
   char *trust = g_build_filename (data, "trust", NULL);
   g_free (data);

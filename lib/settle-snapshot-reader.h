@@ -103,9 +103,15 @@ const settle_snap_entry *settle_snapshot_find_der (const settle_snapshot *snap,
 int settle_snapshot_stamp_read (const char *dir, settle_snapshot_stamp *stamp);
 int settle_snapshot_stamp_equal (const settle_snapshot_stamp *a, const settle_snapshot_stamp *b);
 
-/* The default snapshot directory: SETTLE_TRUST_DIR, else
- * $XDG_DATA_HOME/settle/trust, else $HOME/.local/share/settle/trust.
- * Writes into buf; returns 0, or -1 if it does not fit or HOME is unset. */
+/* Where settle keeps its state, for every reader and writer alike (the
+ * one rule; lib/paths.c uses it too): SETTLE_DATA_DIR, else
+ * $XDG_DATA_HOME/settle (absolute values only), else
+ * $HOME/.local/share/settle.  Writes into buf; returns 0, or -1 if it does
+ * not fit or nothing names a directory. */
+int settle_data_dir_resolve (char *buf, size_t len);
+
+/* The snapshot directory: SETTLE_TRUST_DIR, else the data directory's
+ * `trust`.  Same contract. */
 int settle_snapshot_default_dir (char *buf, size_t len);
 
 #ifdef __cplusplus

@@ -1228,9 +1228,9 @@ fits (char *buf, int written, size_t len)
 }
 
 int
-settle_snapshot_default_dir (char *buf, size_t len)
+settle_data_dir_resolve (char *buf, size_t len)
 {
-  const char *explicit_dir = env_nonempty ("SETTLE_TRUST_DIR");
+  const char *explicit_dir = env_nonempty ("SETTLE_DATA_DIR");
   const char *xdg = env_nonempty ("XDG_DATA_HOME");
   const char *home = env_nonempty ("HOME");
 
@@ -1241,8 +1241,23 @@ settle_snapshot_default_dir (char *buf, size_t len)
     return fits (buf, snprintf (buf, len, "%s", explicit_dir), len);
   /* The XDG spec says to ignore relative values. */
   if (xdg != NULL && xdg[0] == '/')
-    return fits (buf, snprintf (buf, len, "%s/settle/trust", xdg), len);
+    return fits (buf, snprintf (buf, len, "%s/settle", xdg), len);
   if (home == NULL)
     return -1;
-  return fits (buf, snprintf (buf, len, "%s/.local/share/settle/trust", home), len);
+  return fits (buf, snprintf (buf, len, "%s/.local/share/settle", home), len);
+}
+
+int
+settle_snapshot_default_dir (char *buf, size_t len)
+{
+  const char *explicit_dir = env_nonempty ("SETTLE_TRUST_DIR");
+
+  if (buf == NULL || len == 0)
+    return -1;
+  if (explicit_dir != NULL)
+    return fits (buf, snprintf (buf, len, "%s", explicit_dir), len);
+  if (settle_data_dir_resolve (buf, len) != 0)
+    return -1;
+  size_t used = strlen (buf);
+  return fits (buf, (int) used + snprintf (buf + used, len - used, "/trust"), len);
 }

@@ -14,6 +14,15 @@ check "the name filter keeps nothing for scanner.local" expect_count 0 'settle:/
 check "a search by subject finds only the cross certificate" \
   expect_count 1 -subject "/CN=printer device CA" settle://
 
+# SETTLE_DATA_DIR moves the whole state for the writer and every reader.
+mk_ca "$T_DIR" moved
+check "with SETTLE_DATA_DIR, settle trust and the settle: store agree" \
+  bash -c 'export SETTLE_DATA_DIR="$1/moved-state" SETTLE_STORE="file:$1/moved-state/store" &&
+    "$SETTLE" trust --ca "$1/moved.pem" --fingerprint "$2" --scope moved.local --yes &&
+    test -e "$1/moved-state/trust/index.cbor" &&
+    openssl storeutl -provider settle -provider default -certs "settle://?name=moved.local" 2>&1 | grep -x "Total found: 2"' \
+  _ "$T_DIR" "$(fingerprint "$T_DIR/moved.pem")"
+
 verify() { openssl verify -purpose sslserver "${PROV[@]}" -CAstore "$@"; }
 check "printer.local verifies against settle://" verify settle:// "$T_DIR/leaf.pem"
 check "printer.local verifies against the authority-less settle:" verify settle: "$T_DIR/leaf.pem"

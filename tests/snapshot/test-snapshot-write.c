@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "settle-error.h"
+#include "settle-paths.h"
 #include "settle-record.h"
 #include "settle-snapshot-reader.h"
 #include "settle-snapshot.h"
@@ -668,6 +669,17 @@ test_default_dir (void)
   g_setenv ("HOME", "/home/u", TRUE);
   g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, 0);
   g_assert_cmpstr (buf, ==, "/home/u/.local/share/settle/trust");
+
+  /* SETTLE_DATA_DIR moves the trust folder for readers as for the writer
+   * (settle_trust_dir() in lib/paths.c gives the same answer). */
+  g_setenv ("SETTLE_DATA_DIR", "/var/lib/settle-test", TRUE);
+  g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, 0);
+  g_assert_cmpstr (buf, ==, "/var/lib/settle-test/trust");
+  g_autofree char *writer_dir = settle_trust_dir ();
+  g_assert_cmpstr (writer_dir, ==, buf);
+  g_assert_cmpint (settle_snapshot_default_dir (buf, 20), ==, -1);
+  g_assert_cmpstr (buf, ==, "");
+  g_unsetenv ("SETTLE_DATA_DIR");
 
   g_unsetenv ("HOME");
   g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, -1);
