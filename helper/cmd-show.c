@@ -17,7 +17,7 @@ subject_of (GBytes *der)
   cert = settle_cert_parse (g_bytes_get_data (der, NULL), g_bytes_get_size (der), &error);
   if (cert == NULL)
     return g_strdup_printf ("(unreadable: %s)", error->message);
-  subject = X509_NAME_oneline (X509_get_subject_name (cert), NULL, 0);
+  subject = settle_cert_subject_text (cert);
   X509_free (cert);
   return subject;
 }

@@ -91,7 +91,7 @@ default_label (X509 *cert, char **names)
 {
   if (names != NULL && names[0] != NULL)
     return g_strdup (names[0]);
-  return X509_NAME_oneline (X509_get_subject_name (cert), NULL, 0);
+  return settle_cert_subject_text (cert);
 }
 
 static SettleRecord *

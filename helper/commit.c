@@ -250,12 +250,6 @@ settle_commit_remove_unreadable (SettleStore *store, const char *fingerprint, GE
 }
 
 gboolean
-settle_commit_refresh (SettleStore *store, GError **error)
-{
-  return commit (store, CHANGE_NONE, NULL, NULL, NULL, error);
-}
-
-gboolean
 settle_commit_replace (SettleStore *store, const SettleRecord *old_record, const SettleRecord *record,
                        GBytes *client_key_pem, GError **error)
 {

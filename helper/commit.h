@@ -37,5 +37,3 @@ gboolean settle_commit_client_renewal (SettleStore *store, const SettleRecord *r
  * settle_ui_open_store() calls it, so every command starts from a
  * snapshot that matches the store. */
 gboolean settle_commit_recover (SettleStore *store, GError **error);
-/* Regenerates the snapshot and the kept exports from the store as it is. */
-gboolean settle_commit_refresh (SettleStore *store, GError **error);

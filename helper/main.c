@@ -63,6 +63,43 @@ print_usage (FILE *out)
                 "Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
 }
 
+static const SettleCommand *
+find_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (name, commands[i].name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+/* Runs one command; its --help then says "Usage: settle CMD [OPTION...]". */
+static int
+run_command (const SettleCommand *command, int argc, char **argv)
+{
+  g_autofree char *prgname = g_strconcat ("settle ", command->name, NULL);
+  g_set_prgname (prgname);
+  return command->run (argc, argv);
+}
+
+/* `settle help CMD` is `settle CMD --help`. */
+static int
+run_help (int argc, char **argv)
+{
+  if (argc < 3)
+    {
+      print_usage (stdout);
+      return SETTLE_EXIT_OK;
+    }
+  const SettleCommand *command = find_command (argv[2]);
+  if (command == NULL || argc > 3)
+    {
+      fprintf (stderr, "settle help: unknown command '%s'. Run 'settle --help' for the list.\n", argv[2]);
+      return SETTLE_EXIT_USAGE;
+    }
+  char *help_argv[] = { argv[2], (char *) "--help", NULL };
+  return run_command (command, 2, help_argv);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -74,7 +111,9 @@ main (int argc, char **argv)
       print_usage (stderr);
       return SETTLE_EXIT_USAGE;
     }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+  if (strcmp (argv[1], "help") == 0)
+    return run_help (argc, argv);
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {
       print_usage (stdout);
       return SETTLE_EXIT_OK;
@@ -84,9 +123,9 @@ main (int argc, char **argv)
       printf ("settle %s\n", SETTLE_VERSION);
       return SETTLE_EXIT_OK;
     }
-  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
-      return commands[i].run (argc - 1, argv + 1);
+  const SettleCommand *command = find_command (argv[1]);
+  if (command != NULL)
+    return run_command (command, argc - 1, argv + 1);
 
   fprintf (stderr, "settle: unknown command '%s'. Run 'settle --help' for the list.\n", argv[1]);
   return SETTLE_EXIT_USAGE;

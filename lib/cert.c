@@ -355,6 +355,17 @@ settle_cert_not_after (X509 *cert)
   return (gint64) timegm (&tm);
 }
 
+char *
+settle_cert_subject_text (X509 *cert)
+{
+  char *openssl_text = X509_NAME_oneline (X509_get_subject_name (cert), NULL, 0);
+  if (openssl_text == NULL)
+    return g_strdup ("(unreadable subject)");
+  char *text = g_strdup (openssl_text);
+  OPENSSL_free (openssl_text);  /* OpenSSL's allocator, not GLib's */
+  return text;
+}
+
 char **
 settle_cert_dns_names (X509 *cert)
 {

@@ -48,6 +48,8 @@ void settle_wrapped_clear (SettleWrapped *wrapped);
 GBytes *settle_cert_to_der (X509 *cert);
 /* notAfter as unix seconds. */
 gint64 settle_cert_not_after (X509 *cert);
+/* The subject as one line ("/O=.../CN=..."), owned (g_free). */
+char *settle_cert_subject_text (X509 *cert);
 /* The DNS SANs of a certificate (owned NULL-terminated vector). */
 char **settle_cert_dns_names (X509 *cert);
 

@@ -26,7 +26,7 @@ typedef struct {
 
 static const sp11_slot_desc sp11_slots[] = {
   { SP11_SLOT_TRUST, "SETTLE Local Trust", "local trust", "1" },
-  { SP11_SLOT_IDENTITIES, "SETTLE Device Identities", "device identities", "2" },
+  { SP11_SLOT_IDENTITIES, "SETTLE Device Identities", "identities", "2" },
 };
 #define SP11_N_SLOTS (sizeof sp11_slots / sizeof sp11_slots[0])
 

@@ -188,22 +188,10 @@ sp11_view_free (sp11_view *view)
   free (view);
 }
 
-size_t
-sp11_view_count (const sp11_view *view)
-{
-  return view->n_objects;
-}
-
 uint32_t
 sp11_view_tag (const sp11_view *view)
 {
   return view->tag;
-}
-
-uint64_t
-sp11_view_generation (const sp11_view *view)
-{
-  return view->snap ? settle_snapshot_generation (view->snap) : 0;
 }
 
 CK_OBJECT_HANDLE

@@ -48,9 +48,7 @@ void sp11_view_free (sp11_view *view);
 
 #define SP11_VIEW_TAG_MAX 0xffffffu
 
-size_t sp11_view_count (const sp11_view *view);
 uint32_t sp11_view_tag (const sp11_view *view);
-uint64_t sp11_view_generation (const sp11_view *view);
 CK_OBJECT_HANDLE sp11_view_handle (const sp11_view *view, size_t index);
 /* The object for a handle of this view in `slot`, or NULL. */
 const sp11_object *sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle);

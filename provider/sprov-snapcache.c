@@ -208,12 +208,6 @@ sprov_snap_get (const sprov_snap *snap)
   return snap->snapshot;
 }
 
-const char *
-sprov_snap_dir (const sprov_snap *snap)
-{
-  return snap->dir;
-}
-
 size_t
 sprov_snap_index_of (const sprov_snap *snap, const settle_snap_entry *entry)
 {

@@ -38,7 +38,6 @@ void sprov_snap_release (sprov_snap *snap);
 
 /* The loaded snapshot (borrowed, lives as long as `snap`). */
 const settle_snapshot *sprov_snap_get (const sprov_snap *snap);
-const char *sprov_snap_dir (const sprov_snap *snap);
 
 /* Position of an entry returned by the reader's index lookups. */
 size_t sprov_snap_index_of (const sprov_snap *snap, const settle_snap_entry *entry);

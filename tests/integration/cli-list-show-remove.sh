@@ -38,6 +38,10 @@ check "the referee is still trusted" bash -c "'$SETTLE' show 'Lab referee' >/dev
 check "the snapshot now holds only the referee's 2 certificates" \
   test "$(grep -c 'BEGIN TRUSTED CERTIFICATE' "$T_DIR/bundle.pem")" -eq 2
 check_fails "an unknown command is a usage error" "unknown command" "$SETTLE" frobnicate
-check "every command has --help" bash -c "for c in trust list show remove export; do '$SETTLE' \$c --help >/dev/null || exit 1; done"
+check "every command has --help, whose usage line names it" \
+  bash -c "for c in trust list show remove export pair audit; do '$SETTLE' \$c --help | grep -q \"settle \$c \\[OPTION\" || exit 1; done"
+check "settle help pair is settle pair --help" bash -c "'$SETTLE' help pair | grep -q 'settle pair \\[OPTION'"
+set +e; "$SETTLE" help frobnicate >/dev/null 2>&1; rc=$?; set -e
+check "settle help of an unknown command is a usage error" test "$rc" -eq 2
 
 done_testing
