@@ -42,7 +42,7 @@ probe_ctx_new (void)
 
   if (ctx == NULL)
     return NULL;
-  /* The devices speak TLS 1.3 only (DESIGN.md, REQ-TRANS-01).  No path
+  /* The devices speak TLS 1.3 only (docs/design.md, REQ-TRANS-01).  No path
    * validation here: the old anchor is judged by the caller. */
   SSL_CTX_set_min_proto_version (ctx, TLS1_3_VERSION);
   SSL_CTX_set_verify (ctx, SSL_VERIFY_NONE, NULL);

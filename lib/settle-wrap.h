@@ -1,7 +1,7 @@
 /* settle-wrap.h: certificate checks and the name-constraint wrapping.
  *
  * A device or referee CA is never trusted as it is.  It is wrapped
- * (DESIGN.md, "Scoping by name constraints"): a fresh, throwaway wrapper
+ * (docs/design.md, "Scoping"): a fresh, throwaway wrapper
  * root R signs a cross certificate C with the CA's subject and public key;
  * both carry nameConstraints permitting only the scope's dNSName subtrees
  * and excluding every IPv4 and IPv6 address.  R's private key exists only

@@ -2,7 +2,7 @@
  *
  * Browsers and OpenSSL cannot be told "trust this root only for .local",
  * but they all enforce nameConstraints in CA certificates.  So the CA is
- * never trusted as it is (DESIGN.md, "Scoping by name constraints"):
+ * never trusted as it is (docs/design.md, "Scoping"):
  *
  *   wrapper root R   self-signed, nameConstraints = scope, the trust anchor
  *   cross cert C     subject + SPKI + SKID of the CA, issuer R, same
