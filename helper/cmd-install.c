@@ -135,7 +135,7 @@ settle_collect_chromium (gboolean installing, SettleTargets *t)
 }
 
 static void
-settle_collect_firefox (const char *cmd, SettleTargets *t)
+settle_collect_firefox (const char *cmd, gboolean installing, SettleTargets *t)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) profiles = g_ptr_array_new_with_free_func (g_free);
@@ -145,8 +145,14 @@ settle_collect_firefox (const char *cmd, SettleTargets *t)
       t->failures++;
       return;
     }
-  if (profiles->len == 0)
-    fprintf (stderr, "settle %s: no Firefox profile found (no profiles.ini).\n", cmd);
+  if (profiles->len == 0 && installing)
+    {
+      /* Asked for Firefox and found none: that is a failure, not a success
+       * that registers nothing. */
+      settle_ui_failf (cmd, "no Firefox profile found (no profiles.ini in ~/.config/mozilla/firefox, "
+                            "~/.mozilla/firefox, snap or flatpak); start Firefox once, then run this again.");
+      t->failures++;
+    }
   for (guint i = 0; i < profiles->len; i++)
     {
       const char *dir = g_ptr_array_index (profiles, i);
@@ -237,7 +243,7 @@ settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
       if (o.chromium)
         settle_collect_chromium (installing, &t);
       if (o.firefox)
-        settle_collect_firefox (cmd, &t);
+        settle_collect_firefox (cmd, installing, &t);
       settle_apply (cmd, installing, module, &t);
       status = t.failures ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
     }
@@ -259,7 +265,7 @@ settle_collect_everywhere (const char *cmd, SettleTargets *t)
     else
       settle_remember_registration (cmd, FALSE, remembered[i]);
   settle_collect_chromium (FALSE, t);
-  settle_collect_firefox (cmd, t);
+  settle_collect_firefox (cmd, FALSE, t);
 }
 
 int

@@ -1,6 +1,10 @@
 /* profiles.c: Chromium's NSS database locations and Firefox's profiles.ini. */
 #include "profiles.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
 #include "settle-error.h"
 
 /* Home-relative places where a Chromium build keeps its NSS database:
@@ -16,9 +20,14 @@ static const char *const settle_chromium_homes[] = {
   NULL,
 };
 
+/* Home-relative places of Firefox's profiles.ini besides the XDG one
+ * ($XDG_CONFIG_HOME/mozilla/firefox, where Firefox ESR 153 makes new
+ * profiles): the legacy directory, snap and flatpak (both spellings). */
 static const char *const settle_firefox_inis[] = {
   ".mozilla/firefox/profiles.ini",
+  "snap/firefox/common/.config/mozilla/firefox/profiles.ini",
   "snap/firefox/common/.mozilla/firefox/profiles.ini",
+  ".var/app/org.mozilla.firefox/config/mozilla/firefox/profiles.ini",
   ".var/app/org.mozilla.firefox/.mozilla/firefox/profiles.ini",
   NULL,
 };
@@ -79,21 +88,65 @@ settle_read_profiles_ini (const char *ini, GPtrArray *out_dirs, GError **error)
   return TRUE;
 }
 
+static gboolean
+settle_read_ini_if_present (const char *ini, GPtrArray *out_dirs, GError **error)
+{
+  return !g_file_test (ini, G_FILE_TEST_EXISTS) || settle_read_profiles_ini (ini, out_dirs, error);
+}
+
+/* Drops later copies of a profile that two profiles.ini files list. */
+static void
+settle_drop_duplicate_dirs (GPtrArray *dirs)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < dirs->len;)
+    {
+      g_autofree char *canonical = g_canonicalize_filename (g_ptr_array_index (dirs, i), NULL);
+      if (g_hash_table_contains (seen, canonical))
+        g_ptr_array_remove_index (dirs, i);
+      else
+        {
+          g_hash_table_add (seen, g_steal_pointer (&canonical));
+          i++;
+        }
+    }
+}
+
 gboolean
 settle_firefox_profiles (GPtrArray *out_dirs, GError **error)
 {
+  g_autofree char *xdg_ini = g_build_filename (g_get_user_config_dir (), "mozilla", "firefox",
+                                               "profiles.ini", NULL);
+  if (!settle_read_ini_if_present (xdg_ini, out_dirs, error))
+    return FALSE;
   for (gsize i = 0; settle_firefox_inis[i] != NULL; i++)
     {
       g_autofree char *ini = g_build_filename (g_get_home_dir (), settle_firefox_inis[i], NULL);
-      if (g_file_test (ini, G_FILE_TEST_EXISTS) && !settle_read_profiles_ini (ini, out_dirs, error))
+      if (!settle_read_ini_if_present (ini, out_dirs, error))
         return FALSE;
     }
+  settle_drop_duplicate_dirs (out_dirs);
   return TRUE;
+}
+
+/* Firefox's `lock` is a symlink to "ADDRESS:+PID" of the process holding
+ * the profile.  It stays behind when Firefox crashes or is killed: a lock
+ * whose process no longer exists on this machine is stale.  A lock that
+ * cannot be read that way counts as held (the safe side). */
+static gboolean
+settle_lock_holder_is_gone (const char *lock)
+{
+  g_autofree char *target = g_file_read_link (lock, NULL);
+  const char *plus = target != NULL ? strrchr (target, '+') : NULL;
+  guint64 pid = 0;
+  if (plus == NULL || !g_ascii_string_to_unsigned (plus + 1, 10, 1, G_MAXINT32, &pid, NULL))
+    return FALSE;
+  return kill ((pid_t) pid, 0) != 0 && errno == ESRCH;
 }
 
 gboolean
 settle_firefox_profile_in_use (const char *profile_dir)
 {
   g_autofree char *lock = g_build_filename (profile_dir, "lock", NULL);
-  return g_file_test (lock, G_FILE_TEST_IS_SYMLINK);
+  return g_file_test (lock, G_FILE_TEST_IS_SYMLINK) && !settle_lock_holder_is_gone (lock);
 }

@@ -13,9 +13,13 @@
 char **settle_chromium_nssdbs (gboolean *to_create);
 
 /* The profile directories listed in Firefox's profiles.ini files (the
- * native, snap and flatpak ones that exist).  FALSE with `error` when a
- * profiles.ini cannot be parsed; an absent one just adds nothing. */
+ * XDG one, $XDG_CONFIG_HOME/mozilla/firefox, where Firefox ESR 153 makes
+ * new profiles; the legacy ~/.mozilla/firefox; snap and flatpak), each
+ * once.  FALSE with `error` when a profiles.ini cannot be parsed; an
+ * absent one just adds nothing. */
 gboolean settle_firefox_profiles (GPtrArray *out_dirs, GError **error);
 
-/* TRUE when Firefox runs with this profile (its `lock` symlink exists). */
+/* TRUE when Firefox runs with this profile: its `lock` symlink exists and
+ * names a process that is still alive (a crashed Firefox leaves a stale
+ * lock behind). */
 gboolean settle_firefox_profile_in_use (const char *profile_dir);

@@ -65,12 +65,31 @@ check "install --firefox registers in every profile" "$SETTLE" install --firefox
 check "relative profile" registered "$FF/abc.default-esr"
 check "absolute profile" registered "$T_DIR/elsewhere/work"
 check "a profile without a database is left alone" test ! -e "$FF/new.unused/cert9.db"
-ln -s "127.0.0.1:+4242" "$FF/abc.default-esr/lock"
+ln -s "127.0.0.1:+$$" "$FF/abc.default-esr/lock"
 check_fails "a profile in use by a running Firefox is refused" "Firefox is running" "$SETTLE" install --firefox
+rm "$FF/abc.default-esr/lock"
+# A crashed Firefox leaves its lock behind, naming a process that is gone.
+sleep 0 & dead=$!; wait $dead
+ln -s "127.0.0.1:+$dead" "$FF/abc.default-esr/lock"
+check "a stale lock (its process is gone) does not block install" "$SETTLE" install --firefox
 rm "$FF/abc.default-esr/lock"
 check "uninstall --firefox removes it everywhere" "$SETTLE" uninstall --firefox
 check "relative profile cleaned" unregistered "$FF/abc.default-esr"
 check "absolute profile cleaned" unregistered "$T_DIR/elsewhere/work"
+
+# Firefox ESR 153 makes new profiles under $XDG_CONFIG_HOME/mozilla/firefox.
+XFF=${XDG_CONFIG_HOME:-$HOME/.config}/mozilla/firefox
+mkdb "$XFF/xyz.default-esr"
+printf '[Profile0]\nName=default-esr\nIsRelative=1\nPath=xyz.default-esr\nDefault=1\n' >"$XFF/profiles.ini"
+check "install --firefox finds the XDG profile too" "$SETTLE" install --firefox
+check "XDG profile" registered "$XFF/xyz.default-esr"
+check "uninstall --firefox cleans the XDG profile" "$SETTLE" uninstall --firefox
+check "XDG profile cleaned" unregistered "$XFF/xyz.default-esr"
+mv "$XFF/profiles.ini" "$XFF/profiles.ini.off"; mv "$FF/profiles.ini" "$FF/profiles.ini.off"
+check_fails "install --firefox without any profile fails (exit 1)" "no Firefox profile found" \
+  "$SETTLE" install --firefox
+check "uninstall --firefox without any profile is fine" "$SETTLE" uninstall --firefox
+mv "$XFF/profiles.ini.off" "$XFF/profiles.ini"; mv "$FF/profiles.ini.off" "$FF/profiles.ini"
 
 # Chromium: with no database anywhere, the XDG one is created (what
 # Chromium 146+ would create); where databases exist, all of them are used.
