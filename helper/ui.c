@@ -5,11 +5,20 @@
 #include "commit.h"
 #include "ui.h"
 
+/* Options every command takes, added and parsed in one place. */
+static gboolean settle_ui_verbose;
+
+static const GOptionEntry common_entries[] = {
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &settle_ui_verbose, "Also say which store is used", NULL },
+  { NULL },
+};
+
 gboolean
 settle_ui_parse (GOptionContext *context, const char *cmd, int *argc, char ***argv)
 {
   g_autoptr (GError) error = NULL;
 
+  g_option_context_add_main_entries (context, common_entries, NULL);
   if (g_option_context_parse (context, argc, argv, &error))
     return TRUE;
   fprintf (stderr, "settle %s: %s\nRun 'settle %s --help' for usage.\n", cmd, error->message, cmd);
@@ -53,7 +62,9 @@ settle_ui_open_store (GError **error)
   SettleStore *store = settle_store_open_default (error);
   g_autoptr (GError) recover_error = NULL;
 
-  if (store != NULL && g_getenv ("SETTLE_QUIET") == NULL)
+  /* Said only when asked: scripts reading --json or a table on stdout and
+   * people reading stderr need no notice on every command. */
+  if (store != NULL && settle_ui_verbose)
     fprintf (stderr, "settle: using the %s\n", settle_store_describe (store));
   /* A failure here is not this command's: it is said, and the command
    * goes on with the store, which is right even when the snapshot lags. */

@@ -16,7 +16,6 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 need_tool openssl python3
 STORE_DIR="$XDG_DATA_HOME/settle/store"
 DATA_DIR="$XDG_DATA_HOME/settle"
-export SETTLE_QUIET=1
 : "${CRASH_OPERATIONS:=1000}"   # set it lower only by hand, for a quick try
 : "${CRASH_WORKERS:=4}"
 : "${CRASH_SLOTS:=16}"

@@ -40,6 +40,9 @@ check "the snapshot now holds only the referee's 2 certificates" \
 check_fails "an unknown command is a usage error" "unknown command" "$SETTLE" frobnicate
 check "every command has --help, whose usage line names it" \
   bash -c "for c in trust list show remove export pair audit; do '$SETTLE' \$c --help | grep -q \"settle \$c \\[OPTION\" || exit 1; done"
+check "settle list --json writes nothing on stderr (no store notice)" \
+  bash -c "'$SETTLE' list --json 2>'$T_DIR/list.err' >/dev/null && test ! -s '$T_DIR/list.err'"
+check "settle list -v names the store" bash -c "'$SETTLE' list -v 2>&1 >/dev/null | grep -q 'using the file store'"
 check "settle help pair is settle pair --help" bash -c "'$SETTLE' help pair | grep -q 'settle pair \\[OPTION'"
 set +e; "$SETTLE" help frobnicate >/dev/null 2>&1; rc=$?; set -e
 check "settle help of an unknown command is a usage error" test "$rc" -eq 2

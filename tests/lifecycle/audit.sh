@@ -10,7 +10,6 @@ need_tool openssl certutil modutil python3
 # sanitized build they need the ASan runtime first (tests/lib.sh).
 preload_asan_runtime "$BUILD_ROOT/nss-module/libsettle-pkcs11.so"
 preload_asan_runtime "$BUILD_ROOT/provider/settle.so"
-export SETTLE_QUIET=1
 MODULE="$BUILD_ROOT/nss-module/libsettle-pkcs11.so"
 STORE_DIR="$XDG_DATA_HOME/settle/store"
 validate() { python3 "$SOURCE_ROOT/tests/lifecycle/check-json.py" "$SOURCE_ROOT/schema" "$@"; }

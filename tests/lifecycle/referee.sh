@@ -12,7 +12,6 @@ need_tool openssl python3
 preload_asan_runtime "$BUILD_ROOT/nss-module/libsettle-pkcs11.so"
 preload_asan_runtime "$BUILD_ROOT/provider/settle.so"
 export OPENSSL_MODULES="$BUILD_ROOT/provider"
-export SETTLE_QUIET=1
 PTY="$SOURCE_ROOT/tests/pty-answer.py"
 PROMPT='Trust it\? \[yes/no\]'
 

@@ -6,7 +6,6 @@
 # (nothing to refresh or renew).
 . "$SOURCE_ROOT/tests/lib.sh"
 need_tool systemd-analyze
-export SETTLE_QUIET=1
 UNITS="$SOURCE_ROOT/packaging/systemd"
 mkdir -p "$T_DIR/units"
 sed "s|^ExecStart=\(-\?\)/usr/bin/settle |ExecStart=\1$SETTLE |" "$UNITS/settle-refresh.service" >"$T_DIR/units/settle-refresh.service"
