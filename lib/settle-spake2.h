@@ -47,7 +47,7 @@ typedef enum {
 
 #define SETTLE_SPAKE2_ID_CLIENT "settle client"
 /* RFC 8446 section 7.5 exporter, empty context, 32 bytes. */
-#define SETTLE_SPAKE2_EXPORTER_LABEL "EXPORTER-settle-spake2"
+#define SETTLE_SPAKE2_EXPORTER_LABEL "EXPERIMENTAL-settle-spake2"
 #define SETTLE_SPAKE2_EXPORTER_LEN 32
 
 typedef struct SettleSpake2 SettleSpake2; /* opaque; owns every secret */

@@ -292,18 +292,44 @@ context_new (SettleSpake2Role role, const char *id_a, const char *id_b,
 }
 
 /* pA = x*P + w*M (role A), pB = y*P + w*N (role B). */
+/* x*G + w*M (or N) as two single-scalar products, each on OpenSSL's
+ * constant-time ladder, then added.  One EC_POINT_mul with both scalars
+ * would, on an OpenSSL without the constant-time P-256 code, fall back to
+ * variable-time wNAF on the secret w. */
+static gboolean
+mul_secret_point (const EC_GROUP *group, EC_POINT *out, const EC_POINT *point, const BIGNUM *scalar,
+                  BN_CTX *bn_ctx)
+{
+  BIGNUM *k = BN_dup (scalar);
+  gboolean ok = k != NULL;
+  if (ok)
+    {
+      BN_set_flags (k, BN_FLG_CONSTTIME);
+      ok = point == NULL ? EC_POINT_mul (group, out, k, NULL, NULL, bn_ctx) == 1
+                         : EC_POINT_mul (group, out, NULL, point, k, bn_ctx) == 1;
+    }
+  BN_clear_free (k);
+  return ok;
+}
+
 static gboolean
 compute_own_share (SettleSpake2 *ctx, GError **error)
 {
   const char *blind_hex = ctx->role == SETTLE_SPAKE2_ROLE_A ? spake2_m_hex : spake2_n_hex;
   EC_POINT *blind = point_from_hex (ctx->group, blind_hex);
+  EC_POINT *x_g = EC_POINT_new (ctx->group);
+  EC_POINT *w_blind = EC_POINT_new (ctx->group);
   EC_POINT *share = EC_POINT_new (ctx->group);
   BN_CTX *bn_ctx = BN_CTX_secure_new ();
-  gboolean ok = blind != NULL && share != NULL && bn_ctx != NULL
-                && EC_POINT_mul (ctx->group, share, ctx->scalar, blind, ctx->w, bn_ctx) == 1
+  gboolean ok = blind != NULL && x_g != NULL && w_blind != NULL && share != NULL && bn_ctx != NULL
+                && mul_secret_point (ctx->group, x_g, NULL, ctx->scalar, bn_ctx)
+                && mul_secret_point (ctx->group, w_blind, blind, ctx->w, bn_ctx)
+                && EC_POINT_add (ctx->group, share, x_g, w_blind, bn_ctx) == 1
                 && point_encode (ctx->group, share, ctx->own_share, bn_ctx);
 
   EC_POINT_clear_free (share);
+  EC_POINT_clear_free (w_blind);
+  EC_POINT_clear_free (x_g);
   EC_POINT_free (blind);
   BN_CTX_free (bn_ctx);
   if (!ok)

@@ -327,6 +327,37 @@ test_short_confirmation_refused (void)
   g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_AUTH);
 }
 
+/* Every single byte of a valid confirmation matters, in both roles: a
+ * comparison of only a prefix would let an attacker without the code
+ * pass about one try in 256 per byte left out.  Each flipped MAC is
+ * checked by a fresh party, then the intact one still verifies. */
+static void
+test_confirmation_byte_flips_refused (gconstpointer data)
+{
+  SettleSpake2Role verifier_role = (SettleSpake2Role) GPOINTER_TO_UINT (data);
+  guint8 s[SETTLE_SECRET_RECOMMENDED_BYTES];
+  random_secret (s, sizeof s);
+  for (gsize i = 0; i < SETTLE_SPAKE2_CONFIRM_LEN; i++)
+    for (guint bit = 0; bit < 8; bit += 7)
+      {
+        g_autoptr (SettleSpake2) a = live_party (SETTLE_SPAKE2_ROLE_A, "cam.local", s, exporter_one);
+        g_autoptr (SettleSpake2) b = live_party (SETTLE_SPAKE2_ROLE_B, "cam.local", s, exporter_one);
+        exchange_shares (a, b);
+        SettleSpake2 *verifier = verifier_role == SETTLE_SPAKE2_ROLE_A ? a : b;
+        SettleSpake2 *sender = verifier_role == SETTLE_SPAKE2_ROLE_A ? b : a;
+        guint8 mac[SETTLE_SPAKE2_CONFIRM_LEN];
+        g_assert_true (settle_spake2_get_confirmation (sender, mac, NULL));
+        mac[i] ^= (guint8) (1u << bit);
+        g_autoptr (GError) error = NULL;
+        if (settle_spake2_verify_peer_confirmation (verifier, mac, sizeof mac, &error))
+          g_error ("role %s accepted a confirmation with byte %zu bit %u flipped",
+                   verifier_role == SETTLE_SPAKE2_ROLE_A ? "A" : "B", i, bit);
+        g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_AUTH);
+        mac[i] ^= (guint8) (1u << bit);
+        g_assert_true (settle_spake2_verify_peer_confirmation (verifier, mac, sizeof mac, NULL));
+      }
+}
+
 /* w for the secret 00 01 .. 13, computed independently (Python hmac/hashlib
  * HKDF, reduced mod the P-256 order) from schema/qr-payload.md. */
 static void
@@ -396,6 +427,10 @@ main (int argc, char **argv)
   g_test_add_func ("/spake2/peer/bad-shares", test_bad_peer_shares_refused);
   g_test_add_func ("/spake2/peer/share-once", test_share_processed_once);
   g_test_add_func ("/spake2/peer/short-confirmation", test_short_confirmation_refused);
+  g_test_add_data_func ("/spake2/peer/confirmation-byte-flips/at-A", GUINT_TO_POINTER (SETTLE_SPAKE2_ROLE_A),
+                        test_confirmation_byte_flips_refused);
+  g_test_add_data_func ("/spake2/peer/confirmation-byte-flips/at-B", GUINT_TO_POINTER (SETTLE_SPAKE2_ROLE_B),
+                        test_confirmation_byte_flips_refused);
   g_test_add_func ("/spake2/w/matches-schema", test_derive_w_matches_schema);
   g_test_add_func ("/spake2/construction/refused", test_bad_construction_refused);
   g_test_add_func ("/spake2/suites", test_suite_names);
