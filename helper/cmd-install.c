@@ -12,6 +12,7 @@
 #include "profiles.h"
 #include "settle-config.h"
 #include "settle-error.h"
+#include "settle-paths.h"
 #include "ui.h"
 
 typedef struct {
@@ -77,13 +78,17 @@ settle_install_parse (const char *cmd, gboolean installing, int *argc, char ***a
   return TRUE;
 }
 
-/* The module path to register: --module, $SETTLE_PKCS11_MODULE, the
- * installed one; absolute, because NSS stores it as given. */
+/* The module path to register: --module, $SETTLE_PKCS11_MODULE, the build
+ * tree's when this settle runs uninstalled, the installed one; absolute,
+ * because NSS stores it as given. */
 static char *
 settle_install_module_path (const SettleInstallOptions *o, GError **error)
 {
   const char *chosen = o->module ? o->module : g_getenv ("SETTLE_PKCS11_MODULE");
-  g_autofree char *path = g_canonicalize_filename (chosen ? chosen : SETTLE_PKCS11_MODULE_PATH, NULL);
+  g_autofree char *uninstalled = settle_build_tree_file ("nss-module/libsettle-pkcs11.so");
+  if (chosen == NULL)
+    chosen = uninstalled != NULL ? uninstalled : SETTLE_PKCS11_MODULE_PATH;
+  g_autofree char *path = g_canonicalize_filename (chosen, NULL);
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,

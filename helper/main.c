@@ -15,40 +15,18 @@ typedef struct {
 } SettleCommand;
 
 static const SettleCommand commands[] = {
-#ifdef SETTLE_HAVE_PAIR
   { "pair", settle_cmd_pair, "pair with a device: scan its QR code, prove the code, consent" },
-#endif
-#ifdef SETTLE_HAVE_TRUST
   { "trust", settle_cmd_trust, "trust a device or referee CA whose fingerprint you got out of band" },
-#endif
-#ifdef SETTLE_HAVE_LIST
   { "list", settle_cmd_list, "list everything this store trusts" },
-#endif
-#ifdef SETTLE_HAVE_SHOW
   { "show", settle_cmd_show, "show one trusted binding in full" },
-#endif
-#ifdef SETTLE_HAVE_REMOVE
   { "remove", settle_cmd_remove, "stop trusting a binding and delete its keys" },
-#endif
-#ifdef SETTLE_HAVE_EXPORT
   { "export", settle_cmd_export, "write the wrapped anchors as a PEM bundle or an OpenSSL hash directory" },
-#endif
-#ifdef SETTLE_HAVE_INSTALL
   { "install", settle_cmd_install, "register the PKCS#11 module with NSS databases and browsers" },
   { "uninstall", settle_cmd_uninstall, "undo `settle install`" },
-#endif
-#ifdef SETTLE_HAVE_AUDIT
   { "audit", settle_cmd_audit, "list every binding and where it is installed" },
-#endif
-#ifdef SETTLE_HAVE_RESET
   { "reset", settle_cmd_reset, "remove every record, key, snapshot and registration" },
-#endif
-#ifdef SETTLE_HAVE_REFRESH
   { "refresh", settle_cmd_refresh, "follow a device's CA rotation; refuse a factory-reset device" },
-#endif
-#ifdef SETTLE_HAVE_RENEW
   { "renew", settle_cmd_renew, "renew this computer's client certificate for a device" },
-#endif
 };
 
 static void

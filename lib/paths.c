@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "settle-config.h"
 #include "settle-error.h"
 #include "settle-paths.h"
 #include "settle-snapshot-reader.h"
@@ -37,6 +38,16 @@ settle_trust_dir (void)
   char *trust = g_build_filename (data, "trust", NULL);
   g_free (data);
   return trust;
+}
+
+char *
+settle_build_tree_file (const char *relative)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *root_slash = g_strconcat (SETTLE_BUILD_ROOT, "/", NULL);
+  if (self == NULL || !g_str_has_prefix (self, root_slash))
+    return NULL;
+  return g_build_filename (SETTLE_BUILD_ROOT, relative, NULL);
 }
 
 char *

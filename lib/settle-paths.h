@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 char *settle_data_dir (void);
 char *settle_trust_dir (void);       /* SETTLE_TRUST_DIR overrides */
 char *settle_file_store_dir (void);
+/* When this program runs from its build tree (uninstalled), that tree's
+ * `relative` file (owned), so that an uninstalled settle uses its own
+ * module and signer; NULL for an installed program. */
+char *settle_build_tree_file (const char *relative);
 
 /* Takes the exclusive state lock (blocking, with a clear error after
  * `timeout_ms`).  Returns a descriptor to pass to settle_state_unlock, or

@@ -9,6 +9,7 @@
  * back on a pipe, read with a deadline. */
 #include "sp11-signer.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,13 +28,26 @@ extern char **environ;
 
 #define SP11_SIGNER_MAX_ANSWER 1024u
 
+/* 1 when this module was loaded from its build tree (uninstalled). */
+static int
+sp11_loaded_from_build_tree (void)
+{
+  static const char root[] = SETTLE_BUILD_ROOT "/";
+  Dl_info info;
+  return dladdr ((void *) sp11_loaded_from_build_tree, &info) != 0 && info.dli_fname != NULL
+         && strncmp (info.dli_fname, root, sizeof root - 1) == 0;
+}
+
 static const char *
 sp11_signer_path (void)
 {
-  /* Tests and uninstalled builds point at their own signer; whoever can
-   * set a browser's environment could preload code into it anyway. */
+  /* SETTLE_SIGNER names another signer (tests of a broken one); whoever
+   * can set a browser's environment could preload code into it anyway.
+   * An uninstalled module uses the signer built beside it. */
   const char *path = secure_getenv ("SETTLE_SIGNER");
-  return (path != NULL && path[0] == '/') ? path : SETTLE_SIGNER_PATH;
+  if (path != NULL && path[0] == '/')
+    return path;
+  return sp11_loaded_from_build_tree () ? SETTLE_BUILD_ROOT "/signer/settle-signer" : SETTLE_SIGNER_PATH;
 }
 
 static void

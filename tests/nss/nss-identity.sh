@@ -51,6 +51,9 @@ printf 'settle identity test' | openssl dgst -sha256 -binary >"$T_DIR/digest"
 check "C_Sign through the signer makes a signature" \
   pkcs11-tool --module "$MODULE" --slot 2 --sign -m ECDSA --id "$ID" \
     --signature-format openssl -i "$T_DIR/digest" -o "$T_DIR/sig.der"
+check "an uninstalled module runs its build tree's signer with no SETTLE_SIGNER set" \
+  env -u SETTLE_SIGNER pkcs11-tool --module "$MODULE" --slot 2 --sign -m ECDSA --id "$ID" \
+    --signature-format openssl -i "$T_DIR/digest" -o "$T_DIR/sig-uninstalled.der"
 openssl x509 -in "$T_DIR/client.pem" -noout -pubkey >"$T_DIR/client.pub"
 check "openssl verifies it with the client certificate's key" \
   openssl pkeyutl -verify -pubin -inkey "$T_DIR/client.pub" -in "$T_DIR/digest" -sigfile "$T_DIR/sig.der"

@@ -21,6 +21,12 @@ check "it points at the module" bash -c "modutil -rawlist -dbdir 'sql:$DB' | gre
 "$SETTLE" install --nssdb "$DB" >"$T_DIR/again.txt"
 check "installing again changes nothing" grep -q '^Already registered in' "$T_DIR/again.txt"
 check "the module is listed once" test "$(modutil -rawlist -dbdir "sql:$DB" | grep -c 'SETTLE Local Trust')" -eq 1
+# Uninstalled, without SETTLE_PKCS11_MODULE: the build tree's own module.
+DB_UNINSTALLED=$T_DIR/db-uninstalled
+mkdb "$DB_UNINSTALLED"
+check "an uninstalled settle registers its build tree's module with no variable set" bash -c "
+  env -u SETTLE_PKCS11_MODULE '$SETTLE' install --nssdb '$DB_UNINSTALLED' >/dev/null &&
+  modutil -rawlist -dbdir 'sql:$DB_UNINSTALLED' | grep -qF 'library=\"$BUILD_ROOT/nss-module/libsettle-pkcs11.so\"'"
 check_fails "a missing module path is refused" "does not exist" \
   "$SETTLE" install --nssdb "$DB" --module "$T_DIR/nothing.so"
 check_fails "a directory without a database is refused" "no NSS database" \
