@@ -23,6 +23,9 @@ typedef struct {
 struct _SettleDeviceLimits {
   GMutex lock;
   guint total_active;
+  guint total_failures;     /* from every source, in the current window */
+  gint64 total_window_start_s;
+  gint64 all_blocked_until_s;
   SourceEntry entries[SETTLE_DEVICE_LIMIT_SOURCES];
 };
 
@@ -190,38 +193,62 @@ settle_device_limits_release (SettleDeviceLimits *limits, const SettleDeviceSour
 
 /* ---- pairing failures ---- */
 
-gboolean
+/* One more failure in a counting window; TRUE when it reaches `limit`
+ * (and the count starts afresh: the next `limit` earn the next block). */
+static gboolean
+count_in_window (guint *failures, gint64 *window_start_s, guint limit, gint64 now)
+{
+  if (*failures == 0 || now - *window_start_s >= SETTLE_DEVICE_LIMIT_FAILURE_WINDOW_S)
+    {
+      *failures = 0;
+      *window_start_s = now;
+    }
+  if (++*failures < limit)
+    return FALSE;
+  *failures = 0;
+  return TRUE;
+}
+
+SettleDeviceBlock
 settle_device_limits_record_failure (SettleDeviceLimits *limits, const SettleDeviceSource *source)
 {
-  gboolean blocks = FALSE;
+  SettleDeviceBlock blocks = SETTLE_DEVICE_BLOCK_NONE;
   g_mutex_lock (&limits->lock);
   gint64 now = now_s ();
   SourceEntry *e = entry_find_or_add (limits, source, now);
-  if (e->failures == 0 || now - e->window_start_s >= SETTLE_DEVICE_LIMIT_FAILURE_WINDOW_S)
+  if (count_in_window (&e->failures, &e->window_start_s, SETTLE_DEVICE_LIMIT_FAILURES, now))
     {
-      e->failures = 0;
-      e->window_start_s = now;
-    }
-  if (++e->failures >= SETTLE_DEVICE_LIMIT_FAILURES)
-    {
-      /* A fresh count after the block: the next N attempts earn the next block. */
-      e->failures = 0;
       e->blocked_until_s = now + SETTLE_DEVICE_LIMIT_BLOCK_S;
-      blocks = TRUE;
+      blocks |= SETTLE_DEVICE_BLOCK_SOURCE;
+    }
+  if (count_in_window (&limits->total_failures, &limits->total_window_start_s,
+                       SETTLE_DEVICE_LIMIT_FAILURES_TOTAL, now))
+    {
+      limits->all_blocked_until_s = now + SETTLE_DEVICE_LIMIT_BLOCK_S;
+      blocks |= SETTLE_DEVICE_BLOCK_ALL;
     }
   g_mutex_unlock (&limits->lock);
   return blocks;
 }
 
 guint
-settle_device_limits_blocked_for (SettleDeviceLimits *limits, const SettleDeviceSource *source)
+settle_device_limits_blocked_for (SettleDeviceLimits *limits, const SettleDeviceSource *source,
+                                  gboolean *everyone)
 {
-  guint seconds = 0;
+  gint64 until = 0;
+  gboolean all = FALSE;
   g_mutex_lock (&limits->lock);
   gint64 now = now_s ();
   SourceEntry *e = entry_find (limits, source);
   if (e != NULL && e->blocked_until_s > now)
-    seconds = (guint) (e->blocked_until_s - now);
+    until = e->blocked_until_s;
+  if (limits->all_blocked_until_s > now && limits->all_blocked_until_s > until)
+    {
+      until = limits->all_blocked_until_s;
+      all = TRUE;
+    }
   g_mutex_unlock (&limits->lock);
-  return seconds;
+  if (everyone != NULL)
+    *everyone = all;
+  return until > now ? (guint) (until - now) : 0;
 }

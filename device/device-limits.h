@@ -22,6 +22,11 @@ G_BEGIN_DECLS
 #define SETTLE_DEVICE_LIMIT_FAILURES 4
 #define SETTLE_DEVICE_LIMIT_FAILURE_WINDOW_S 600
 #define SETTLE_DEVICE_LIMIT_BLOCK_S 300
+/* Failed pairing attempts from all sources together within the window
+ * that block every source: many addresses (127.0.0.2, a /48 of IPv6)
+ * must not multiply the guesses.  Per code, the ceremony server retires
+ * a code after SETTLE_CEREMONY_SERVER_MAX_FAILURES. */
+#define SETTLE_DEVICE_LIMIT_FAILURES_TOTAL 10
 
 typedef struct _SettleDeviceLimits SettleDeviceLimits;
 
@@ -49,10 +54,19 @@ gboolean settle_device_source_of (const struct sockaddr *addr, socklen_t len, Se
 SettleDeviceAdmission settle_device_limits_admit (SettleDeviceLimits *limits, const SettleDeviceSource *source);
 void settle_device_limits_release (SettleDeviceLimits *limits, const SettleDeviceSource *source);
 
-/* Counts one failed pairing attempt; TRUE when this one blocks the source
- * (it just reached SETTLE_DEVICE_LIMIT_FAILURES within the window). */
-gboolean settle_device_limits_record_failure (SettleDeviceLimits *limits, const SettleDeviceSource *source);
-/* Seconds for which `source` may not start a ceremony, 0 when it may. */
-guint settle_device_limits_blocked_for (SettleDeviceLimits *limits, const SettleDeviceSource *source);
+typedef enum {
+  SETTLE_DEVICE_BLOCK_NONE = 0,
+  SETTLE_DEVICE_BLOCK_SOURCE = 1 << 0,  /* the source reached SETTLE_DEVICE_LIMIT_FAILURES */
+  SETTLE_DEVICE_BLOCK_ALL = 1 << 1,     /* all sources reached SETTLE_DEVICE_LIMIT_FAILURES_TOTAL */
+} SettleDeviceBlock;
+
+/* Counts one failed pairing attempt; says which blocks this one started
+ * (each when its count just reached its limit within the window). */
+SettleDeviceBlock settle_device_limits_record_failure (SettleDeviceLimits *limits,
+                                                      const SettleDeviceSource *source);
+/* Seconds for which `source` may not start a ceremony, 0 when it may;
+ * *everyone (optional) tells whether the device-wide block is the reason. */
+guint settle_device_limits_blocked_for (SettleDeviceLimits *limits, const SettleDeviceSource *source,
+                                        gboolean *everyone);
 
 G_END_DECLS

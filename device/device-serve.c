@@ -24,6 +24,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "settle-error.h"
@@ -114,6 +115,17 @@ forget_enrolment (X509 *cert, gpointer user_data)
   settle_device_enrolments_remove (device->enrolments, cert);
 }
 
+/* On the device's own "screen" (its terminal, where the QR code is) and
+ * in its log, in the helper's format, so the user can compare them. */
+static void
+show_check_code (const char *check_code, const char *peer_address, gpointer user_data)
+{
+  (void) user_data;
+  g_print ("Check code:  %s  (settle pair must show the same)\n", check_code);
+  fflush (stdout);
+  g_printerr ("settle-device: check code %s for the pairing with %s\n", check_code, peer_address);
+}
+
 static void
 secret_changed (SettleCeremonyServer *server, gpointer user_data)
 {
@@ -132,26 +144,52 @@ secret_changed (SettleCeremonyServer *server, gpointer user_data)
 static gboolean
 refuse_blocked_source (Device *device, SettleTlsConn *conn, const SettleDeviceSource *source)
 {
-  guint seconds = settle_device_limits_blocked_for (device->limits, source);
+  gboolean everyone = FALSE;
+  guint seconds = settle_device_limits_blocked_for (device->limits, source, &everyone);
   if (seconds == 0)
     return FALSE;
-  g_autofree char *text = g_strdup_printf ("too many failed pairing attempts from this address; "
-                                           "try again in %u s", seconds);
+  g_autofree char *text = g_strdup_printf ("too many failed pairing attempts %s; try again in %u s",
+                                           everyone ? "on this device" : "from this address", seconds);
   g_autoptr (SettleCeremonyMsg) busy = settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_BUSY, text);
   settle_tls_send (conn, busy, NULL);  /* a peer that is gone needs no answer */
-  g_printerr ("settle-device: refused pairing from %s: blocked for %u more s after failed attempts\n",
-              source->text, seconds);
+  g_printerr ("settle-device: refused pairing from %s: blocked for %u more s after failed attempts%s\n",
+              source->text, seconds, everyone ? " from all sources" : "");
   return TRUE;
 }
 
 static void
 count_failed_attempt (Device *device, const SettleDeviceSource *source)
 {
-  if (settle_device_limits_record_failure (device->limits, source))
+  SettleDeviceBlock block = settle_device_limits_record_failure (device->limits, source);
+  if (block & SETTLE_DEVICE_BLOCK_SOURCE)
     g_printerr ("settle-device: %d failed pairing attempts from %s within %d s; "
                 "refusing its pairing attempts for %d s\n",
                 SETTLE_DEVICE_LIMIT_FAILURES, source->text, SETTLE_DEVICE_LIMIT_FAILURE_WINDOW_S,
                 SETTLE_DEVICE_LIMIT_BLOCK_S);
+  if (block & SETTLE_DEVICE_BLOCK_ALL)
+    g_printerr ("settle-device: %d failed pairing attempts from all sources within %d s; "
+                "refusing every pairing attempt for %d s\n",
+                SETTLE_DEVICE_LIMIT_FAILURES_TOTAL, SETTLE_DEVICE_LIMIT_FAILURE_WINDOW_S,
+                SETTLE_DEVICE_LIMIT_BLOCK_S);
+}
+
+/* The count read after the attempt is 0 when this attempt retired the
+ * code (a new one has no failures yet): say so instead of "0 of 5". */
+static void
+log_failed_attempt (Device *device, const char *peer, const char *why, guint generation_before)
+{
+  guint generation_after = 0;
+  guint8 scratch[SETTLE_SECRET_MAX_BYTES];
+  settle_ceremony_server_copy_secret (device->ceremony, scratch, &generation_after);
+  OPENSSL_cleanse (scratch, sizeof scratch);
+  if (generation_after != generation_before)
+    g_printerr ("settle-device: pairing with %s failed: %s (%d of %d failed attempts for this code: "
+                "the code is retired)\n", peer, why, SETTLE_CEREMONY_SERVER_MAX_FAILURES,
+                SETTLE_CEREMONY_SERVER_MAX_FAILURES);
+  else
+    g_printerr ("settle-device: pairing with %s failed: %s (%u of %d failed attempts for this code)\n",
+                peer, why, settle_ceremony_server_failures (device->ceremony),
+                SETTLE_CEREMONY_SERVER_MAX_FAILURES);
 }
 
 static void
@@ -161,16 +199,20 @@ run_ceremony (Device *device, SettleTlsConn *conn, const SettleDeviceSource *sou
   const char *peer = settle_tls_peer_address_peek (conn);
   if (refuse_blocked_source (device, conn, source))
     return;
+  guint generation_before = 0;
+  guint8 scratch[SETTLE_SECRET_MAX_BYTES];
+  settle_ceremony_server_copy_secret (device->ceremony, scratch, &generation_before);
+  OPENSSL_cleanse (scratch, sizeof scratch);
   SettleCeremonyOutcome outcome = settle_ceremony_server_handle (device->ceremony, conn, &local);
   if (outcome == SETTLE_CEREMONY_OUTCOME_ENROLLED)
     return;
   if (outcome == SETTLE_CEREMONY_OUTCOME_AUTH_FAILED)
     {
-      g_printerr ("settle-device: pairing with %s failed: %s (%u of %d failed attempts for this code)\n",
-                  peer, local->message, settle_ceremony_server_failures (device->ceremony),
-                  SETTLE_CEREMONY_SERVER_MAX_FAILURES);
+      log_failed_attempt (device, peer, local->message, generation_before);
       count_failed_attempt (device, source);
     }
+  else if (outcome == SETTLE_CEREMONY_OUTCOME_DECLINED)
+    g_printerr ("settle-device: pairing with %s not committed: %s\n", peer, local->message);
   else
     g_printerr ("settle-device: pairing with %s failed: %s\n", peer, local->message);
 }
@@ -395,6 +437,7 @@ device_open (Device *device, GError **error)
     .key_in_use = key_in_use,
     .record_enrolment = record_enrolment,
     .forget_enrolment = forget_enrolment,
+    .show_check_code = show_check_code,
     .secret_changed = secret_changed,
     .user_data = device,
   };

@@ -2,8 +2,10 @@
  * run the pairing ceremony (lib/ceremony-client.c), ask for consent, and
  * store the scoped anchor and the new client key.  Nothing is stored
  * unless every step succeeded and the user said yes. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -24,7 +26,6 @@
 #define TIMEOUT_MAX_S 600
 #define CAMERA_WAIT_MS (60 * 1000)
 #define STDIN_TEXT_MAX (SETTLE_QR_PAYLOAD_MAX + 2)
-#define STEP_COUNT 5
 
 typedef struct {
   char *qr_file;
@@ -200,6 +201,57 @@ parse_address (const char *text, SettleQrPayload *payload, GError **error)
   return TRUE;
 }
 
+/* The code typed at the terminal without echo (`--code -` on a terminal),
+ * so that it never shows on the screen or in argv. */
+static char *
+read_code_from_terminal (GError **error)
+{
+  int tty = open ("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  struct termios saved, quiet;
+  char *line = g_malloc0 (STDIN_TEXT_MAX + 2);
+  gsize used = 0;
+  gboolean ok = tty >= 0 && tcgetattr (tty, &saved) == 0;
+
+  if (ok)
+    {
+      quiet = saved;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      quiet.c_lflag |= ECHONL;
+      (void) !write (tty, "Pairing code (not shown): ", 26);
+      ok = tcsetattr (tty, TCSAFLUSH, &quiet) == 0;
+      char c;
+      while (ok && read (tty, &c, 1) == 1 && c != '\n' && c != '\r')
+        if (used < STDIN_TEXT_MAX)
+          line[used++] = c;
+      tcsetattr (tty, TCSAFLUSH, &saved);
+    }
+  if (tty >= 0)
+    close (tty);
+  if (!ok || used == 0)
+    {
+      settle_base32_wipe_free (line);
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                           "No pairing code was typed at the terminal.");
+      return NULL;
+    }
+  return line;
+}
+
+/* `--code -`: one line of standard input, or a prompt without echo when
+ * standard input is a terminal.  Owned, wiped by the caller. */
+static char *
+code_text (const PairOptions *options, GError **error)
+{
+  if (g_strcmp0 (options->code, "-") != 0)
+    return g_strdup (options->code);
+  if (isatty (STDIN_FILENO))
+    return read_code_from_terminal (error);
+  char *line = read_stdin_line (error);
+  if (line != NULL)
+    g_strchomp (line);
+  return line;
+}
+
 /* A typed code has no key hash: the name is the user's --name, else a
  * host name in --address, else (NULL) the one the device's certificate
  * shows, which the consent prompt asks the user to compare. */
@@ -207,10 +259,13 @@ static SettleQrPayload *
 payload_from_code (const PairOptions *options, GError **error)
 {
   g_autoptr (SettleQrPayload) payload = settle_qr_payload_new ();
+  char *code = code_text (options, error);
+  gboolean parsed = code != NULL
+                    && settle_base32_code_parse (code, payload->secret, sizeof payload->secret,
+                                                 &payload->secret_len, error);
 
-  if (!settle_base32_code_parse (options->code, payload->secret, sizeof payload->secret,
-                                 &payload->secret_len, error)
-      || !parse_address (options->address, payload, error))
+  settle_base32_wipe_free (code);
+  if (!parsed || !parse_address (options->address, payload, error))
     return NULL;
   if (options->name != NULL)
     {
@@ -236,7 +291,7 @@ show_step (SettlePairStep step, gboolean finished, const char *detail, gpointer 
 
   if (!finished)
     {
-      fprintf (stderr, "  [%d/%d] %s%s%s ... ", (int) step, STEP_COUNT, settle_pair_step_describe (step),
+      fprintf (stderr, "  [%d/%d] %s%s%s ... ", (int) step, SETTLE_PAIR_STEP_COUNT, settle_pair_step_describe (step),
                detail != NULL ? ": " : "", detail != NULL ? detail : "");
       progress->open = TRUE;
     }
@@ -287,7 +342,8 @@ wrap_into_record (SettleRecord *record, X509 *ca, GError **error)
 }
 
 static SettleRecord *
-record_from_result (const SettlePairResult *result, const PairOptions *options, GError **error)
+record_from_result (const SettlePairResult *result, char **names, const PairOptions *options,
+                    GError **error)
 {
   g_autoptr (SettleRecord) record = settle_record_new ();
 
@@ -298,9 +354,9 @@ record_from_result (const SettlePairResult *result, const PairOptions *options, 
   g_free (record->label);
   record->label = g_strdup (options->label != NULL ? options->label : result->device_name);
   g_strfreev (record->names);
-  record->names = g_strdupv (result->names);
+  record->names = g_strdupv (names);
   g_strfreev (record->scope);
-  record->scope = scope_of (result->names, error);
+  record->scope = scope_of (names, error);
   if (record->scope == NULL)
     return NULL;
   if (!result->pinned_peer && !wrap_into_record (record, result->anchor, error))
@@ -321,19 +377,68 @@ address_text (const SettleQrPayload *payload)
 }
 
 static char *
-consent_prompt (const SettleRecord *record, const SettlePairResult *result, gboolean typed_code)
+consent_prompt (const SettleRecord *record, const SettlePairResult *result, char **refused,
+                gboolean typed_code)
 {
   g_autofree char *base = settle_consent_describe (record, result->sas);
   g_autofree char *role = g_strdup_printf ("  This computer gets its own client key for this device, role: %s.\n",
                                            result->role);
+  g_autofree char *refused_list = g_strjoinv (", ", refused);
+  g_autofree char *not_trusted = refused[0] == NULL ? g_strdup ("")
+    : g_strdup_printf ("  Not trusted for: %s (claimed by the device, vouched for by nothing).\n",
+                       refused_list);
 
   if (!typed_code)
-    return g_strconcat (base, role, NULL);
+    return g_strconcat (base, role, not_trusted, NULL);
   /* No QR code vouched for the name: only the user can. */
   g_autofree char *check = g_strdup_printf (
     "  You typed the code, so no QR code vouched for the device's key or name:\n"
     "  check that the device's own screen calls itself %s.\n", result->device_name);
-  return g_strconcat (base, role, check, NULL);
+  return g_strconcat (base, role, not_trusted, check, NULL);
+}
+
+/* ---- names nothing authenticated ---- */
+
+static void
+refuse_unverified_for_yes (char **unverified)
+{
+  g_autofree char *list = g_strjoinv (", ", unverified);
+
+  fprintf (stderr,
+           "settle %s: the device also claims %s, which nothing vouched for; --yes never accepts "
+           "such names, so they are not trusted (pair without --yes to be asked about each).\n",
+           CMD, list);
+}
+
+/* The authenticated names plus each unverified one the user accepted with
+ * an explicit yes of its own (owned); `refused` gets the others.  NULL
+ * without a terminal to ask on. */
+static char **
+accepted_names (const SettlePairResult *result, gboolean yes_flag, GStrvBuilder *refused,
+                GError **error)
+{
+  g_autoptr (GStrvBuilder) accepted = g_strv_builder_new ();
+  const char *intro =
+    "\n  The device also claims names that neither the QR code nor the pairing code\n"
+    "  vouches for: anyone could claim them.  Trusting it for one of them lets it\n"
+    "  speak for that name too.  Say yes only for names you know are this device's.\n\n";
+
+  g_strv_builder_addv (accepted, (const char **) result->names);
+  if (result->unverified_names[0] != NULL && yes_flag)
+    {
+      refuse_unverified_for_yes (result->unverified_names);
+      g_strv_builder_addv (refused, (const char **) result->unverified_names);
+      return g_strv_builder_end (accepted);
+    }
+  for (char **n = result->unverified_names; *n != NULL; n++)
+    {
+      g_autofree char *question = g_strdup_printf ("Also trust it for %s (UNVERIFIED)?", *n);
+      gboolean yes = FALSE;
+      if (!settle_consent_ask (n == result->unverified_names ? intro : NULL, question, &yes, error))
+        return NULL;
+      g_strv_builder_add (yes ? accepted : refused, *n);
+    }
+  return g_strv_builder_end (accepted);
 }
 
 /* ---- the command ---- */
@@ -356,8 +461,41 @@ announce (const SettleQrPayload *payload, gboolean typed_code)
              (unsigned) payload->port);
 }
 
+/* Consent runs inside the ceremony, between the checks and COMMIT, so
+ * that a "no" leaves nothing on the device either. */
+typedef struct {
+  const PairOptions *options;
+  const SettleQrPayload *payload;
+  SettleRecord *record;     /* owned: what the user agreed to */
+} PairConsent;
+
+static gboolean
+consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError **error)
+{
+  PairConsent *consent = user_data;
+  const PairOptions *options = consent->options;
+  g_autoptr (GStrvBuilder) refused_builder = g_strv_builder_new ();
+  g_auto (GStrv) names = accepted_names (result, options->yes, refused_builder, error);
+  g_auto (GStrv) refused = g_strv_builder_end (refused_builder);
+  g_autoptr (SettleRecord) record = NULL;
+  g_autofree char *prompt = NULL;
+
+  if (names == NULL)
+    return FALSE;
+  record = record_from_result (result, names, options, error);
+  if (record == NULL)
+    return FALSE;
+  record->address = address_text (consent->payload);
+  prompt = consent_prompt (record, result, refused, options->code != NULL);
+  if (!settle_consent_obtain (prompt, "Pair with it?", options->yes, &record->consent, error))
+    return FALSE;
+  consent->record = g_steal_pointer (&record);
+  return TRUE;
+}
+
 static SettlePairResult *
-run_ceremony (const SettleQrPayload *payload, const PairOptions *options, GError **error)
+run_ceremony (const SettleQrPayload *payload, const PairOptions *options, PairConsent *consent,
+              GError **error)
 {
   Progress progress = { FALSE };
   SettlePairRequest request = {
@@ -367,6 +505,8 @@ run_ceremony (const SettleQrPayload *payload, const PairOptions *options, GError
     .timeout_ms = (guint) options->timeout_s * 1000u,
     .progress = show_step,
     .progress_data = &progress,
+    .consent = consent_to_pairing,
+    .consent_data = consent,
   };
   SettlePairResult *result;
 
@@ -383,10 +523,9 @@ run_pair (const PairOptions *options)
   g_autoptr (GError) error = NULL;
   g_autoptr (SettleQrPayload) payload = NULL;
   g_autoptr (SettlePairResult) result = NULL;
-  g_autoptr (SettleRecord) record = NULL;
   g_autoptr (SettleStore) store = NULL;
-  g_autofree char *prompt = NULL;
   g_autofree char *scope = NULL;
+  PairConsent consent = { .options = options };
 
   payload = read_payload (options, &error);
   if (payload == NULL)
@@ -396,26 +535,28 @@ run_pair (const PairOptions *options)
   store = settle_ui_open_store (&error);
   if (store == NULL)
     goto failed;
-  result = run_ceremony (payload, options, &error);
+  consent.payload = payload;
+  result = run_ceremony (payload, options, &consent, &error);
   if (result == NULL)
     goto failed;
-  record = record_from_result (result, options, &error);
-  if (record == NULL)
-    goto failed;
-  record->address = address_text (payload);
-  prompt = consent_prompt (record, result, options->code != NULL);
-  if (!settle_consent_obtain (prompt, "Pair with it?", options->yes, &record->consent, &error))
-    goto failed;
-  if (!settle_commit_add_with_key (store, record, result->client_key_pem, &error))
-    goto failed;
-  scope = settle_ui_join (record->scope);
-  printf ("Paired with \"%s\": trusted for %s (%s), role %s, client key stored.\n", record->label,
-          scope, settle_kind_to_string (record->kind), record->role);
+  if (!settle_commit_add_with_key (store, consent.record, result->client_key_pem, &error))
+    {
+      settle_ui_fail (CMD, error);
+      fprintf (stderr, "settle %s: nothing was stored here, but the device has enrolled this "
+                       "computer's key; remove that enrolment on the device.\n", CMD);
+      settle_record_free (consent.record);
+      return SETTLE_EXIT_FAILED;
+    }
+  scope = settle_ui_join (consent.record->scope);
+  printf ("Paired with \"%s\": trusted for %s (%s), role %s, client key stored.\n", consent.record->label,
+          scope, settle_kind_to_string (consent.record->kind), consent.record->role);
+  settle_record_free (consent.record);
   return SETTLE_EXIT_OK;
 
 failed:
   settle_ui_fail (CMD, error);
   fprintf (stderr, "settle %s: nothing was stored.\n", CMD);
+  settle_record_free (consent.record);
   return SETTLE_EXIT_FAILED;
 }
 
@@ -427,7 +568,7 @@ settle_cmd_pair (int argc, char **argv)
   GOptionEntry entries[] = {
     { "qr", 0, 0, G_OPTION_ARG_FILENAME, &options.qr_file, "A photo or screenshot of the device's QR code (PNG or JPEG; - reads standard input)", "FILE" },
     { "payload", 0, 0, G_OPTION_ARG_STRING, &options.payload, "The QR code's text, SETTLE:... (- reads one line from standard input)", "TEXT" },
-    { "code", 0, 0, G_OPTION_ARG_STRING, &options.code, "The pairing code the device shows for typing (needs --address)", "CODE" },
+    { "code", 0, 0, G_OPTION_ARG_STRING, &options.code, "The pairing code the device shows for typing (needs --address); - reads it from standard input, or asks without echo on a terminal. CODE itself is visible to other local users", "CODE" },
     { "address", 0, 0, G_OPTION_ARG_STRING, &options.address, "With --code: where the device listens", "HOST:PORT" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &options.name, "With --code: the device's name as its screen shows it", "NAME" },
     { "camera", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, (gpointer) on_camera_option, "Scan the QR code with a camera (default " SETTLE_QR_CAMERA_DEFAULT ")", "[DEVICE]" },
@@ -454,12 +595,15 @@ settle_cmd_pair (int argc, char **argv)
   g_option_context_set_description (context,
     "Examples:\n"
     "  settle pair --qr photo-of-printer.jpg\n"
-    "  settle pair --code 000G-40R4-0M30-E209-185G-R38E-1W81-24GK-C --address 192.168.1.20:8443\n\n"
+    "  settle pair --code - --address 192.168.1.20:8443   (asks for the code)\n\n"
     "The device's key must match the QR code, and the device must prove that it\n"
     "knows the code, before anything is stored; then the command asks for consent\n"
     "on the terminal (refusing when there is none, unless --yes). A typed code\n"
     "carries no key: the code's proof is then the only check, and the name the\n"
-    "device gives must be compared with its screen. See docs/pairing.md.\n"
+    "device gives must be compared with its screen. `--code CODE` shows the code\n"
+    "to other users of this computer (process list): prefer `--code -`.\n"
+    "Names the device claims beyond the one the code vouches for are asked about\n"
+    "one by one; --yes refuses them. See docs/pairing.md.\n"
     "Exit status: 0 paired, 1 refused or failed, 2 usage error.");
   if (!settle_ui_parse (context, CMD, &argc, &argv))
     status = SETTLE_EXIT_USAGE;

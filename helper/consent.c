@@ -10,6 +10,7 @@
 #include "ui.h"
 
 #define ANSWER_MAX 64
+#define ASK_TRIES 3
 
 char *
 settle_consent_describe (const SettleRecord *record, const char *sas)
@@ -53,24 +54,118 @@ settle_consent_describe (const SettleRecord *record, const char *sas)
   return g_string_free (text, FALSE);
 }
 
+/* What the user typed at one prompt. */
+typedef enum {
+  ANSWER_YES,      /* the whole word yes: the only consent */
+  ANSWER_NO,       /* no, n, or y (an abbreviation never consents) */
+  ANSWER_UNCLEAR,  /* anything else: ask again */
+  ANSWER_EOF,      /* end of input (Ctrl-D) or a read error: taken as no */
+} Answer;
+
+/* One line from the terminal into `answer`, always terminated.  A line
+ * longer than `size` - 1 is read to its end and marked *overlong.  FALSE
+ * at end of input or on an error, even after partial input: an unfinished
+ * line ("yes" then Ctrl-D) is no answer. */
 static gboolean
-read_answer (int tty, char *answer, gsize size)
+read_line (int tty, char *answer, gsize size, gboolean *overlong)
 {
   gsize used = 0;
 
-  while (used + 1 < size)
+  *overlong = FALSE;
+  answer[0] = '\0';
+  for (;;)
     {
       char c;
       ssize_t n = read (tty, &c, 1);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        return used > 0;
+        {
+          answer[used] = '\0';
+          return FALSE;
+        }
       if (c == '\n' || c == '\r')
         break;
-      answer[used++] = c;
+      if (used + 1 < size)
+        answer[used++] = c;
+      else
+        *overlong = TRUE;
     }
   answer[used] = '\0';
+  return TRUE;
+}
+
+static Answer
+classify (char *answer, gboolean overlong)
+{
+  g_strstrip (answer);
+  if (overlong)
+    return ANSWER_UNCLEAR;
+  if (g_ascii_strcasecmp (answer, "yes") == 0)
+    return ANSWER_YES;
+  if (g_ascii_strcasecmp (answer, "no") == 0 || g_ascii_strcasecmp (answer, "n") == 0
+      || g_ascii_strcasecmp (answer, "y") == 0)
+    return ANSWER_NO;
+  return ANSWER_UNCLEAR;
+}
+
+static void
+tty_write (int tty, const char *text)
+{
+  (void) !write (tty, text, strlen (text));
+}
+
+/* Asks `question` until the answer is clear, at most ASK_TRIES times
+ * (then no: nobody is answering sensibly). */
+static Answer
+ask (int tty, const char *question)
+{
+  char answer[ANSWER_MAX];
+  gboolean overlong;
+
+  for (int tries = 0; tries < ASK_TRIES; tries++)
+    {
+      tty_write (tty, question);
+      tty_write (tty, " [yes/no] ");
+      if (!read_line (tty, answer, sizeof answer, &overlong))
+        {
+          tty_write (tty, "\n(end of input: taken as no)\n");
+          return ANSWER_EOF;
+        }
+      Answer verdict = classify (answer, overlong);
+      if (verdict == ANSWER_NO && g_ascii_strcasecmp (answer, "y") == 0)
+        tty_write (tty, "(only the whole word yes consents)\n");
+      if (verdict != ANSWER_UNCLEAR)
+        return verdict;
+      tty_write (tty, "Please type yes or no.\n");
+    }
+  return ANSWER_NO;
+}
+
+static int
+open_tty (GError **error)
+{
+  int tty = open ("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+  if (tty < 0)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                 "there is no terminal to ask for your consent, so nothing was changed "
+                 "(a script that has checked what it trusts may pass --yes)");
+  return tty;
+}
+
+gboolean
+settle_consent_ask (const char *prompt, const char *question, gboolean *yes, GError **error)
+{
+  int tty = open_tty (error);
+
+  *yes = FALSE;
+  if (tty < 0)
+    return FALSE;
+  if (prompt != NULL)
+    tty_write (tty, prompt);
+  *yes = ask (tty, question) == ANSWER_YES;
+  close (tty);
   return TRUE;
 }
 
@@ -78,37 +173,32 @@ gboolean
 settle_consent_obtain (const char *prompt, const char *question, gboolean yes_flag,
                        SettleConsent *how, GError **error)
 {
-  char answer[ANSWER_MAX];
   int tty;
-  gboolean answered;
+  Answer answer;
 
   if (yes_flag)
     {
       *how = SETTLE_CONSENT_FLAG;
       return TRUE;
     }
-  tty = open ("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  tty = open_tty (error);
   if (tty < 0)
-    {
-      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
-                   "there is no terminal to ask for your consent, so nothing was changed "
-                   "(a script that has checked what it trusts may pass --yes)");
-      return FALSE;
-    }
+    return FALSE;
   if (prompt != NULL)
-    (void) !write (tty, prompt, strlen (prompt));
-  (void) !write (tty, question, strlen (question));
-  (void) !write (tty, " [yes/no] ", 10);
-  answered = read_answer (tty, answer, sizeof answer);
+    tty_write (tty, prompt);
+  answer = ask (tty, question);
   close (tty);
-
-  g_strstrip (answer);
-  if (answered && g_ascii_strcasecmp (answer, "yes") == 0)
+  if (answer == ANSWER_YES)
     {
       *how = SETTLE_CONSENT_PROMPT;
       return TRUE;
     }
-  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
-               "you did not answer yes, so nothing was changed");
+  if (answer == ANSWER_EOF)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                 "you did not answer yes (end of input at the prompt counts as no), so nothing "
+                 "was changed");
+  else
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                 "you did not answer yes, so nothing was changed");
   return FALSE;
 }

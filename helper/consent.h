@@ -13,7 +13,14 @@ char *settle_consent_describe (const SettleRecord *record, const char *sas);
 
 /* Shows `prompt` and `question` on /dev/tty and reads the answer.  TRUE
  * and *how = SETTLE_CONSENT_PROMPT only when the user typed "yes";
- * with yes_flag, TRUE at once with SETTLE_CONSENT_FLAG.  Without a
- * terminal, or on any other answer, FALSE with SETTLE_ERROR_REFUSED. */
+ * with yes_flag, TRUE at once with SETTLE_CONSENT_FLAG.  "no", "n" and
+ * "y" (an abbreviation never consents) are a no; anything else asks
+ * again, up to three times; end of input (Ctrl-D) is a no.  Without a
+ * terminal, or on a no, FALSE with SETTLE_ERROR_REFUSED. */
 gboolean settle_consent_obtain (const char *prompt, const char *question, gboolean yes_flag,
                                 SettleConsent *how, GError **error);
+
+/* One more yes/no question on /dev/tty, answered as above: *yes is TRUE
+ * only for the whole word yes.  FALSE (SETTLE_ERROR_REFUSED) only when
+ * there is no terminal. */
+gboolean settle_consent_ask (const char *prompt, const char *question, gboolean *yes, GError **error);

@@ -78,6 +78,7 @@ settle_pair_step_describe (SettlePairStep step)
     case SETTLE_PAIR_STEP_PROVE: return "proving the pairing code (SPAKE2)";
     case SETTLE_PAIR_STEP_ENROL: return "enrolling a new client key";
     case SETTLE_PAIR_STEP_CHECK: return "checking the device's names and certificates";
+    case SETTLE_PAIR_STEP_COMMIT: return "asking the device to store the enrolment";
     }
   return "?";
 }
@@ -89,6 +90,7 @@ settle_pair_result_free (SettlePairResult *result)
     return;
   g_free (result->device_name);
   g_strfreev (result->names);
+  g_strfreev (result->unverified_names);
   g_free (result->role);
   X509_free (result->anchor);
   X509_free (result->server_leaf);
@@ -522,6 +524,22 @@ checked_names (char **claimed, GError **error)
   return g_strv_builder_end (builder);
 }
 
+/* Only identity B is authenticated (SPAKE2 bound it); every other name
+ * the device claims goes apart, as unverified, for the user to judge. */
+static void
+split_names (SettlePairResult *result, const char *device_name, char **claimed)
+{
+  g_autoptr (GStrvBuilder) unverified = g_strv_builder_new ();
+  for (char **n = claimed; n != NULL && *n != NULL; n++)
+    if (strcmp (*n, device_name) != 0)
+      g_strv_builder_add (unverified, *n);
+  g_strfreev (result->names);
+  g_strfreev (result->unverified_names);
+  const char *authenticated[] = { device_name, NULL };
+  result->names = g_strdupv ((char **) authenticated);
+  result->unverified_names = g_strv_builder_end (unverified);
+}
+
 static gboolean
 check_names (PairRun *run, SettlePairResult *result, GError **error)
 {
@@ -533,7 +551,7 @@ check_names (PairRun *run, SettlePairResult *result, GError **error)
     return fail (error, SETTLE_ERROR_SCOPE,
                  "The device did not list its own name %s among the names it serves.",
                  run->device_name);
-  result->names = g_steal_pointer (&names);
+  split_names (result, run->device_name, names);
   return TRUE;
 }
 
@@ -591,9 +609,10 @@ leaf_chains_to (X509 *leaf, X509 *ca, STACK_OF (X509) *returned, STACK_OF (X509)
   return ok;
 }
 
-/* A pinned peer is trusted for the exact names its certificate carries. */
+/* A pinned peer is trusted for its authenticated name; the other names
+ * its certificate carries are unverified, like the device's own list. */
 static gboolean
-use_leaf_as_anchor (SettlePairResult *result, X509 *leaf, GError **error)
+use_leaf_as_anchor (SettlePairResult *result, const char *device_name, X509 *leaf, GError **error)
 {
   g_auto (GStrv) sans = NULL;
   g_auto (GStrv) leaf_names = NULL;
@@ -604,8 +623,7 @@ use_leaf_as_anchor (SettlePairResult *result, X509 *leaf, GError **error)
   leaf_names = checked_names (sans, error);
   if (leaf_names == NULL)
     return FALSE;
-  g_strfreev (result->names);
-  result->names = g_steal_pointer (&leaf_names);
+  split_names (result, device_name, leaf_names);
   result->pinned_peer = TRUE;
   result->anchor = X509_dup (leaf);
   return TRUE;
@@ -635,7 +653,7 @@ check_anchor (PairRun *run, SettlePairResult *result, GError **error)
   else if (leaf_chains_to (leaf, ca, chain, settle_tls_peer_chain_peek (run->conn)))
     result->anchor = X509_dup (ca);
   else
-    ok = use_leaf_as_anchor (result, leaf, error);
+    ok = use_leaf_as_anchor (result, run->device_name, leaf, error);
   if (ok)
     result->server_leaf = X509_dup (leaf);
   sk_X509_pop_free (chain, X509_free);
@@ -677,10 +695,45 @@ step_check (PairRun *run, SettlePairResult *result, GError **error)
   result->role = g_strdup (run->enrolment->enrol_response.role);
   result->sas = g_strdup (run->sas);
   names = g_strjoinv (", ", result->names);
-  detail = g_strdup_printf ("%s; %s", names,
+  detail = g_strdup_printf ("%s%s; %s", names,
+                            result->unverified_names[0] != NULL ? " (and unverified claims)" : "",
                             result->pinned_peer ? "its certificate is pinned (it does not chain to its CA)"
                                                 : "its CA will be trusted for these names only");
   report (run, SETTLE_PAIR_STEP_CHECK, TRUE, detail);
+  return TRUE;
+}
+
+/* ---- consent, then commit ---- */
+
+static gboolean
+ask_consent (PairRun *run, const SettlePairResult *result, GError **error)
+{
+  if (run->request->consent == NULL || run->request->consent (result, run->request->consent_data, error))
+    return TRUE;
+  /* The device discards the pending enrolment; this only says why. */
+  send_error_best_effort (run, SETTLE_CEREMONY_ERR_DECLINED, "The user did not consent.");
+  if (error != NULL && *error == NULL)
+    fail (error, SETTLE_ERROR_REFUSED, "You did not consent, so nothing was changed.");
+  return FALSE;
+}
+
+static gboolean
+step_commit (PairRun *run, GError **error)
+{
+  g_autoptr (SettleCeremonyMsg) commit = settle_ceremony_msg_new (SETTLE_MSG_COMMIT);
+  g_autoptr (SettleCeremonyMsg) committed = NULL;
+
+  report (run, SETTLE_PAIR_STEP_COMMIT, FALSE, NULL);
+  if (!settle_tls_send (run->conn, commit, error))
+    return FALSE;
+  committed = receive_expected (run, SETTLE_MSG_COMMITTED, error);
+  if (committed == NULL)
+    {
+      g_prefix_error (error, "The device did not confirm that it stored the enrolment "
+                             "(it waits %d s for an answer): ", SETTLE_CEREMONY_CONSENT_TIMEOUT_S);
+      return FALSE;
+    }
+  report (run, SETTLE_PAIR_STEP_COMMIT, TRUE, "stored");
   return TRUE;
 }
 
@@ -697,7 +750,8 @@ settle_pair_run (const SettlePairRequest *request, GError **error)
   run.request = request;
   run.timeout_ms = request->timeout_ms > 0 ? request->timeout_ms : SETTLE_TLS_DEFAULT_TIMEOUT_MS;
   ok = step_connect (&run, error) && step_pin (&run, error) && step_prove (&run, error)
-       && step_enrol (&run, error) && step_check (&run, result, error);
+       && step_enrol (&run, error) && step_check (&run, result, error)
+       && ask_consent (&run, result, error) && step_commit (&run, error);
   pair_run_clear (&run);
   return ok ? g_steal_pointer (&result) : NULL;
 }

@@ -61,6 +61,8 @@ settle_ceremony_msg_free (SettleCeremonyMsg *msg)
     case SETTLE_MSG_CLIENT_HELLO:
     case SETTLE_MSG_SERVER_SHARE:
     case SETTLE_MSG_CLIENT_CONFIRM:
+    case SETTLE_MSG_COMMIT:
+    case SETTLE_MSG_COMMITTED:
       break;
     }
   g_free (msg);
@@ -77,6 +79,8 @@ settle_ceremony_msg_type_name (guint type)
     case SETTLE_MSG_ENROL_REQUEST: return "ENROL_REQUEST";
     case SETTLE_MSG_ENROL_RESPONSE: return "ENROL_RESPONSE";
     case SETTLE_MSG_ERROR: return "ERROR";
+    case SETTLE_MSG_COMMIT: return "COMMIT";
+    case SETTLE_MSG_COMMITTED: return "COMMITTED";
     default: return "unknown";
     }
 }
@@ -466,6 +470,9 @@ decode_fields (const MapView *m, SettleCeremonyMsg *msg, GError **error)
     case SETTLE_MSG_ENROL_REQUEST: return decode_enrol_request (m, msg, error);
     case SETTLE_MSG_ENROL_RESPONSE: return decode_enrol_response (m, msg, error);
     case SETTLE_MSG_ERROR: return decode_error (m, msg, error);
+    case SETTLE_MSG_COMMIT:
+    case SETTLE_MSG_COMMITTED:
+      return TRUE;  /* no fields: the type is the whole message */
     }
   return refuse (error, "The message has an unknown type.");
 }
@@ -485,7 +492,7 @@ decode_map (const cbor_item_t *root, GError **error)
   guint type = 0;
   if (!get_uint (&m, "type", G_MAXUINT16, &type, error))
     return NULL;
-  if (type < SETTLE_MSG_CLIENT_HELLO || type > SETTLE_MSG_ERROR)
+  if (type < SETTLE_MSG_CLIENT_HELLO || type > SETTLE_MSG_TYPE_LAST)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
                    "The message has type %u, which this program does not know.", type);
@@ -625,6 +632,8 @@ field_count (SettleMsgType type)
     case SETTLE_MSG_ENROL_REQUEST: return 3;
     case SETTLE_MSG_ENROL_RESPONSE: return 5;
     case SETTLE_MSG_ERROR: return 3;
+    case SETTLE_MSG_COMMIT:
+    case SETTLE_MSG_COMMITTED: return 1;
     }
   return 0;
 }
@@ -654,6 +663,9 @@ put_fields (cbor_item_t *map, const SettleCeremonyMsg *msg)
     case SETTLE_MSG_ERROR:
       return put (map, "code", build_uint (msg->error.code))
              && put (map, "text", build_text (msg->error.text));
+    case SETTLE_MSG_COMMIT:
+    case SETTLE_MSG_COMMITTED:
+      return TRUE;
     }
   return FALSE;
 }
@@ -766,7 +778,8 @@ local_code_for (guint peer_code)
     {
     case SETTLE_CEREMONY_ERR_AUTH_FAILED: return SETTLE_ERROR_AUTH;
     case SETTLE_CEREMONY_ERR_ROLE_REFUSED:
-    case SETTLE_CEREMONY_ERR_BUSY: return SETTLE_ERROR_REFUSED;
+    case SETTLE_CEREMONY_ERR_BUSY:
+    case SETTLE_CEREMONY_ERR_DECLINED: return SETTLE_ERROR_REFUSED;
     case SETTLE_CEREMONY_ERR_TIMEOUT: return SETTLE_ERROR_NETWORK;
     case SETTLE_CEREMONY_ERR_CSR_REFUSED: return SETTLE_ERROR_CERT;
     default: return SETTLE_ERROR_PROTOCOL;

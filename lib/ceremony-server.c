@@ -25,6 +25,7 @@ struct _SettleCeremonyServer {
   STACK_OF (X509) *chain;       /* owned, of owned references */
   SettleCeremonyServerHooks hooks;
   guint step_timeout_ms;
+  guint consent_timeout_ms;
 
   GMutex ceremony_lock;         /* held for a whole ceremony */
   GMutex secret_lock;           /* guards the fields below */
@@ -139,6 +140,7 @@ settle_ceremony_server_new (const char *device_name, EVP_PKEY *ca_key, X509 *ca_
       sk_X509_push (server->chain, ca_cert);
     }
   server->step_timeout_ms = SETTLE_CEREMONY_SERVER_STEP_TIMEOUT_MS;
+  server->consent_timeout_ms = SETTLE_CEREMONY_CONSENT_TIMEOUT_S * 1000u;
   g_mutex_init (&server->ceremony_lock);
   g_mutex_init (&server->secret_lock);
   if (!make_secret_locked (server, error))
@@ -177,12 +179,19 @@ settle_ceremony_server_set_step_timeout (SettleCeremonyServer *server, guint tim
   server->step_timeout_ms = timeout_ms > 0 ? timeout_ms : SETTLE_CEREMONY_SERVER_STEP_TIMEOUT_MS;
 }
 
+void
+settle_ceremony_server_set_consent_timeout (SettleCeremonyServer *server, guint timeout_ms)
+{
+  server->consent_timeout_ms = timeout_ms > 0 ? timeout_ms : SETTLE_CEREMONY_CONSENT_TIMEOUT_S * 1000u;
+}
+
 /* ---- one ceremony ---- */
 
 typedef struct {
   SettleCeremonyServer *server;
   SettleTlsConn *conn;          /* borrowed */
   gint64 ends_at;               /* monotonic: the whole ceremony's deadline */
+  guint step_timeout_ms;        /* the next receive's own limit */
   SettleSpake2 *spake;          /* owned */
   gboolean share_sent;          /* from here on, a missing cA is a failed attempt */
 } Ceremony;
@@ -208,7 +217,7 @@ arm_step_timeout (Ceremony *c)
   gint64 left_ms = (c->ends_at - g_get_monotonic_time ()) / 1000;
   if (left_ms <= 0)
     return FALSE;
-  settle_tls_set_timeout (c->conn, (guint) MIN ((gint64) c->server->step_timeout_ms, left_ms));
+  settle_tls_set_timeout (c->conn, (guint) MIN ((gint64) c->step_timeout_ms, left_ms));
   return TRUE;
 }
 
@@ -315,6 +324,19 @@ answer_hello (Ceremony *c, SettleCeremonyOutcome *outcome, GError **error)
   return sent;
 }
 
+/* The short authentication string, for the device's own screen or log:
+ * the helper's prompt asks the user to compare the two. */
+static void
+show_check_code (Ceremony *c)
+{
+  if (c->server->hooks.show_check_code == NULL)
+    return;
+  g_autofree char *code = settle_spake2_short_auth_string (c->spake, NULL);
+  if (code != NULL)
+    c->server->hooks.show_check_code (code, settle_tls_peer_address_peek (c->conn),
+                                      c->server->hooks.user_data);
+}
+
 /* CLIENT_CONFIRM {cA}: the peer proves it knows the secret. */
 static gboolean
 check_confirmation (Ceremony *c, SettleCeremonyOutcome *outcome, GError **error)
@@ -334,6 +356,7 @@ check_confirmation (Ceremony *c, SettleCeremonyOutcome *outcome, GError **error)
                        "Key confirmation failed.", local, error);
       return FALSE;
     }
+  show_check_code (c);
   return TRUE;
 }
 
@@ -347,8 +370,11 @@ csr_error (GError **error, const char *message)
   return FALSE;
 }
 
+/* Accepted: P-256, P-384, P-521, Ed25519, RSA of at least 2048 bits
+ * (schema/ceremony.md).  Other curves, secp256k1 among them, are not weak
+ * but unsupported: browsers and TLS stacks do not take them. */
 static gboolean
-key_is_strong (EVP_PKEY *key)
+key_is_supported (EVP_PKEY *key)
 {
   switch (EVP_PKEY_get_base_id (key))
     {
@@ -369,6 +395,15 @@ key_is_strong (EVP_PKEY *key)
     default:
       return FALSE;
     }
+}
+
+static const char *
+key_refusal (EVP_PKEY *key)
+{
+  if (EVP_PKEY_get_base_id (key) == EVP_PKEY_RSA)
+    return "The certificate request's RSA key is too short (at least 2048 bits).";
+  return "The certificate request's key type or curve is not supported (use P-256, P-384, "
+         "P-521, Ed25519 or RSA of at least 2048 bits).";
 }
 
 static gboolean
@@ -397,9 +432,8 @@ check_csr (SettleCeremonyServer *server, X509_REQ *req, GError **error)
   guint8 hash[32];
   if (X509_REQ_verify (req, key) != 1)
     csr_error (error, "The certificate request's signature does not verify.");
-  else if (!key_is_strong (key))
-    csr_error (error, "The certificate request's key is too weak (use P-256, P-384, P-521, "
-                      "Ed25519 or RSA of at least 2048 bits).");
+  else if (!key_is_supported (key))
+    csr_error (error, key_refusal (key));
   else if (EVP_PKEY_eq (key, server->ca_key) == 1)
     csr_error (error, "The certificate request reuses the device's own key.");
   else if (!spki_sha256 (key, hash))
@@ -527,8 +561,46 @@ granted_role (SettleCeremonyServer *server, const char *requested)
   return g_strdup (DEFAULT_ROLE);
 }
 
+/* The pending enrolment becomes real only on COMMIT: the helper's user
+ * reads the prompt now, so this one wait is longer than a network step
+ * and outside the ceremony's total. */
 static SettleCeremonyOutcome
-enrol (Ceremony *c, GError **error)
+await_commit (Ceremony *c, X509 *cert, const char *role, GError **error)
+{
+  SettleCeremonyServer *server = c->server;
+  SettleCeremonyOutcome outcome;
+  GError *local = NULL;
+  c->step_timeout_ms = server->consent_timeout_ms;
+  c->ends_at = g_get_monotonic_time () + (gint64) server->consent_timeout_ms * 1000;
+  g_autoptr (SettleCeremonyMsg) commit = receive_expected (c, SETTLE_MSG_COMMIT, &outcome, &local);
+  if (commit == NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                   "No consent: the enrolment was discarded and nothing was stored (%s).",
+                   local->message);
+      g_error_free (local);
+      return SETTLE_CEREMONY_OUTCOME_DECLINED;
+    }
+  c->step_timeout_ms = server->step_timeout_ms;
+  if (server->hooks.record_enrolment != NULL
+      && !server->hooks.record_enrolment (cert, role, settle_tls_peer_address_peek (c->conn),
+                                          server->hooks.user_data, &local))
+    return stop (c, SETTLE_CEREMONY_OUTCOME_FAILED, SETTLE_CEREMONY_ERR_INTERNAL,
+                 "The device could not record the enrolment.", local, error);
+  g_autoptr (SettleCeremonyMsg) committed = settle_ceremony_msg_new (SETTLE_MSG_COMMITTED);
+  if (!settle_tls_send (c->conn, committed, error))
+    {
+      if (server->hooks.forget_enrolment != NULL)
+        server->hooks.forget_enrolment (cert, server->hooks.user_data);
+      return SETTLE_CEREMONY_OUTCOME_FAILED;
+    }
+  return SETTLE_CEREMONY_OUTCOME_ENROLLED;
+}
+
+/* ENROL_REQUEST -> ENROL_RESPONSE, then COMMIT -> COMMITTED.  *disclosed
+ * tells whether ENROL_RESPONSE went out (which spends the secret). */
+static SettleCeremonyOutcome
+enrol (Ceremony *c, gboolean *disclosed, GError **error)
 {
   SettleCeremonyServer *server = c->server;
   SettleCeremonyOutcome outcome;
@@ -550,26 +622,18 @@ enrol (Ceremony *c, GError **error)
   if (cert == NULL)
     return stop (c, SETTLE_CEREMONY_OUTCOME_REFUSED, SETTLE_CEREMONY_ERR_CSR_REFUSED,
                  local->message, local, error);
-  if (server->hooks.record_enrolment != NULL
-      && !server->hooks.record_enrolment (cert, role, settle_tls_peer_address_peek (c->conn),
-                                          server->hooks.user_data, &local))
-    {
-      X509_free (cert);
-      return stop (c, SETTLE_CEREMONY_OUTCOME_FAILED, SETTLE_CEREMONY_ERR_INTERNAL,
-                   "The device could not record the enrolment.", local, error);
-    }
   g_autoptr (SettleCeremonyMsg) response = enrol_response_new (server, cert, role);
-  gboolean sent = settle_tls_send (c->conn, response, error);
-  if (!sent && server->hooks.forget_enrolment != NULL)
-    server->hooks.forget_enrolment (cert, server->hooks.user_data);
+  *disclosed = settle_tls_send (c->conn, response, error);
+  outcome = *disclosed ? await_commit (c, cert, role, error) : SETTLE_CEREMONY_OUTCOME_FAILED;
   X509_free (cert);
-  return sent ? SETTLE_CEREMONY_OUTCOME_ENROLLED : SETTLE_CEREMONY_OUTCOME_FAILED;
+  return outcome;
 }
 
 static SettleCeremonyOutcome
 run_ceremony (Ceremony *c, GError **error)
 {
   SettleCeremonyOutcome outcome = SETTLE_CEREMONY_OUTCOME_FAILED;
+  gboolean disclosed = FALSE;
   if (!answer_hello (c, &outcome, error) || !check_confirmation (c, &outcome, error))
     {
       if (!c->share_sent)
@@ -578,10 +642,11 @@ run_ceremony (Ceremony *c, GError **error)
       count_failure (c->server);
       return SETTLE_CEREMONY_OUTCOME_AUTH_FAILED;
     }
-  outcome = enrol (c, error);
-  if (outcome == SETTLE_CEREMONY_OUTCOME_ENROLLED)
+  outcome = enrol (c, &disclosed, error);
+  if (disclosed)
     {
-      /* Single use: the next helper needs the next QR code. */
+      /* Spent, committed or not: the next helper (or the next try after
+       * a "no") needs the next QR code. */
       g_autoptr (GError) local = NULL;
       if (!settle_ceremony_server_renew_secret (c->server, &local))
         g_warning ("%s", local->message);
@@ -592,7 +657,7 @@ run_ceremony (Ceremony *c, GError **error)
 SettleCeremonyOutcome
 settle_ceremony_server_handle (SettleCeremonyServer *server, SettleTlsConn *conn, GError **error)
 {
-  Ceremony c = { .server = server, .conn = conn };
+  Ceremony c = { .server = server, .conn = conn, .step_timeout_ms = server->step_timeout_ms };
   if (!g_mutex_trylock (&server->ceremony_lock))
     {
       settle_tls_set_timeout (conn, server->step_timeout_ms);

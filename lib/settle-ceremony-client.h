@@ -9,9 +9,20 @@
  *   check    names below .local / home.arpa / .alt only, the device's name among
  *            them, the client certificate carries our key, the returned device
  *            CA is a usable CA, the TLS leaf chains to it (else the leaf itself
- *            is the anchor: a pinned peer, DESIGN.md)
+ *            is the anchor: a pinned peer, docs/design.md)
+ *   consent  the request's consent callback, while the device keeps the
+ *            enrolment pending in memory
+ *   commit   COMMIT; the device stores the enrolment and answers COMMITTED.
+ *            On "no" (or any failure before) the helper sends ERROR declined
+ *            or just closes, and the device stores nothing.
  *
- * Nothing is stored here: the caller asks for consent and stores the result.
+ * Names: only the device's name (identity B: the QR code's name, the
+ * user's --name, or the certificate's name for a typed code) is
+ * authenticated.  Other names the device lists are returned apart, as
+ * unverified; only the caller, with the user's explicit yes for each, may
+ * add them to what it trusts.
+ *
+ * Nothing is stored here: the caller stores the result after the run.
  *
  * Without a pin (a typed code carries no H) the SPAKE2 confirmation is the
  * only proof: it still defeats a machine in the middle, whose two TLS
@@ -48,13 +59,28 @@ typedef enum {
   SETTLE_PAIR_STEP_PROVE,        /* end: the short authentication string */
   SETTLE_PAIR_STEP_ENROL,        /* begin: role asked for; end: role granted */
   SETTLE_PAIR_STEP_CHECK,        /* end: names and kind of anchor */
+  SETTLE_PAIR_STEP_COMMIT,       /* after consent; end: the device stored the enrolment */
 } SettlePairStep;
+
+#define SETTLE_PAIR_STEP_COUNT SETTLE_PAIR_STEP_COMMIT
 
 /* Called when a step begins (`finished` FALSE) and when it succeeded
  * (`finished` TRUE); a failing step ends with the run's error instead.
  * `detail` is borrowed for the call, may be NULL, never holds a secret. */
 typedef void (*SettlePairProgressFn) (SettlePairStep step, gboolean finished, const char *detail,
                                       gpointer user_data);
+
+typedef struct _SettlePairResult SettlePairResult;
+
+/* Asked after every check passed, before anything changes on either side
+ * (the device holds the enrolment pending until COMMIT).  `result` is the
+ * run's (borrowed for the call; the callback may keep notes in its own
+ * data, not pointers into it).  TRUE: commit.  FALSE with `error` (one
+ * sentence, SETTLE_ERROR_REFUSED for a "no"): the run ends with it, and
+ * the device discards the enrolment.  The device waits at most
+ * SETTLE_CEREMONY_CONSENT_TIMEOUT_S (settle-ceremony-msg.h). */
+typedef gboolean (*SettlePairConsentFn) (const SettlePairResult *result, gpointer user_data,
+                                        GError **error);
 
 typedef struct {
   /* name: canonical device name (SPAKE2 identity B, SNI), or NULL when
@@ -66,11 +92,14 @@ typedef struct {
   guint timeout_ms;         /* per network step; 0 = SETTLE_TLS_DEFAULT_TIMEOUT_MS */
   SettlePairProgressFn progress;
   gpointer progress_data;
+  SettlePairConsentFn consent;  /* NULL: commit without asking (the caller decided before) */
+  gpointer consent_data;
 } SettlePairRequest;
 
-typedef struct {
+struct _SettlePairResult {
   char *device_name;        /* the name SPAKE2 bound (identity B), canonical */
-  char **names;             /* canonical names to trust, device_name among them */
+  char **names;             /* the authenticated names: { device_name } */
+  char **unverified_names;  /* other canonical names the device claims (may be empty, never NULL) */
   char *role;               /* granted by the device */
   gboolean pinned_peer;     /* the TLS leaf does not chain to the device CA */
   X509 *anchor;             /* the device CA, or the TLS leaf for a pinned peer */
@@ -78,7 +107,7 @@ typedef struct {
   X509 *client_cert;        /* issued for client_key */
   GBytes *client_key_pem;   /* PKCS#8 PEM of the fresh client key (secret) */
   char *sas;                /* short authentication string, "123 456" */
-} SettlePairResult;
+};
 
 void settle_pair_result_free (SettlePairResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettlePairResult, settle_pair_result_free)

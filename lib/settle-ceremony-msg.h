@@ -7,6 +7,9 @@
  *   CLIENT_CONFIRM {cA}                  ->
  *   ENROL_REQUEST  {csr, role}           ->
  *                                        <-  ENROL_RESPONSE {cert, chain, names, role}
+ *   (the helper asks its user)
+ *   COMMIT {}                            ->      (only after the user said yes)
+ *                                        <-  COMMITTED {}   (the device stored the enrolment)
  *   ERROR {code, text} may replace any message, in either direction, and
  *   ends the ceremony.
  *
@@ -46,6 +49,10 @@ G_BEGIN_DECLS
  * SETTLE_TLS_DEFAULT_TIMEOUT_MS (settle-ceremony-tls.h, 10 s), and the
  * device ends any ceremony that runs longer than this total. */
 #define SETTLE_CEREMONY_TOTAL_TIMEOUT_S 120
+/* After ENROL_RESPONSE the device waits this long for COMMIT while the
+ * helper's user reads the prompt; then it discards the pending enrolment.
+ * Generous: a person may check the names and the check code slowly. */
+#define SETTLE_CEREMONY_CONSENT_TIMEOUT_S 300
 
 typedef enum {
   SETTLE_MSG_CLIENT_HELLO = 1,
@@ -54,7 +61,11 @@ typedef enum {
   SETTLE_MSG_ENROL_REQUEST = 4,
   SETTLE_MSG_ENROL_RESPONSE = 5,
   SETTLE_MSG_ERROR = 6,
+  SETTLE_MSG_COMMIT = 7,      /* the helper's user consented: store the enrolment */
+  SETTLE_MSG_COMMITTED = 8,   /* the device stored it */
 } SettleMsgType;
+
+#define SETTLE_MSG_TYPE_LAST SETTLE_MSG_COMMITTED
 
 /* Codes carried by SETTLE_MSG_ERROR (schema/ceremony.md, "Errors"). */
 typedef enum {
@@ -67,6 +78,7 @@ typedef enum {
   SETTLE_CEREMONY_ERR_BUSY = 7,         /* another ceremony runs, or too many failures */
   SETTLE_CEREMONY_ERR_TIMEOUT = 8,
   SETTLE_CEREMONY_ERR_INTERNAL = 9,
+  SETTLE_CEREMONY_ERR_DECLINED = 10,    /* the helper's user did not consent */
 } SettleCeremonyErrorCode;
 
 typedef struct {

@@ -7,8 +7,13 @@
  * time, and only then reads ENROL_REQUEST: it checks the CSR (signature,
  * key strength, key not already in use), issues a client certificate from
  * the device CA with the role the device grants, and sends ENROL_RESPONSE.
+ * That enrolment stays pending, in memory only, while the helper's user
+ * decides: COMMIT records it (the record_enrolment hook) and is answered
+ * with COMMITTED; an ERROR, a hang-up or SETTLE_CEREMONY_CONSENT_TIMEOUT_S
+ * without an answer discard it, and nothing was recorded.
  *
- * Secrets: a secret serves one successful pairing, or at most
+ * Secrets: a secret is spent by one ceremony that reached ENROL_RESPONSE
+ * (committed or not: the user scans the next code to try again), or at most
  * SETTLE_CEREMONY_SERVER_MAX_FAILURES ceremonies that reached SERVER_SHARE
  * without a valid cA (a helper with the wrong code stops at cB and never
  * sends cA, so a silent hang-up counts too).  Then the server makes a
@@ -40,7 +45,8 @@ G_BEGIN_DECLS
 typedef struct _SettleCeremonyServer SettleCeremonyServer;
 
 typedef enum {
-  SETTLE_CEREMONY_OUTCOME_ENROLLED,     /* certificate issued, recorded and sent */
+  SETTLE_CEREMONY_OUTCOME_ENROLLED,     /* certificate issued and sent, COMMIT received, recorded */
+  SETTLE_CEREMONY_OUTCOME_DECLINED,     /* ENROL_RESPONSE sent, no COMMIT: nothing recorded */
   SETTLE_CEREMONY_OUTCOME_AUTH_FAILED,  /* wrong secret, relay, or no cA: one failed attempt */
   SETTLE_CEREMONY_OUTCOME_REFUSED,      /* role or CSR refused after a valid confirmation */
   SETTLE_CEREMONY_OUTCOME_BUSY,         /* another ceremony was running */
@@ -55,12 +61,15 @@ typedef struct {
    * helper must make one key per device).  Default: no check beyond the
    * device's own CA key. */
   gboolean (*key_in_use) (const guint8 spki_sha256[32], gpointer user_data);
-  /* Records an issued certificate (borrowed) before it is sent.  FALSE
-   * (with error) refuses the enrolment with ERROR internal. */
+  /* Records an issued certificate (borrowed) once the helper sent COMMIT,
+   * before COMMITTED is sent.  FALSE (with error) answers ERROR internal. */
   gboolean (*record_enrolment) (X509 *cert, const char *role, const char *peer_address,
                                 gpointer user_data, GError **error);
-  /* Undoes record_enrolment when the response could not be sent. */
+  /* Undoes record_enrolment when COMMITTED could not be sent. */
   void (*forget_enrolment) (X509 *cert, gpointer user_data);
+  /* Both confirmations verified: `check_code` ("930 167", borrowed) is
+   * the short authentication string the helper's prompt shows too. */
+  void (*show_check_code) (const char *check_code, const char *peer_address, gpointer user_data);
   /* The current secret was retired and a new one made (show a new QR). */
   void (*secret_changed) (SettleCeremonyServer *server, gpointer user_data);
   gpointer user_data;
@@ -83,6 +92,9 @@ void settle_ceremony_server_set_hooks (SettleCeremonyServer *server,
                                        const SettleCeremonyServerHooks *hooks);
 /* Per-step network timeout (default SETTLE_CEREMONY_SERVER_STEP_TIMEOUT_MS). */
 void settle_ceremony_server_set_step_timeout (SettleCeremonyServer *server, guint timeout_ms);
+/* How long a pending enrolment waits for COMMIT (default
+ * SETTLE_CEREMONY_CONSENT_TIMEOUT_S, in ms here; tests shorten it). */
+void settle_ceremony_server_set_consent_timeout (SettleCeremonyServer *server, guint timeout_ms);
 
 /* Copies the current secret into `out` (caller-owned, at least
  * SETTLE_SECRET_MAX_BYTES; the caller wipes it) and returns its length;

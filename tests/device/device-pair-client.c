@@ -3,9 +3,12 @@
  * running settle-device from its --qr-text file and writes the client key
  * and certificate, so that curl can present them to whoami.
  *
- *   device-pair-client QR_TEXT_FILE ROLE KEY_OUT CERT_OUT
+ *   device-pair-client QR_TEXT_FILE ROLE KEY_OUT CERT_OUT [commit|decline|drop]
  *
- * Prints the granted role; exits 1 with the error message otherwise. */
+ * After ENROL_RESPONSE it sends COMMIT and waits for COMMITTED (commit,
+ * the default), or sends ERROR declined (decline), or just hangs up
+ * (drop); the outputs are written in every case.  Prints the granted
+ * role; exits 1 with the error message otherwise. */
 #include <stdio.h>
 #include <string.h>
 
@@ -86,8 +89,27 @@ write_outputs (EVP_PKEY *key, GBytes *cert_der, const char *key_path, const char
   return ok ? TRUE : fail (error, "Cannot write the client key or certificate.");
 }
 
+/* What the helper's user "answered" after ENROL_RESPONSE. */
 static gboolean
-pair (const char *qr_path, const char *role, const char *key_path, const char *cert_path, GError **error)
+finish (SettleTlsConn *conn, const char *mode, GError **error)
+{
+  if (strcmp (mode, "drop") == 0)
+    return TRUE;
+  if (strcmp (mode, "decline") == 0)
+    {
+      g_autoptr (SettleCeremonyMsg) no = settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_DECLINED,
+                                                                        "The user did not consent.");
+      return settle_tls_send (conn, no, error);
+    }
+  g_autoptr (SettleCeremonyMsg) commit = settle_ceremony_msg_new (SETTLE_MSG_COMMIT);
+  g_autoptr (SettleCeremonyMsg) committed = NULL;
+  return settle_tls_send (conn, commit, error) && (committed = settle_tls_receive (conn, error)) != NULL
+         && settle_ceremony_msg_expect (committed, SETTLE_MSG_COMMITTED, error);
+}
+
+static gboolean
+pair (const char *qr_path, const char *role, const char *key_path, const char *cert_path,
+      const char *mode, GError **error)
 {
   g_autofree char *text = NULL;
   gsize text_len = 0;
@@ -112,7 +134,8 @@ pair (const char *qr_path, const char *role, const char *key_path, const char *c
   gboolean ok = settle_tls_send (conn, request, error)
                 && (response = settle_tls_receive (conn, error)) != NULL
                 && settle_ceremony_msg_expect (response, SETTLE_MSG_ENROL_RESPONSE, error)
-                && write_outputs (key, response->enrol_response.cert_der, key_path, cert_path, error);
+                && write_outputs (key, response->enrol_response.cert_der, key_path, cert_path, error)
+                && finish (conn, mode, error);
   if (ok)
     printf ("%s\n", response->enrol_response.role);
   EVP_PKEY_free (key);
@@ -122,13 +145,13 @@ pair (const char *qr_path, const char *role, const char *key_path, const char *c
 int
 main (int argc, char **argv)
 {
-  if (argc != 5)
+  if (argc != 5 && argc != 6)
     {
-      fprintf (stderr, "usage: %s QR_TEXT_FILE ROLE KEY_OUT CERT_OUT\n", argv[0]);
+      fprintf (stderr, "usage: %s QR_TEXT_FILE ROLE KEY_OUT CERT_OUT [commit|decline|drop]\n", argv[0]);
       return 2;
     }
   g_autoptr (GError) error = NULL;
-  if (!pair (argv[1], argv[2], argv[3], argv[4], &error))
+  if (!pair (argv[1], argv[2], argv[3], argv[4], argc == 6 ? argv[5] : "commit", &error))
     {
       fprintf (stderr, "device-pair-client: %s\n", error->message);
       return 1;

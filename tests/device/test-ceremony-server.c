@@ -78,6 +78,8 @@ typedef struct {
   GPtrArray *jobs;         /* of GThread*, owned by the acceptor until it is joined */
   gint enrolled;           /* record_enrolment calls */
   gint secret_changes;
+  GMutex code_lock;
+  char *check_code;        /* owned: the last one the device showed */
 } Device;
 
 typedef struct {
@@ -112,6 +114,17 @@ secret_changed (SettleCeremonyServer *server, gpointer user_data)
 {
   (void) server;
   g_atomic_int_inc (&((Device *) user_data)->secret_changes);
+}
+
+static void
+show_check_code (const char *code, const char *peer, gpointer user_data)
+{
+  Device *d = user_data;
+  (void) peer;
+  g_mutex_lock (&d->code_lock);
+  g_free (d->check_code);
+  d->check_code = g_strdup (code);
+  g_mutex_unlock (&d->code_lock);
 }
 
 static gpointer
@@ -152,6 +165,7 @@ static void
 device_start (Device *d)
 {
   memset (d, 0, sizeof *d);
+  g_mutex_init (&d->code_lock);
   d->ca_key = EVP_EC_gen ("P-256");
   d->ca = self_signed (d->ca_key, "test device CA");
   d->tls_key = EVP_EC_gen ("P-256");
@@ -163,7 +177,7 @@ device_start (Device *d)
   g_assert_no_error (error);
   SettleCeremonyServerHooks hooks = {
     .grant_role = grant_first_admin, .record_enrolment = record, .secret_changed = secret_changed,
-    .user_data = d,
+    .show_check_code = show_check_code, .user_data = d,
   };
   settle_ceremony_server_set_hooks (d->server, &hooks);
   d->outcomes = g_async_queue_new ();
@@ -200,6 +214,8 @@ device_stop (Device *d)
   EVP_PKEY_free (d->tls_key);
   X509_free (d->ca);
   X509_free (d->tls_cert);
+  g_free (d->check_code);
+  g_mutex_clear (&d->code_lock);
 }
 
 /* The server's verdict on the last connection (owned). */
@@ -292,6 +308,31 @@ client_enrol_request (Client *c, GBytes *csr, const char *role)
   g_assert_true (settle_tls_send (c->conn, req, &error));
 }
 
+/* The device's answer to ENROL_REQUEST, asserted to be ENROL_RESPONSE. */
+static SettleCeremonyMsg *
+client_expect_enrolment (Client *c)
+{
+  g_autoptr (GError) error = NULL;
+  SettleCeremonyMsg *resp = settle_tls_receive (c->conn, &error);
+  g_assert_no_error (error);
+  gboolean is_response = settle_ceremony_msg_expect (resp, SETTLE_MSG_ENROL_RESPONSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (is_response);
+  return resp;
+}
+
+/* COMMIT, answered with COMMITTED. */
+static void
+client_commit (Client *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SettleCeremonyMsg) commit = settle_ceremony_msg_new (SETTLE_MSG_COMMIT);
+  g_assert_true (settle_tls_send (c->conn, commit, &error));
+  g_autoptr (SettleCeremonyMsg) committed = settle_tls_receive (c->conn, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (committed->type, ==, SETTLE_MSG_COMMITTED);
+}
+
 /* The ERROR code the device answered with (asserts it is an ERROR). */
 static guint
 client_expect_error (Client *c)
@@ -344,11 +385,9 @@ test_correct_secret_enrols (void)
   client_confirm (&c);
   client_enrol_request (&c, csr, "admin");
   g_autoptr (GError) error = NULL;
-  g_autoptr (SettleCeremonyMsg) resp = settle_tls_receive (c.conn, &error);
-  g_assert_no_error (error);
-  gboolean is_response = settle_ceremony_msg_expect (resp, SETTLE_MSG_ENROL_RESPONSE, &error);
-  g_assert_no_error (error);
-  g_assert_true (is_response);
+  g_autoptr (SettleCeremonyMsg) resp = client_expect_enrolment (&c);
+  /* Pending until COMMIT: nothing recorded yet. */
+  g_assert_cmpint (g_atomic_int_get (&d.enrolled), ==, 0);
   g_assert_cmpstr (resp->enrol_response.role, ==, "admin");
   g_assert_cmpstr (resp->enrol_response.names[0], ==, DEVICE_NAME);
   g_assert_cmpuint (resp->enrol_response.chain->len, ==, 1);
@@ -361,6 +400,7 @@ test_correct_secret_enrols (void)
   g_assert_cmpint (EVP_PKEY_eq (X509_get0_pubkey (cert), client_key), ==, 1);  /* for our key */
   g_assert_cmpint (X509_check_purpose (cert, X509_PURPOSE_SSL_CLIENT, 0), ==, 1);
   X509_free (cert);
+  client_commit (&c);
   client_close (&c);
 
   Outcome *o = next_outcome (&d);
@@ -565,6 +605,114 @@ test_bad_csr_and_role_refused (void)
   device_stop (&d);
 }
 
+/* How the helper's side ends a pairing after ENROL_RESPONSE without COMMIT. */
+typedef enum { END_DECLINE, END_DROP, END_SILENCE } PendingEnd;
+
+/* A confirmed pairing that never commits: the device records nothing,
+ * the secret is spent, and the next, committed pairing gets the role it
+ * asked for (admin for the first enrolment), as if the first never was. */
+static void
+test_uncommitted_stores_nothing (gconstpointer data)
+{
+  PendingEnd end = (PendingEnd) GPOINTER_TO_INT (data);
+  Device d;
+  device_start (&d);
+  if (end == END_SILENCE)
+    settle_ceremony_server_set_consent_timeout (d.server, 300);
+  guint8 secret[SETTLE_SECRET_MAX_BYTES];
+  guint generation = 0;
+  gsize len = current_secret (&d, secret, &generation);
+  EVP_PKEY *key = EVP_EC_gen ("P-256");
+  g_autoptr (GBytes) csr = csr_der (key, FALSE);
+  Client c;
+  client_connect (&d, &c);
+  g_assert_true (client_hello (&c, secret, len));
+  client_confirm (&c);
+  client_enrol_request (&c, csr, "admin");
+  g_autoptr (SettleCeremonyMsg) resp = client_expect_enrolment (&c);
+  g_assert_cmpstr (resp->enrol_response.role, ==, "admin");
+  if (end == END_DECLINE)
+    {
+      g_autoptr (SettleCeremonyMsg) no = settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_DECLINED, "no");
+      g_assert_true (settle_tls_send (c.conn, no, NULL));
+    }
+  else if (end == END_SILENCE)
+    g_assert_cmpuint (client_expect_error (&c), ==, SETTLE_CEREMONY_ERR_TIMEOUT);
+  client_close (&c);
+  Outcome *o = next_outcome (&d);
+  g_assert_cmpint (o->outcome, ==, SETTLE_CEREMONY_OUTCOME_DECLINED);
+  g_assert_error (o->error, SETTLE_ERROR, SETTLE_ERROR_REFUSED);
+  outcome_free (o);
+  g_assert_cmpint (g_atomic_int_get (&d.enrolled), ==, 0);
+
+  /* Spent: the next pairing needs the next secret. */
+  guint8 fresh[SETTLE_SECRET_MAX_BYTES];
+  guint fresh_generation = 0;
+  gsize fresh_len = current_secret (&d, fresh, &fresh_generation);
+  g_assert_cmpuint (fresh_generation, ==, generation + 1);
+  g_assert_cmpuint (settle_ceremony_server_failures (d.server), ==, 0);
+
+  /* The same key again (nothing holds it), and the role asked for. */
+  client_connect (&d, &c);
+  g_assert_true (client_hello (&c, fresh, fresh_len));
+  client_confirm (&c);
+  client_enrol_request (&c, csr, "admin");
+  g_autoptr (SettleCeremonyMsg) again = client_expect_enrolment (&c);
+  g_assert_cmpstr (again->enrol_response.role, ==, "admin");
+  client_commit (&c);
+  client_close (&c);
+  o = next_outcome (&d);
+  g_assert_cmpint (o->outcome, ==, SETTLE_CEREMONY_OUTCOME_ENROLLED);
+  outcome_free (o);
+  g_assert_cmpint (g_atomic_int_get (&d.enrolled), ==, 1);
+  EVP_PKEY_free (key);
+  device_stop (&d);
+}
+
+/* The device shows the same check code as the helper computes. */
+static void
+test_device_shows_check_code (void)
+{
+  Device d;
+  device_start (&d);
+  guint8 secret[SETTLE_SECRET_MAX_BYTES];
+  gsize len = current_secret (&d, secret, NULL);
+  Client c;
+  client_connect (&d, &c);
+  g_assert_true (client_hello (&c, secret, len));
+  client_confirm (&c);
+  g_autofree char *helper_code = settle_spake2_short_auth_string (c.spake, NULL);
+  g_assert_true (g_regex_match_simple ("^[0-9]{3} [0-9]{3}$", helper_code, 0, 0));
+  client_close (&c);  /* hangs up before ENROL_REQUEST */
+  outcome_free (next_outcome (&d));
+  g_mutex_lock (&d.code_lock);
+  g_assert_cmpstr (d.check_code, ==, helper_code);
+  g_mutex_unlock (&d.code_lock);
+  device_stop (&d);
+}
+
+/* secp256k1 is refused as unsupported, not as weak. */
+static void
+test_unsupported_curve_refused (void)
+{
+  Device d;
+  device_start (&d);
+  EVP_PKEY *k1 = EVP_EC_gen ("secp256k1");
+  g_assert_nonnull (k1);
+  X509_REQ *req = X509_REQ_new ();
+  X509_REQ_set_pubkey (req, k1);
+  g_assert_cmpint (X509_REQ_sign (req, k1, EVP_sha256 ()), >, 0);
+  g_autoptr (GError) error = NULL;
+  X509 *cert = settle_ceremony_server_issue_client_cert (d.server, req, "guest", &error);
+  g_assert_null (cert);
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT);
+  g_assert_nonnull (strstr (error->message, "not supported"));
+  g_assert_null (strstr (error->message, "weak"));
+  X509_REQ_free (req);
+  EVP_PKEY_free (k1);
+  device_stop (&d);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -578,5 +726,13 @@ main (int argc, char **argv)
   g_test_add_func ("/ceremony-server/silent-client-times-out", test_silent_client_times_out);
   g_test_add_func ("/ceremony-server/concurrent-ceremony-busy", test_concurrent_ceremony_busy);
   g_test_add_func ("/ceremony-server/bad-csr-and-role-refused", test_bad_csr_and_role_refused);
+  g_test_add_data_func ("/ceremony-server/uncommitted/declined", GINT_TO_POINTER (END_DECLINE),
+                        test_uncommitted_stores_nothing);
+  g_test_add_data_func ("/ceremony-server/uncommitted/dropped", GINT_TO_POINTER (END_DROP),
+                        test_uncommitted_stores_nothing);
+  g_test_add_data_func ("/ceremony-server/uncommitted/consent-deadline", GINT_TO_POINTER (END_SILENCE),
+                        test_uncommitted_stores_nothing);
+  g_test_add_func ("/ceremony-server/device-shows-check-code", test_device_shows_check_code);
+  g_test_add_func ("/ceremony-server/unsupported-curve-refused", test_unsupported_curve_refused);
   return g_test_run ();
 }

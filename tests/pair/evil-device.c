@@ -12,6 +12,9 @@
  *
  *   foreign-name   ENROL_RESPONSE names = ["bank.example"]
  *   extra-name     names = ["printer.local", "bank.example"]
+ *   local-extra    names = ["printer.local", "nas.local", "router.home.arpa"]:
+ *                  local names, but nothing authenticated the last two;
+ *                  otherwise an honest device that answers COMMIT
  *   foreign-leaf   names = ["printer.local"], but the TLS leaf (whose key
  *                  the QR code pins) is issued by the device CA for
  *                  DNS:bank.example only
@@ -58,6 +61,7 @@ typedef enum {
   MODE_FOREIGN_LEAF,
   MODE_CHAIN_NOT_CA,
   MODE_REPLAY,
+  MODE_LOCAL_EXTRA,
 } EvilMode;
 
 typedef struct {
@@ -85,7 +89,7 @@ static gboolean
 parse_mode (const char *text, EvilMode *out)
 {
   static const char *const names[] = { "foreign-name", "extra-name", "foreign-leaf", "chain-not-ca",
-                                       "replay" };
+                                       "replay", "local-extra" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (strcmp (text, names[i]) == 0)
       {
@@ -306,8 +310,11 @@ claimed_names (EvilMode mode)
   static const char *const only_foreign[] = { FOREIGN_NAME, NULL };
   static const char *const own_and_foreign[] = { DEVICE_NAME, FOREIGN_NAME, NULL };
   static const char *const only_own[] = { DEVICE_NAME, NULL };
+  static const char *const own_and_local[] = { DEVICE_NAME, "nas.local", "router.home.arpa", NULL };
   switch (mode)
     {
+    case MODE_LOCAL_EXTRA:
+      return g_strdupv ((char **) own_and_local);
     case MODE_FOREIGN_NAME:
       return g_strdupv ((char **) only_foreign);
     case MODE_EXTRA_NAME:
@@ -343,6 +350,25 @@ enrol (const EvilDevice *dev, SettleTlsConn *conn, GError **error)
   response->enrol_response.role = g_strdup ("guest");
   X509_free (client_cert);
   return settle_tls_send (conn, response, error);
+}
+
+/* After the enrolment: COMMIT is answered with COMMITTED; anything else
+ * (the helper's ERROR, a hang-up) is logged. */
+static void
+await_commit (SettleTlsConn *conn)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SettleCeremonyMsg) answer = settle_tls_receive (conn, &error);
+  if (answer != NULL && answer->type == SETTLE_MSG_COMMIT)
+    {
+      g_autoptr (SettleCeremonyMsg) committed = settle_ceremony_msg_new (SETTLE_MSG_COMMITTED);
+      if (settle_tls_send (conn, committed, &error))
+        fprintf (stderr, "evil-device: committed\n");
+    }
+  else if (answer != NULL && answer->type == SETTLE_MSG_ERROR)
+    fprintf (stderr, "evil-device: no commit: error %u\n", answer->error.code);
+  else
+    fprintf (stderr, "evil-device: no commit: %s\n", error != NULL ? error->message : "other message");
 }
 
 /* A later session of replay mode: the recorded SERVER_SHARE, whatever the
@@ -391,7 +417,10 @@ serve_one (EvilDevice *dev, SSL_CTX *ctx, int fd)
       return;
     }
   if (conn != NULL && prove (dev, conn, &error) && enrol (dev, conn, &error))
-    fprintf (stderr, "evil-device: sent the enrolment\n");
+    {
+      fprintf (stderr, "evil-device: sent the enrolment\n");
+      await_commit (conn);
+    }
   else
     fprintf (stderr, "evil-device: ceremony ended: %s\n", error != NULL ? error->message : "?");
 }
@@ -418,7 +447,8 @@ listen_on_loopback (guint16 *port)
 static int
 usage (void)
 {
-  fprintf (stderr, "usage: evil-device foreign-name|extra-name|foreign-leaf|chain-not-ca|replay "
+  fprintf (stderr, "usage: evil-device foreign-name|extra-name|foreign-leaf|chain-not-ca|replay|"
+           "local-extra "
            "PAYLOAD_FILE\n");
   return 2;
 }

@@ -15,7 +15,7 @@ check "zbarimg reads the device's PNG as its QR text" \
   bash -c "[ \"\$(zbarimg -q --raw '$T_DIR/dev.png' 2>/dev/null)\" = '$first_qr' ]"
 check "settle pair --qr PNG --yes pairs" "$SETTLE" pair --qr "$T_DIR/dev.png" --yes --role admin
 check "it showed the steps, the key matching the QR code" bash -c \
-  "grep -q 'the key matches the QR code' '$T_DIR/last.out' && grep -q '\[5/5\] checking the device' '$T_DIR/last.out'"
+  "grep -q 'the key matches the QR code' '$T_DIR/last.out' && grep -q '\[5/6\] checking the device' '$T_DIR/last.out'"
 check "one device-ca record, scoped to printer.local, consent flag, role admin" bash -c "'$SETTLE' list --json | python3 -c '
 import json, sys
 a = json.load(sys.stdin)[\"anchors\"]
