@@ -10,8 +10,8 @@ mk_ca "$pki" printer
 fp=$(fingerprint "$pki/printer.pem"); fp_hex=$(echo "$fp" | tr -d : | tr A-F a-f)
 
 check "trust stores into the keyring" \
-  "$SETTLE" trust --ca "$pki/printer.pem" --fingerprint "$fp" --scope printer.local --yes
-check "the helper said it used the keyring" grep -qi keyring "$T_DIR/last.out"
+  "$SETTLE" trust -v --ca "$pki/printer.pem" --fingerprint "$fp" --scope printer.local --yes
+check "the helper said (-v) it used the keyring" grep -qi keyring "$T_DIR/last.out"
 check "no file store was created" test ! -e "$XDG_DATA_HOME/settle/store"
 check "secret-tool finds the record by its schema attributes" \
   bash -c "secret-tool search --all xdg:schema org.settle.Anchor fingerprint $fp_hex 2>&1 | grep -q printer.local"
