@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "exports.h"
+#include "settle-conf.h"
 #include "settle-error.h"
 #include "settle-snapshot-reader.h"
 
@@ -134,101 +135,39 @@ settle_export_write (SettleExportKind kind, const char *trust_dir, const char *p
   return copy_file_atomically (bundle, path, error);
 }
 
-static char *
-config_path (void)
-{
-  return g_build_filename (g_get_user_config_dir (), "settle", "settle.conf", NULL);
-}
-
-static GKeyFile *
-config_load (void)
-{
-  g_autofree char *path = config_path ();
-  GKeyFile *config = g_key_file_new ();
-
-  g_key_file_load_from_file (config, path, G_KEY_FILE_KEEP_COMMENTS, NULL);
-  return config;
-}
-
-static gboolean
-config_save (GKeyFile *config, GError **error)
-{
-  g_autofree char *path = config_path ();
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "cannot create %s: %s", dir, g_strerror (errno));
-      return FALSE;
-    }
-  return g_key_file_save_to_file (config, path, error);
-}
-
 static const char *
 kind_key (SettleExportKind kind)
 {
   return kind == SETTLE_EXPORT_DIR ? "dirs" : "pem-files";
 }
 
-static gboolean
-strv_contains_path (char **list, const char *path)
-{
-  return list != NULL && g_strv_contains ((const char *const *) list, path);
-}
-
 gboolean
 settle_export_remember (SettleExportKind kind, const char *path, GError **error)
 {
-  g_autoptr (GKeyFile) config = config_load ();
-  g_auto (GStrv) list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) updated = NULL;
-
-  if (strv_contains_path (list, path))
-    return TRUE;
-  if (list != NULL)
-    g_strv_builder_addv (builder, (const char **) list);
-  g_strv_builder_add (builder, path);
-  updated = g_strv_builder_end (builder);
-  g_key_file_set_string_list (config, CONFIG_GROUP, kind_key (kind), (const char *const *) updated,
-                              g_strv_length (updated));
-  return config_save (config, error);
+  return settle_conf_list_add (CONFIG_GROUP, kind_key (kind), path, error);
 }
 
 gboolean
 settle_export_forget (const char *path, gboolean *was_kept, GError **error)
 {
-  g_autoptr (GKeyFile) config = config_load ();
-
   *was_kept = FALSE;
   for (SettleExportKind kind = SETTLE_EXPORT_DIR; kind <= SETTLE_EXPORT_PEM; kind++)
     {
-      g_auto (GStrv) list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
-      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-      g_auto (GStrv) updated = NULL;
-
-      if (!strv_contains_path (list, path))
-        continue;
-      *was_kept = TRUE;
-      for (char **item = list; *item != NULL; item++)
-        if (g_strcmp0 (*item, path) != 0)
-          g_strv_builder_add (builder, *item);
-      updated = g_strv_builder_end (builder);
-      g_key_file_set_string_list (config, CONFIG_GROUP, kind_key (kind),
-                                  (const char *const *) updated, g_strv_length (updated));
+      gboolean removed = FALSE;
+      if (!settle_conf_list_remove (CONFIG_GROUP, kind_key (kind), path, &removed, error))
+        return FALSE;
+      *was_kept |= removed;
     }
-  return *was_kept ? config_save (config, error) : TRUE;
+  return TRUE;
 }
 
 gboolean
 settle_export_refresh_all (const char *trust_dir, GError **error)
 {
-  g_autoptr (GKeyFile) config = config_load ();
-
   for (SettleExportKind kind = SETTLE_EXPORT_DIR; kind <= SETTLE_EXPORT_PEM; kind++)
     {
-      g_auto (GStrv) list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
-      for (char **item = list; item != NULL && *item != NULL; item++)
+      g_auto (GStrv) list = settle_export_list_kept (kind);
+      for (char **item = list; *item != NULL; item++)
         if (!settle_export_write (kind, trust_dir, *item, error))
           {
             g_prefix_error (error, "the kept copy %s could not be refreshed: ", *item);
@@ -241,10 +180,7 @@ settle_export_refresh_all (const char *trust_dir, GError **error)
 char **
 settle_export_list_kept (SettleExportKind kind)
 {
-  g_autoptr (GKeyFile) config = config_load ();
-  char **list = g_key_file_get_string_list (config, CONFIG_GROUP, kind_key (kind), NULL, NULL);
-
-  return list != NULL ? list : g_new0 (char *, 1);
+  return settle_conf_list (CONFIG_GROUP, kind_key (kind));
 }
 
 /* Only what export_hash_dir wrote: hash files and the marker.  Anything
@@ -289,7 +225,6 @@ delete_export_file (const char *path, GError **error)
 gboolean
 settle_export_delete_all_kept (GError **error)
 {
-  g_autoptr (GKeyFile) config = config_load ();
   gboolean ok = TRUE;
 
   for (SettleExportKind kind = SETTLE_EXPORT_DIR; kind <= SETTLE_EXPORT_PEM; kind++)
@@ -306,9 +241,10 @@ settle_export_delete_all_kept (GError **error)
               ok = FALSE;
             }
         }
-      g_key_file_remove_key (config, CONFIG_GROUP, kind_key (kind), NULL);
+      if (!settle_conf_list_clear (CONFIG_GROUP, kind_key (kind), ok ? error : NULL))
+        ok = FALSE;
     }
-  return config_save (config, error != NULL && *error != NULL ? NULL : error) && ok;
+  return ok;
 }
 
 gboolean
