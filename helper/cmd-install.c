@@ -9,6 +9,7 @@
 #include "install.h"
 #include "installs.h"
 #include "nssdb.h"
+#include "openssl-paths.h"
 #include "profiles.h"
 #include "settle-config.h"
 #include "settle-error.h"
@@ -19,6 +20,7 @@ typedef struct {
   char **nssdbs;      /* --nssdb, owned */
   gboolean chromium;
   gboolean firefox;
+  gboolean openssl;   /* --openssl: environment.d for OpenSSL default paths */
   char *module;       /* --module, owned */
 } SettleInstallOptions;
 
@@ -45,12 +47,14 @@ settle_install_parse (const char *cmd, gboolean installing, int *argc, char ***a
       "Chromium's and Chrome's databases ($XDG_DATA_HOME/pki/nssdb, ~/.pki/nssdb, snap, flatpak)", NULL },
     { "firefox", 0, 0, G_OPTION_ARG_NONE, &o->firefox,
       "Every Firefox profile listed in profiles.ini", NULL },
+    { "openssl", 0, 0, G_OPTION_ARG_NONE, &o->openssl,
+      "OpenSSL's default paths in this user's systemd sessions (~/.config/environment.d/60-settle.conf)", NULL },
     { "module", 0, 0, G_OPTION_ARG_FILENAME, &o->module,
       "The module to register (default: $SETTLE_PKCS11_MODULE, else " SETTLE_PKCS11_MODULE_PATH ")", "PATH" },
     { NULL },
   };
   if (!installing)
-    entries[3].long_name = NULL; /* uninstall removes by name, whatever the path */
+    entries[4].long_name = NULL; /* uninstall removes by name, whatever the path */
   g_autoptr (GOptionContext) context = g_option_context_new (
     installing ? "- register the SETTLE trust module with NSS databases"
                : "- remove the SETTLE trust module from NSS databases");
@@ -70,9 +74,9 @@ settle_install_parse (const char *cmd, gboolean installing, int *argc, char ***a
       settle_ui_failf (cmd, "unexpected argument '%s'; run 'settle %s --help'", (*argv)[1], cmd);
       return FALSE;
     }
-  if (o->nssdbs == NULL && !o->chromium && !o->firefox)
+  if (o->nssdbs == NULL && !o->chromium && !o->firefox && !o->openssl)
     {
-      settle_ui_failf (cmd, "say where: --nssdb DIR, --chromium or --firefox; run 'settle %s --help'", cmd);
+      settle_ui_failf (cmd, "say where: --nssdb DIR, --chromium, --firefox or --openssl; run 'settle %s --help'", cmd);
       return FALSE;
     }
   return TRUE;
@@ -226,6 +230,25 @@ settle_remember_registration (const char *cmd, gboolean installed, const char *d
     fprintf (stderr, "settle %s: warning: %s\n", cmd, error->message);
 }
 
+/* --openssl (openssl-paths.c): one file, reported like a database. */
+static void
+settle_apply_openssl (const char *cmd, gboolean installing, gboolean quiet_absent, SettleTargets *t)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  gboolean changed = FALSE;
+  if (!(installing ? settle_openssl_paths_install (&path, &changed, &error)
+                   : settle_openssl_paths_uninstall (&path, &changed, &error)))
+    {
+      settle_ui_fail (cmd, error);
+      t->failures++;
+    }
+  else if (installing)
+    printf ("%s %s (OpenSSL default paths; from the next login)\n", changed ? "Wrote" : "Already written:", path);
+  else if (changed || !quiet_absent)
+    printf ("%s %s\n", changed ? "Removed" : "Not there:", path);
+}
+
 static int
 settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
 {
@@ -237,7 +260,8 @@ settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
 
   if (!settle_install_parse (cmd, installing, &argc, &argv, &o))
     status = SETTLE_EXIT_USAGE;
-  else if (installing && (module = settle_install_module_path (&o, &error)) == NULL)
+  else if (installing && (o.nssdbs != NULL || o.chromium || o.firefox)
+           && (module = settle_install_module_path (&o, &error)) == NULL)
     {
       settle_ui_fail (cmd, error);
       status = SETTLE_EXIT_FAILED;
@@ -250,6 +274,8 @@ settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
       if (o.firefox)
         settle_collect_firefox (cmd, installing, &t);
       settle_apply (cmd, installing, module, &t);
+      if (o.openssl)
+        settle_apply_openssl (cmd, installing, FALSE, &t);
       status = t.failures ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
     }
   g_ptr_array_unref (t.dirs);
@@ -281,6 +307,7 @@ settle_uninstall_everywhere (const char *cmd)
 
   settle_collect_everywhere (cmd, &t);
   settle_apply (cmd, FALSE, NULL, &t);
+  settle_apply_openssl (cmd, FALSE, TRUE, &t);
   failures = t.failures;
   g_ptr_array_unref (t.dirs);
   g_ptr_array_unref (t.create);
