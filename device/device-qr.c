@@ -67,9 +67,14 @@ print_terminal (const SettleDeviceQrTarget *target, const SettleQrPayload *paylo
     return FALSE;
   char *code = settle_base32_code_format (payload->secret, payload->secret_len);
   gboolean v6 = strchr (target->host, ':') != NULL;
-  g_print ("\n%s\nScan this code with `settle pair --qr`, or type the pairing code:\n  %s\n"
-           "  settle pair --code %s --address %s%s%s:%u\n\n",
-           drawing, code, code, v6 ? "[" : "", target->host, v6 ? "]" : "", (unsigned) target->port);
+  /* The command line asks for the code instead of carrying it: argv is
+   * visible to every local user. */
+  g_print ("\n%s\nScan this code with `settle pair --qr`, or type the pairing code:\n"
+           "  Pairing code: %s\n"
+           "  settle pair --code - --address %s%s%s:%u   (then type the code)\n"
+           "A check code appears here once a helper has proved the code; compare it with the\n"
+           "helper's.\n\n",
+           drawing, code, v6 ? "[" : "", target->host, v6 ? "]" : "", (unsigned) target->port);
   settle_base32_wipe_free (code);
   settle_base32_wipe_free (drawing);
   return TRUE;

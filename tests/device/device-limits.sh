@@ -2,7 +2,8 @@
 # settle-device under load (device/device-limits.c): the per-source
 # connection limit closes the excess at once, a flood of handshakes that
 # never finish from one source leaves an enrolled client's whoami fast,
-# and wrong pairing codes from one source earn a backoff with a log line.
+# wrong pairing codes from one source earn a backoff with a log line, and
+# failures from all sources together block every source.
 . "$SOURCE_ROOT/tests/lib.sh"
 need_tool curl python3
 
@@ -13,6 +14,7 @@ STATE=$T_DIR/state
 QR_TXT=$T_DIR/qr.txt
 PER_SOURCE=8        # SETTLE_DEVICE_LIMIT_CONNECTIONS_PER_SOURCE
 FAILURES=4          # SETTLE_DEVICE_LIMIT_FAILURES
+FAILURES_TOTAL=10   # SETTLE_DEVICE_LIMIT_FAILURES_TOTAL
 
 "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
   --qr-text "$QR_TXT" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
@@ -88,6 +90,25 @@ check "refused attempts do not count against the code (no attempt $((FAILURES + 
 check "the blocked source's enrolled client still gets whoami" whoami_fast 3
 check "nothing was enrolled by the wrong codes" \
   test "$(grep -c '"serial"' "$STATE/enrolments.json")" -eq 1
+
+# ---- every source together: many addresses do not multiply the guesses ----
+# 127.0.0.1 has spent $FAILURES; each further source makes one failed
+# attempt (SERVER_SHARE, then a hang-up) until all of them together reach
+# $FAILURES_TOTAL within the window.
+for n in $(seq $((FAILURES + 1)) $FAILURES_TOTAL); do
+  check "failed attempt $n of $FAILURES_TOTAL, from a new source 127.0.0.$((20 + n)), is served" \
+    bash -c "$FLOOD guess 127.0.0.$((20 + n)) $PORT 1 | grep -qx share"
+done
+check "the fifth failure against one code is logged as such, not as 0 of 5" bash -c \
+  "grep -q '(5 of 5 failed attempts for this code: the code is retired)' '$T_DIR/dev.err' &&
+   ! grep -q '(0 of 5 failed attempts' '$T_DIR/dev.err'"
+check "the device logs that every source is cut off" \
+  grep -q "^settle-device: $FAILURES_TOTAL failed pairing attempts from all sources within [0-9]* s; refusing every pairing attempt for [0-9]* s$" "$T_DIR/dev.err"
+check "a source that never failed is refused now too" bash -c \
+  "$FLOOD guess 127.0.0.99 $PORT 1 | grep -q '^error.*too many failed pairing attempts on this device'"
+check_fails "even with the right code" "too many failed pairing attempts on this device" \
+  "$PAIR" "$QR_TXT" admin "$T_DIR/x.key" "$T_DIR/x.pem"
+check "the enrolled client still gets whoami" whoami_fast 3
 
 check "SIGTERM stops the device" bash -c "kill -TERM $DEV_PID; for i in \$(seq 100); do kill -0 $DEV_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 check "it says so" grep -q 'settle-device: stopped' "$T_DIR/dev.err"

@@ -47,4 +47,40 @@ pair_with_evil foreign-leaf "TLS certificate is not valid for its name printer.l
 pair_with_evil chain-not-ca "returned a CA certificate that cannot be used: The certificate is not a CA" \
   "a device whose returned CA certificate is not a CA is refused"
 
+# A device that claims local names beyond the one the QR code vouches
+# for (printer.local): nas.local and router.home.arpa are nobody's word
+# but its own.  --yes refuses them and still pairs printer.local alone;
+# at a terminal each one needs a yes of its own.
+PTY="$SOURCE_ROOT/tests/pty-answer.py"
+record_names() {
+  "$SETTLE" list --json | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["anchors"]
+assert len(a) == 1, a
+want = sys.argv[1].split(",")
+assert a[0]["names"] == want and a[0]["scope"] == want, (a[0]["names"], a[0]["scope"], want)
+' "$1"
+}
+start_evil local-extra
+check "--yes pairs a device that also claims nas.local and router.home.arpa" \
+  "$SETTLE" pair --payload "$EVIL_PAYLOAD" --yes --timeout 5
+check "and says that it refused the unverified names" \
+  grep -q "also claims nas.local, router.home.arpa, which nothing vouched for; --yes never accepts" "$T_DIR/last.out"
+check "the record is scoped to printer.local alone" record_names printer.local
+check "the device was told to commit" grep -q "evil-device: committed" "$T_DIR/evil-local-extra.out"
+check "removing it for the next try" "$SETTLE" remove printer.local --yes
+check "at a terminal: yes for nas.local, no for router.home.arpa, yes to pair" \
+  python3 "$PTY" 'Also trust it for nas\.local \(UNVERIFIED\)\? \[yes/no\]' yes \
+  'Also trust it for router\.home\.arpa \(UNVERIFIED\)\? \[yes/no\]' no \
+  'Pair with it\? \[yes/no\]' yes -- "$SETTLE" pair --payload "$EVIL_PAYLOAD" --timeout 5
+check "the prompt showed the refused name as not trusted" \
+  grep -q "Not trusted for: router.home.arpa" "$T_DIR/last.out"
+check "the record holds printer.local and the accepted nas.local only" record_names printer.local,nas.local
+check "removing it again" "$SETTLE" remove printer.local --yes
+check_fails "at a terminal, no to the pairing after yes to a name stores nothing" "did not answer yes" \
+  python3 "$PTY" 'nas\.local \(UNVERIFIED\)\? \[yes/no\]' yes 'router\.home\.arpa \(UNVERIFIED\)\? \[yes/no\]' yes \
+  'Pair with it\? \[yes/no\]' no -- "$SETTLE" pair --payload "$EVIL_PAYLOAD" --timeout 5
+check "nothing stored after no" nothing_stored
+check "and the device was told so, not to commit" grep -q "evil-device: no commit: error 10" "$T_DIR/evil-local-extra.out"
+
 done_testing

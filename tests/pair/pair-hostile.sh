@@ -38,7 +38,7 @@ check_fails "a relay that even had its key in the code fails the confirmation (e
   "did not prove that it knows the pairing code|pairing code does not match" \
   "$SETTLE" pair --payload "$(sed "s/;H:[A-Za-z0-9_-]*;/;H:$relay_pin;/; s/A:127.0.0.1:$dev_port/A:127.0.0.1:$FAKE_PORT/" <<<"$qr")" \
   --yes --timeout 5
-code=$(sed -n 's/^  settle pair --code \([0-9A-Z-]*\) .*/\1/p' "$T_DIR/dev.log" | tail -1)
+code=$(sed -n 's/^  Pairing code: \([0-9A-Z-]*\)$/\1/p' "$T_DIR/dev.log" | tail -1)
 check_fails "a typed code through the relay fails the confirmation too" \
   "did not prove that it knows the pairing code|pairing code does not match" \
   "$SETTLE" pair --code "$code" --address "127.0.0.1:$FAKE_PORT" --name printer.local --yes --timeout 5

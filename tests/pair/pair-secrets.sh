@@ -71,7 +71,7 @@ check "the failed run did not print the secret" bash -c "! grep -qi '$secret' '$
 start_device dev printer.local
 qr=$(cat "$T_DIR/dev.txt")
 secret=$(sed -n 's/.*;S:\([A-Z2-7]*\);.*/\1/p' <<<"$qr")
-code=$(sed -n 's/^  settle pair --code \([0-9A-Z-]*\) .*/\1/p' "$T_DIR/dev.log" | tail -1)
+code=$(sed -n 's/^  Pairing code: \([0-9A-Z-]*\)$/\1/p' "$T_DIR/dev.log" | tail -1)
 check "we know the device's secret and its typing code" test -n "$secret" -a -n "$code"
 check "settle pair --payload - pairs with the reference device" \
   bash -c "printf '%s\n' '$qr' | '$SETTLE' pair --payload - --yes --timeout 5"
@@ -82,5 +82,31 @@ check "the store and the snapshot do not hold it either" bash -c \
   "! grep -rqiF -e '$secret' -e '$code' '$XDG_DATA_HOME/settle'"
 check "what was stored is one record and its client key" bash -c \
   "[ \$(ls '$STORE_DIR'/*.json | wc -l) = 1 ] && [ \$(ls '$STORE_DIR'/keys/*.pem | wc -l) = 1 ]"
+
+# `--code -`: the code comes from standard input and never reaches argv,
+# which every local user can read in /proc/PID/cmdline.  A second device,
+# so that its record is new; the helper waits on its standard input while
+# /proc/PID/cmdline is read.
+start_device dev2 scanner.local
+code2=$(sed -n 's/^  Pairing code: \([0-9A-Z-]*\)$/\1/p' "$T_DIR/dev2.log" | tail -1)
+check "the second device shows a typing code" test -n "$code2"
+mkfifo "$T_DIR/code.fifo"
+"$SETTLE" pair --code - --address "127.0.0.1:$dev2_port" --name scanner.local --yes --timeout 5 \
+  <"$T_DIR/code.fifo" >"$T_DIR/code-stdin.out" 2>&1 &
+stdin_pid=$!
+at_exit "kill $stdin_pid 2>/dev/null"
+exec 7>"$T_DIR/code.fifo"
+sleep 0.3
+tr '\0' ' ' <"/proc/$stdin_pid/cmdline" >"$T_DIR/cmdline.txt"
+check "settle pair --code - has '--code -' in its argv" grep -qF -- "--code -" "$T_DIR/cmdline.txt"
+check "and not the code" bash -c "! grep -qiF '$code2' '$T_DIR/cmdline.txt'"
+printf '%s\n' "$code2" >&7
+exec 7>&-
+wait "$stdin_pid" && stdin_rc=0 || stdin_rc=$?
+check "settle pair --code - paired with the code read from standard input" bash -c \
+  "[ $stdin_rc = 0 ] && grep -q 'Paired with \"scanner.local\"' '$T_DIR/code-stdin.out'"
+check "its output does not hold the code" bash -c "! grep -qiF '$code2' '$T_DIR/code-stdin.out'"
+check "--help says --code CODE is visible to other users" bash -c \
+  "'$SETTLE' pair --help | tr -s ' \n' ' ' | grep -q 'visible to other local users'"
 
 done_testing
