@@ -1,4 +1,5 @@
 /* main.c: `settle` entry point: picks the subcommand and hands over. */
+#include <curl/curl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +84,8 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_set_prgname ("settle");
+  /* Before any thread exists, as libcurl asks (renewal.c). */
+  curl_global_init (CURL_GLOBAL_DEFAULT);
 
   if (argc < 2)
     {

@@ -2,6 +2,7 @@
  * with the current one (renewal.h). */
 #include <string.h>
 
+#include <curl/curl.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <openssl/err.h>
@@ -20,8 +21,6 @@
 /* The subject every pairing uses too: a per-computer name would be a
  * static identifier the device could share (REQ-NAME-05). */
 #define CSR_SUBJECT "settle client"
-
-static const unsigned char ALPN_HTTP11[] = "\x08http/1.1";
 
 /* One renewal in progress; every pointer is owned. */
 typedef struct {
@@ -176,139 +175,132 @@ fresh_csr_der (Renewal *r, GError **error)
   return bytes;
 }
 
-/* ---- mutual TLS ---- */
+/* ---- mutual TLS and HTTP, through libcurl ----
+ * libcurl speaks the HTTP (chunked answers, HTTP/1.0, keep-alive) and
+ * keeps one deadline for the whole exchange and SIGPIPE away; settle
+ * decides the TLS: the record's anchor is the only trust, TLS 1.3, the
+ * client certificate and key handed over in memory (never as files). */
 
-static SSL_CTX *
-mutual_tls_ctx_new (const Renewal *r)
+/* CURLOPT_SSL_CTX_FUNCTION: called on libcurl's SSL_CTX before the
+ * handshake, after libcurl loaded its own verify locations, which the
+ * fresh store below replaces. */
+static CURLcode
+configure_tls (CURL *curl, void *ssl_ctx, void *data)
 {
-  SSL_CTX *ctx = SSL_CTX_new (TLS_client_method ());
-  X509_STORE *trusted = ctx != NULL ? SSL_CTX_get_cert_store (ctx) : NULL;
+  (void) curl;
+  const Renewal *r = data;
+  SSL_CTX *ctx = ssl_ctx;
+  X509_STORE *trusted = X509_STORE_new ();
 
-  /* The devices speak TLS 1.3 only; ALPN http/1.1 selects their web side.
-   * The store holds the record's anchor and nothing else. */
-  if (trusted == NULL || SSL_CTX_set_min_proto_version (ctx, TLS1_3_VERSION) != 1
-      || SSL_CTX_set_alpn_protos (ctx, ALPN_HTTP11, sizeof ALPN_HTTP11 - 1) != 0
-      || SSL_CTX_use_certificate (ctx, r->cert) != 1 || SSL_CTX_use_PrivateKey (ctx, r->key) != 1
-      || X509_STORE_add_cert (trusted, r->anchor) != 1)
+  if (trusted == NULL || X509_STORE_add_cert (trusted, r->anchor) != 1)
     {
-      SSL_CTX_free (ctx);
-      return NULL;
+      X509_STORE_free (trusted);
+      return CURLE_SSL_CERTPROBLEM;
     }
   /* After a refresh the anchor is a cross certificate, not self-signed:
    * it is trusted as it stands. */
   X509_STORE_set_flags (trusted, X509_V_FLAG_PARTIAL_CHAIN);
-  SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, NULL);
-  return ctx;
+  SSL_CTX_set_cert_store (ctx, trusted);
+  if (SSL_CTX_set_min_proto_version (ctx, TLS1_3_VERSION) != 1 || SSL_CTX_use_certificate (ctx, r->cert) != 1
+      || SSL_CTX_use_PrivateKey (ctx, r->key) != 1)
+    return CURLE_SSL_CERTPROBLEM;
+  return CURLE_OK;
 }
 
-/* A verified session with the device (owned), or NULL with a sentence
- * that tells a device that cannot prove itself from one that is gone. */
-static SSL *
-open_session (const Renewal *r, SSL_CTX *ctx, int fd, GError **error)
+/* CURLOPT_WRITEFUNCTION: the answer, bounded by RESPONSE_MAX (returning
+ * less than given makes libcurl stop with CURLE_WRITE_ERROR). */
+static size_t
+collect_body (char *data, size_t size, size_t count, void *user)
 {
-  SSL *ssl = SSL_new (ctx);
-  if (ssl != NULL && SSL_set_fd (ssl, fd) == 1 && SSL_set_tlsext_host_name (ssl, r->name) == 1
-      && SSL_set1_host (ssl, r->name) == 1 && SSL_connect (ssl) == 1)
-    return ssl;
-  long verdict = ssl != NULL ? SSL_get_verify_result (ssl) : X509_V_OK;
-  if (verdict != X509_V_OK)
+  GByteArray *body = user;
+  size_t len = size * count;
+  if (body->len + len > RESPONSE_MAX)
+    return 0;
+  g_byte_array_append (body, (const guint8 *) data, (guint) len);
+  return len;
+}
+
+/* The sentence for a transfer that did not produce an HTTP answer: a
+ * device that cannot prove itself is not the same as one that is gone. */
+static void
+set_transfer_error (const Renewal *r, CURL *curl, CURLcode code, const char *detail, GError **error)
+{
+  long verdict = X509_V_OK;
+  curl_easy_getinfo (curl, CURLINFO_SSL_VERIFYRESULT, &verdict);
+  if (code == CURLE_PEER_FAILED_VERIFICATION || verdict != X509_V_OK)
     g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_AUTH,
                  "The device at %s does not prove that it is %s with the CA you trust (%s): if it was factory "
                  "reset, pair with it again; if it rotated its CA, run 'settle refresh' first.",
                  r->where, r->name, X509_verify_cert_error_string (verdict));
+  else if (code == CURLE_WRITE_ERROR)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL,
+                 "The device at %s answered with more than %d bytes.", r->where, RESPONSE_MAX);
+  else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "No device answered at %s: %s.", r->where,
+                 detail[0] != '\0' ? detail : curl_easy_strerror (code));
+  else if (code == CURLE_OPERATION_TIMEDOUT)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "The device at %s did not answer in time.", r->where);
   else
     g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK,
-                 "The device at %s did not complete a TLS 1.3 handshake with this computer's client certificate.",
-                 r->where);
+                 "The device at %s could not be asked for a renewal over TLS 1.3 with this computer's "
+                 "client certificate: %s.", r->where, detail[0] != '\0' ? detail : curl_easy_strerror (code));
   ERR_clear_error ();
-  SSL_free (ssl);
-  return NULL;
 }
 
-/* ---- HTTP ---- */
-
-static gboolean
-send_request (const Renewal *r, SSL *ssl, GBytes *csr_der, GError **error)
-{
-  gsize csr_len = 0;
-  const void *csr = g_bytes_get_data (csr_der, &csr_len);
-  g_autofree char *head = g_strdup_printf ("POST " RENEW_PATH " HTTP/1.1\r\n"
-                                           "Host: %s\r\n"
-                                           "Content-Type: application/pkcs10\r\n"
-                                           "Content-Length: %" G_GSIZE_FORMAT "\r\n"
-                                           "Connection: close\r\n"
-                                           "\r\n",
-                                           r->name, csr_len);
-  size_t written = 0;
-  if (SSL_write_ex (ssl, head, strlen (head), &written) == 1 && SSL_write_ex (ssl, csr, csr_len, &written) == 1)
-    return TRUE;
-  ERR_clear_error ();
-  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "The device at %s stopped listening to the request.",
-               r->where);
-  return FALSE;
-}
-
-typedef struct {
-  int status;
-  gsize body_offset;
-  gsize body_len;
-} HttpHead;
-
-/* TRUE once `buf` holds a status line, headers with a Content-Length and
- * that many body bytes; *malformed when it never will. */
-static gboolean
-response_complete (const GByteArray *buf, HttpHead *head, gboolean *malformed)
-{
-  /* Nothing read yet: a GByteArray may then have no storage at all, and
-   * memmem's pointer must not be NULL. */
-  if (buf->len == 0)
-    return FALSE;
-  const guint8 *end = memmem (buf->data, buf->len, "\r\n\r\n", 4);
-  if (end == NULL)
-    return FALSE;
-  g_autofree char *headers = g_ascii_strdown ((const char *) buf->data, end - buf->data);
-  const char *length = strstr (headers, "\r\ncontent-length:");
-  if (sscanf (headers, "http/1.1 %3d ", &head->status) != 1 || length == NULL)
-    {
-      *malformed = TRUE;
-      return FALSE;
-    }
-  head->body_offset = (gsize) (end - buf->data) + 4;
-  head->body_len = (gsize) g_ascii_strtoull (length + strlen ("\r\ncontent-length:"), NULL, 10);
-  *malformed = head->body_len > RESPONSE_MAX;
-  return !*malformed && buf->len >= head->body_offset + head->body_len;
-}
-
-/* The answer's status and body (owned), read up to RESPONSE_MAX. */
+/* POSTs the request; the answer's status and body (owned), or NULL. */
 static GBytes *
-read_response (const Renewal *r, SSL *ssl, int *status, GError **error)
+post_request (const Renewal *r, GBytes *csr_der, const SettleRenewalTarget *target, long *status,
+              GError **error)
 {
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
-  HttpHead head = { 0 };
-  gboolean malformed = FALSE;
-  guint8 chunk[4096];
-  size_t got = 0;
-
-  while (!response_complete (buf, &head, &malformed) && !malformed)
+  CURL *curl = curl_easy_init ();
+  if (curl == NULL)
     {
-      if (SSL_read_ex (ssl, chunk, sizeof chunk, &got) != 1)
-        {
-          ERR_clear_error ();
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK,
-                       "The device at %s closed the connection before its answer was complete.", r->where);
-          return NULL;
-        }
-      g_byte_array_append (buf, chunk, (guint) got);
-      malformed = buf->len > RESPONSE_MAX;
-    }
-  if (malformed)
-    {
-      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL, "The device at %s did not answer in HTTP/1.1.",
-                   r->where);
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "libcurl could not start a transfer.");
       return NULL;
     }
-  *status = head.status;
-  return g_bytes_new (buf->data + head.body_offset, head.body_len);
+  gboolean ipv6 = strchr (target->host, ':') != NULL;
+  g_autofree char *url = g_strdup_printf ("https://%s:%u" RENEW_PATH, r->name, (unsigned) target->port);
+  /* Connect to where the device is, while TLS checks the name it proves. */
+  g_autofree char *connect_to = g_strdup_printf (ipv6 ? "%s:%u:[%s]:%u" : "%s:%u:%s:%u", r->name,
+                                                 (unsigned) target->port, target->host, (unsigned) target->port);
+  struct curl_slist *route = curl_slist_append (NULL, connect_to);
+  struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/pkcs10");
+  g_autoptr (GByteArray) body = g_byte_array_new ();
+  char detail[CURL_ERROR_SIZE] = "";
+  gsize csr_len = 0;
+  const void *csr = g_bytes_get_data (csr_der, &csr_len);
+
+  curl_easy_setopt (curl, CURLOPT_URL, url);
+  curl_easy_setopt (curl, CURLOPT_CONNECT_TO, route);
+  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt (curl, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) target->timeout_ms);
+  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt (curl, CURLOPT_SSL_CTX_FUNCTION, configure_tls);
+  curl_easy_setopt (curl, CURLOPT_SSL_CTX_DATA, (void *) r);
+  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt (curl, CURLOPT_POSTFIELDS, csr);
+  curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) csr_len);
+  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, collect_body);
+  curl_easy_setopt (curl, CURLOPT_WRITEDATA, body);
+  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, detail);
+
+  CURLcode code = curl_easy_perform (curl);
+  GBytes *answer = NULL;
+  if (code == CURLE_OK)
+    {
+      curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, status);
+      answer = g_byte_array_free_to_bytes (g_steal_pointer (&body));
+    }
+  else
+    set_transfer_error (r, curl, code, detail, error);
+  curl_easy_cleanup (curl);
+  curl_slist_free_all (headers);
+  curl_slist_free_all (route);
+  return answer;
 }
 
 /* The "error" sentence of a JSON refusal, or a neutral one (owned). */
@@ -387,51 +379,20 @@ take_answer (const Renewal *r, GBytes *body, SettleRenewal *out, GError **error)
 /* ---- one renewal ---- */
 
 static gboolean
-exchange (const Renewal *r, SSL *ssl, GBytes *csr_der, SettleRenewal *out, GError **error)
+renew_over_tls (const Renewal *r, GBytes *csr_der, const SettleRenewalTarget *target, SettleRenewal *out,
+                GError **error)
 {
-  int status = 0;
-  g_autoptr (GBytes) body = NULL;
+  long status = 0;
+  g_autoptr (GBytes) body = post_request (r, csr_der, target, &status, error);
 
-  if (!send_request (r, ssl, csr_der, error))
-    return FALSE;
-  body = read_response (r, ssl, &status, error);
   if (body == NULL)
     return FALSE;
   if (status != 200)
     {
-      set_refusal (r, status, body, error);
+      set_refusal (r, (int) status, body, error);
       return FALSE;
     }
   return take_answer (r, body, out, error);
-}
-
-static gboolean
-renew_over_tls (const Renewal *r, GBytes *csr_der, const SettleRenewalTarget *target, SettleRenewal *out,
-                GError **error)
-{
-  g_autoptr (GSocketConnection) connection = settle_device_connect (target->host, target->port,
-                                                                    target->timeout_ms, error);
-  SSL_CTX *ctx = NULL;
-  SSL *ssl = NULL;
-  gboolean ok = FALSE;
-
-  if (connection == NULL)
-    return FALSE;
-  ctx = mutual_tls_ctx_new (r);
-  if (ctx == NULL)
-    g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
-                         "OpenSSL could not load the client certificate and the trusted CA.");
-  else
-    ssl = open_session (r, ctx, g_socket_get_fd (g_socket_connection_get_socket (connection)), error);
-  if (ssl != NULL)
-    {
-      ok = exchange (r, ssl, csr_der, out, error);
-      SSL_shutdown (ssl);
-    }
-  ERR_clear_error ();
-  SSL_free (ssl);
-  SSL_CTX_free (ctx);
-  return ok;
 }
 
 gboolean
