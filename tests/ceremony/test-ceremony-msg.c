@@ -96,6 +96,39 @@ test_round_trip_enrolment (void)
   g_assert_cmpstr (err_back->error.text, ==, err->error.text);
 }
 
+/* COMMIT and COMMITTED carry nothing but their type; a type after them is
+ * unknown; ERROR declined maps to a refusal. */
+static void
+test_commit_messages (void)
+{
+  static const guint8 commit_body[] = { 0xa1, 0x64, 't', 'y', 'p', 'e', 0x07 };
+  static const guint8 type_9_body[] = { 0xa1, 0x64, 't', 'y', 'p', 'e', 0x09 };
+  const SettleMsgType types[] = { SETTLE_MSG_COMMIT, SETTLE_MSG_COMMITTED };
+  for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_autoptr (SettleCeremonyMsg) msg = settle_ceremony_msg_new (types[i]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GBytes) body = settle_ceremony_msg_encode (msg, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (body), ==, sizeof commit_body);
+      g_autoptr (SettleCeremonyMsg) back = settle_ceremony_msg_decode (g_bytes_get_data (body, NULL),
+                                                                       g_bytes_get_size (body), &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (back->type, ==, types[i]);
+    }
+  g_autoptr (SettleCeremonyMsg) commit = settle_ceremony_msg_decode (commit_body, sizeof commit_body, NULL);
+  g_assert_nonnull (commit);
+  g_assert_cmpint (commit->type, ==, SETTLE_MSG_COMMIT);
+  g_assert_cmpstr (settle_ceremony_msg_type_name (SETTLE_MSG_COMMITTED), ==, "COMMITTED");
+  g_autoptr (GError) error = NULL;
+  g_assert_null (settle_ceremony_msg_decode (type_9_body, sizeof type_9_body, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_clear_error (&error);
+  g_autoptr (SettleCeremonyMsg) declined = settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_DECLINED, "no");
+  g_assert_false (settle_ceremony_msg_expect (declined, SETTLE_MSG_COMMIT, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED);
+}
+
 static void
 test_two_frames_in_one_buffer (void)
 {
@@ -418,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ceremony-msg/round-trip/pake", test_round_trip_pake_messages);
   g_test_add_func ("/ceremony-msg/round-trip/enrolment", test_round_trip_enrolment);
   g_test_add_func ("/ceremony-msg/frames/two-in-a-buffer", test_two_frames_in_one_buffer);
+  g_test_add_func ("/ceremony-msg/round-trip/commit", test_commit_messages);
   g_test_add_func ("/ceremony-msg/malformed/messages", test_malformed_messages);
   g_test_add_func ("/ceremony-msg/malformed/frames", test_malformed_frames);
   g_test_add_func ("/ceremony-msg/unknown-fields", test_unknown_fields_ignored);

@@ -1,6 +1,7 @@
 /* gen-ceremony-seeds.c: writes the seed corpus of fuzz-ceremony-msg with
  * the real encoder (settle_ceremony_frame_encode): one frame of each
- * message type, a whole helper-side and device-side conversation as one
+ * message type, a whole helper-side and device-side conversation (with
+ * COMMIT / COMMITTED, and a declined one) as one
  * stream of frames, and a few edge cases (an unsupported version, the
  * largest chain and name list, an empty role).  Run once by hand:
  *   build/tests/fuzz/fuzz-gen-ceremony-seeds tests/fuzz/corpus/ceremony-msg
@@ -103,6 +104,10 @@ main (int argc, char **argv)
   GBytes *f_response = frame (response (1, 1, "print-admin"));
   GBytes *f_error = frame (settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_AUTH_FAILED,
                                                           "The pairing code does not match."));
+  GBytes *f_commit = frame (settle_ceremony_msg_new (SETTLE_MSG_COMMIT));
+  GBytes *f_committed = frame (settle_ceremony_msg_new (SETTLE_MSG_COMMITTED));
+  GBytes *f_declined = frame (settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_DECLINED,
+                                                             "The user did not consent."));
 
   write_seed ("seed-client-hello", &f_hello, 1);
   write_seed ("seed-server-share", &f_share, 1);
@@ -110,11 +115,16 @@ main (int argc, char **argv)
   write_seed ("seed-enrol-request", &f_request, 1);
   write_seed ("seed-enrol-response", &f_response, 1);
   write_seed ("seed-error", &f_error, 1);
+  write_seed ("seed-commit", &f_commit, 1);
+  write_seed ("seed-committed", &f_committed, 1);
+  write_seed ("seed-error-declined", &f_declined, 1);
   /* What the device reads, and what the helper reads, in one stream. */
-  GBytes *device_reads[] = { f_hello, f_confirm, f_request };
-  write_seed ("seed-device-conversation", device_reads, 3);
-  GBytes *helper_reads[] = { f_share, f_response };
-  write_seed ("seed-helper-conversation", helper_reads, 2);
+  GBytes *device_reads[] = { f_hello, f_confirm, f_request, f_commit };
+  write_seed ("seed-device-conversation", device_reads, 4);
+  GBytes *device_declined[] = { f_hello, f_confirm, f_request, f_declined };
+  write_seed ("seed-device-declined", device_declined, 4);
+  GBytes *helper_reads[] = { f_share, f_response, f_committed };
+  write_seed ("seed-helper-conversation", helper_reads, 3);
   GBytes *helper_error[] = { f_share, f_error };
   write_seed ("seed-helper-error", helper_error, 2);
 
@@ -149,7 +159,7 @@ main (int argc, char **argv)
   write_seed ("edge-error-unknown-code", &f_new_code, 1);
 
   GBytes *all[] = { f_hello, f_share, f_confirm, f_request, f_response, f_error, f_big,
-                    f_empty_text, f_new_code };
+                    f_empty_text, f_new_code, f_commit, f_committed, f_declined };
   for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
     g_bytes_unref (all[i]);
   return 0;
