@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "renewal.h"
+#include "settle-cert-build.h"
 #include "settle-error.h"
 #include "settle-store.h"
 #include "settle-wrap.h"
@@ -18,9 +19,6 @@
 
 #define RENEW_PATH "/.well-known/settle/renew"
 #define RESPONSE_MAX (64 * 1024)
-/* The subject every pairing uses too: a per-computer name would be a
- * static identifier the device could share (REQ-NAME-05). */
-#define CSR_SUBJECT "settle client"
 
 /* One renewal in progress; every pointer is owned. */
 typedef struct {
@@ -150,29 +148,8 @@ load_identity (Renewal *r, const SettleRecord *record, GBytes *current_key_pem, 
 static GBytes *
 fresh_csr_der (Renewal *r, GError **error)
 {
-  X509_REQ *req = X509_REQ_new ();
-  X509_NAME *subject = X509_NAME_new ();
-  unsigned char *der = NULL;
-  int len = -1;
-
-  r->new_key = EVP_EC_gen ("P-256");
-  if (r->new_key != NULL && req != NULL && subject != NULL
-      && X509_NAME_add_entry_by_txt (subject, "CN", MBSTRING_ASC, (const unsigned char *) CSR_SUBJECT, -1, -1, 0) == 1
-      && X509_REQ_set_version (req, X509_REQ_VERSION_1) == 1 && X509_REQ_set_subject_name (req, subject) == 1
-      && X509_REQ_set_pubkey (req, r->new_key) == 1 && X509_REQ_sign (req, r->new_key, EVP_sha256 ()) > 0)
-    len = i2d_X509_REQ (req, &der);
-  X509_NAME_free (subject);
-  X509_REQ_free (req);
-  if (len <= 0)
-    {
-      ERR_clear_error ();
-      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
-                           "OpenSSL could not make a fresh key and certificate request.");
-      return NULL;
-    }
-  GBytes *bytes = g_bytes_new (der, (gsize) len);
-  OPENSSL_free (der);
-  return bytes;
+  r->new_key = settle_client_key_new (error);
+  return r->new_key != NULL ? settle_client_csr_der (r->new_key, error) : NULL;
 }
 
 /* ---- mutual TLS and HTTP, through libcurl ----

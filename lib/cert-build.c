@@ -1,7 +1,10 @@
 /* cert-build.c: see settle-cert-build.h. */
 #include "settle-cert-build.h"
+#include "settle-error.h"
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #define SERIAL_BITS 128
@@ -37,4 +40,43 @@ settle_cert_add_ext (X509 *cert, X509 *issuer, int nid, const char *value)
   gboolean ok = ext != NULL && X509_add_ext (cert, ext, -1) == 1;
   X509_EXTENSION_free (ext);
   return ok;
+}
+
+EVP_PKEY *
+settle_client_key_new (GError **error)
+{
+  EVP_PKEY *key = EVP_EC_gen ("P-256");
+  if (key == NULL)
+    {
+      ERR_clear_error ();
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "OpenSSL could not make a P-256 client key.");
+    }
+  return key;
+}
+
+GBytes *
+settle_client_csr_der (EVP_PKEY *key, GError **error)
+{
+  X509_REQ *req = X509_REQ_new ();
+  X509_NAME *subject = X509_NAME_new ();
+  unsigned char *der = NULL;
+  int len = -1;
+
+  if (req != NULL && subject != NULL
+      && X509_NAME_add_entry_by_txt (subject, "CN", MBSTRING_ASC,
+                                     (const unsigned char *) SETTLE_CLIENT_CSR_SUBJECT, -1, -1, 0) == 1
+      && X509_REQ_set_version (req, X509_REQ_VERSION_1) == 1 && X509_REQ_set_subject_name (req, subject) == 1
+      && X509_REQ_set_pubkey (req, key) == 1 && X509_REQ_sign (req, key, EVP_sha256 ()) > 0)
+    len = i2d_X509_REQ (req, &der);
+  X509_NAME_free (subject);
+  X509_REQ_free (req);
+  if (len <= 0)
+    {
+      ERR_clear_error ();
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "OpenSSL could not make the certificate request.");
+      return NULL;
+    }
+  GBytes *bytes = g_bytes_new (der, (gsize) len);
+  OPENSSL_free (der);
+  return bytes;
 }

@@ -25,4 +25,16 @@ gboolean settle_cert_set_validity_days (X509 *cert, long days, const X509 *limit
  * self-signed). */
 gboolean settle_cert_add_ext (X509 *cert, X509 *issuer, int nid, const char *value);
 
+/* The subject of every client certificate request settle makes, pairing
+ * and renewal alike: a per-computer name would be a static identifier the
+ * devices could share (REQ-NAME-05, docs/design.md). */
+#define SETTLE_CLIENT_CSR_SUBJECT "settle client"
+
+/* A fresh P-256 key for one device's client identity (owned). */
+EVP_PKEY *settle_client_key_new (GError **error);
+
+/* The certificate request for `key` (borrowed), DER (owned): CN
+ * SETTLE_CLIENT_CSR_SUBJECT, signed with the key (SHA-256). */
+GBytes *settle_client_csr_der (EVP_PKEY *key, GError **error);
+
 G_END_DECLS
