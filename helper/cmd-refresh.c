@@ -38,11 +38,9 @@ store_rotation (SettleStore *store, const SettleRecord *record, const SettleReco
 static gboolean
 refresh_one (SettleStore *store, const SettleRecord *record, const SettleDeviceTarget *options, GError **error)
 {
-  g_autofree char *host = NULL;
   g_autofree char *where = NULL;
   g_autoptr (SettleRecord) rotated = NULL;
   SettlePresented presented = { 0 };
-  guint16 port = 0;
   SettleRotation outcome;
 
   if (record->kind != SETTLE_KIND_DEVICE_CA)
@@ -52,10 +50,11 @@ refresh_one (SettleStore *store, const SettleRecord *record, const SettleDeviceT
                    settle_kind_to_string (record->kind));
       return FALSE;
     }
-  if (!settle_device_address (record, options->address, &host, &port, error))
+  g_autoptr (SettleEndpoint) device = settle_device_endpoint (record, options->address, error);
+  if (device == NULL)
     return FALSE;
-  where = settle_device_where (host, port);
-  if (!settle_tls_probe (host, port, record->names[0], (guint) options->timeout_s * 1000u, &presented, error))
+  where = settle_endpoint_to_string (device);
+  if (!settle_tls_probe (device->host, device->port, record->names[0], (guint) options->timeout_s * 1000u, &presented, error))
     return FALSE;
   outcome = settle_rotation_judge (record, presented.leaf, presented.chain, where, &rotated, error);
   settle_presented_clear (&presented);

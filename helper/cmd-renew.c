@@ -64,14 +64,15 @@ static gboolean
 renew_and_store (SettleStore *store, SettleRecord *record, GBytes *current_key, const RenewOptions *options,
                  GError **error)
 {
-  g_autofree char *host = NULL;
   SettleRenewalTarget target = { .timeout_ms = (guint) options->target.timeout_s * 1000u };
   SettleRenewal renewal = { 0 };
   gboolean ok;
 
-  if (!settle_device_address (record, options->target.address, &host, &target.port, error))
+  g_autoptr (SettleEndpoint) device = settle_device_endpoint (record, options->target.address, error);
+  if (device == NULL)
     return FALSE;
-  target.host = host;
+  target.host = device->host;
+  target.port = device->port;
   if (!settle_renewal_run (record, current_key, &target, &renewal, error))
     return FALSE;
   g_bytes_unref (record->client_cert_der);

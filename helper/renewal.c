@@ -382,7 +382,7 @@ settle_renewal_run (const SettleRecord *record, GBytes *current_key_pem, const S
 
   g_return_val_if_fail (record->client_cert_der != NULL && record->names != NULL && record->names[0] != NULL,
                         FALSE);
-  r.where = settle_device_where (target->host, target->port);
+  r.where = settle_endpoint_format (target->host, target->port);
   r.name = record->names[0];
   if (load_identity (&r, record, current_key_pem, error) && (csr_der = fresh_csr_der (&r, error)) != NULL)
     ok = renew_over_tls (&r, csr_der, target, out, error);

@@ -92,42 +92,20 @@ handshake (int fd, const char *where, const char *server_name, SettlePresented *
   return ok;
 }
 
-char *
-settle_device_where (const char *host, guint16 port)
+SettleEndpoint *
+settle_device_endpoint (const SettleRecord *record, const char *typed, GError **error)
 {
-  return g_strdup_printf (strchr (host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned) port);
-}
-
-gboolean
-settle_device_address (const SettleRecord *record, const char *address, char **host, guint16 *port,
-                       GError **error)
-{
-  g_autoptr (GSocketConnectable) parsed = NULL;
-
-  if (address == NULL)
-    address = record->address;
-  if (address == NULL)
+  if (typed != NULL)
+    return settle_endpoint_parse (typed, SETTLE_ENDPOINT_TYPED, "--address HOST:PORT", error);
+  if (record->address != NULL)
+    return settle_endpoint_parse (record->address, SETTLE_ENDPOINT_RECORDED, "The recorded address", error);
+  if (record->names == NULL || record->names[0] == NULL)
     {
-      if (record->names == NULL || record->names[0] == NULL)
-        {
-          g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
-                               "this binding has no device name to connect to; give --address HOST:PORT");
-          return FALSE;
-        }
-      *host = g_strdup (record->names[0]);
-      *port = SETTLE_DEVICE_DEFAULT_PORT;
-      return TRUE;
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                           "this binding has no device name to connect to; give --address HOST:PORT");
+      return NULL;
     }
-  parsed = g_network_address_parse (address, 0, NULL);
-  if (parsed == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (parsed)) == 0)
-    {
-      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                           "--address must be HOST:PORT, such as 192.168.1.20:8443 or [fd00::20]:8443");
-      return FALSE;
-    }
-  *host = g_strdup (g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed)));
-  *port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
-  return TRUE;
+  return settle_endpoint_new (record->names[0], SETTLE_ENDPOINT_DEFAULT_PORT, SETTLE_ENDPOINT_NAME);
 }
 
 GSocketConnection *
@@ -142,7 +120,7 @@ settle_device_connect (const char *host, guint16 port, guint timeout_ms, GError 
   connection = g_socket_client_connect (client, address, NULL, &connect_error);
   if (connection == NULL)
     {
-      g_autofree char *where = settle_device_where (host, port);
+      g_autofree char *where = settle_endpoint_format (host, port);
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "No device answered at %s: %s.", where,
                    connect_error->message);
       return NULL;
@@ -156,7 +134,7 @@ settle_tls_probe (const char *host, guint16 port, const char *server_name, guint
                   SettlePresented *out, GError **error)
 {
   g_autoptr (GSocketConnection) connection = settle_device_connect (host, port, timeout_ms, error);
-  g_autofree char *where = settle_device_where (host, port);
+  g_autofree char *where = settle_endpoint_format (host, port);
 
   if (connection == NULL)
     return FALSE;

@@ -10,11 +10,8 @@
 #include <gio/gio.h>
 #include <openssl/x509.h>
 
+#include "settle-endpoint.h"
 #include "settle-record.h"
-
-/* Devices without a remembered address are looked up by name on the
- * HTTPS port. */
-#define SETTLE_DEVICE_DEFAULT_PORT 443
 
 typedef struct {
   X509 *leaf;               /* owned: the server's certificate */
@@ -28,13 +25,10 @@ gboolean settle_tls_probe (const char *host, guint16 port, const char *server_na
                            SettlePresented *out, GError **error);
 void settle_presented_clear (SettlePresented *presented);
 
-/* Where to reach the device of `record`: `address` (HOST:PORT, from
- * --address, may be NULL), else where it was paired, else its first name
- * on port 443.  *host is owned by the caller. */
-gboolean settle_device_address (const SettleRecord *record, const char *address, char **host,
-                                guint16 *port, GError **error);
-/* "host:port", "[v6]:port" for messages (owned). */
-char *settle_device_where (const char *host, guint16 port);
+/* Where to reach the device of `record` (owned): `typed` (--address
+ * HOST:PORT, may be NULL), else where it was paired, else its first name
+ * on the HTTPS port (settle-endpoint.h). */
+SettleEndpoint *settle_device_endpoint (const SettleRecord *record, const char *typed, GError **error);
 /* A TCP connection (owned) whose descriptor is blocking, with send and
  * receive timeouts of `timeout_ms`, ready for OpenSSL.  The tls-probe
  * handshake and renewal.c share it. */

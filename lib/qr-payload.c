@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 
@@ -216,102 +217,16 @@ normalize_local_name (const char *value, const char *where, GError **error)
   return NULL;
 }
 
+/* The address hint: host:port, [v6]:port or name:port (settle-endpoint.h). */
 static gboolean
-parse_port (const char *text, guint16 *out, GError **error)
+parse_address (const char *value, SettleQrPayload *payload, GError **error)
 {
-  gsize n = strlen (text);
-  gboolean digits = n >= 1 && n <= 5;
-  for (gsize i = 0; digits && i < n; i++)
-    digits = g_ascii_isdigit (text[i]);
-  guint64 port = digits ? g_ascii_strtoull (text, NULL, 10) : 0;
-  if (!digits || port == 0 || port > 65535 || text[0] == '0')
-    return refuse (error, "The pairing code's address (A) has a port that is not a number from 1 to 65535.");
-  *out = (guint16) port;
-  return TRUE;
-}
-
-static char *
-parse_ipv6_host (const char *inside, GError **error)
-{
-  if (strchr (inside, '%') != NULL)
-    {
-      refuse (error, "The pairing code's address (A) has an IPv6 zone, which means nothing to another machine.");
-      return NULL;
-    }
-  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (inside);
-  if (addr == NULL || g_inet_address_get_family (addr) != G_SOCKET_FAMILY_IPV6)
-    {
-      refuse (error, "The pairing code's address (A) has brackets around something that is not an IPv6 address.");
-      return NULL;
-    }
-  return g_inet_address_to_string (addr);
-}
-
-static gboolean
-looks_like_ipv4 (const char *host)
-{
-  for (const char *p = host; *p != '\0'; p++)
-    if (!g_ascii_isdigit (*p) && *p != '.')
-      return FALSE;
-  return TRUE;
-}
-
-static char *
-parse_plain_host (const char *host, GError **error)
-{
-  if (*host == '\0')
-    {
-      refuse (error, "The pairing code's address (A) has no host before the port.");
-      return NULL;
-    }
-  if (strchr (host, ':') != NULL)
-    {
-      refuse (error, "The pairing code's address (A) has an IPv6 address without [brackets].");
-      return NULL;
-    }
-  if (looks_like_ipv4 (host))
-    {
-      g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
-      if (addr == NULL || g_inet_address_get_family (addr) != G_SOCKET_FAMILY_IPV4)
-        {
-          refuse (error, "The pairing code's address (A) is not a valid IPv4 address.");
-          return NULL;
-        }
-      return g_inet_address_to_string (addr);
-    }
-  return normalize_local_name (host, "address A", error);
-}
-
-/* host:port, [v6]:port or name:port; the host is stored without brackets. */
-static gboolean
-parse_address (const char *value, char **host_out, guint16 *port_out, GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *port_text;
-
-  if (value[0] == '[')
-    {
-      const char *close = strchr (value, ']');
-      if (close == NULL)
-        return refuse (error, "The pairing code's address (A) has a '[' without its ']'.");
-      if (close[1] != ':')
-        return refuse (error, "The pairing code's address (A) has no ':port' after the IPv6 address.");
-      g_autofree char *inside = g_strndup (value + 1, (gsize) (close - value) - 1);
-      host = parse_ipv6_host (inside, error);
-      port_text = close + 2;
-    }
-  else
-    {
-      const char *colon = strrchr (value, ':');
-      if (colon == NULL)
-        return refuse (error, "The pairing code's address (A) has no ':port'.");
-      g_autofree char *plain = g_strndup (value, (gsize) (colon - value));
-      host = parse_plain_host (plain, error);
-      port_text = colon + 1;
-    }
-  if (host == NULL || !parse_port (port_text, port_out, error))
+  g_autoptr (SettleEndpoint) hint = settle_endpoint_parse (value, SETTLE_ENDPOINT_QR,
+                                                           "The pairing code's address (A)", error);
+  if (hint == NULL)
     return FALSE;
-  *host_out = g_steal_pointer (&host);
+  payload->host = g_steal_pointer (&hint->host);
+  payload->port = hint->port;
   return TRUE;
 }
 
@@ -384,7 +299,7 @@ parse_known_fields (const Fields *f, SettleQrPayload *p, GError **error)
   gboolean ok = parse_version (v, f->len[F_V], &p->version, error)
                 && parse_suite (g, &p->suite, error)
                 && (p->name = normalize_local_name (n, "device name N", error)) != NULL
-                && parse_address (a, &p->host, &p->port, error)
+                && parse_address (a, p, error)
                 && parse_spki_hash (f->value[F_H], f->len[F_H], p->spki_sha256, error)
                 && parse_secret (s, f->len[F_S], p, error);
   settle_base32_wipe_free (s);

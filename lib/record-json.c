@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 #include <openssl/x509.h>
 
+#include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-name-rule.h"
 #include "settle-record.h"
@@ -18,8 +19,6 @@
 #define RECORD_JSON_MAX (1024 * 1024)
 #define LABEL_MAX 256
 #define ROLE_MAX 64
-/* A DNS name, or a bracketed IPv6 address. */
-#define ADDRESS_HOST_MAX 253
 #define NAME_MAX_LEN 253
 #define NAME_LIST_MAX 64
 #define DER_MAX (64 * 1024)
@@ -511,24 +510,6 @@ parse_role (JsonObject *object, SettleRecord *record, GError **error)
   return TRUE;
 }
 
-/* "HOST:PORT" or "[IPv6]:PORT" with a port 1..65535; only characters
- * that can appear in a DNS name or an IP address. */
-static gboolean
-address_is_plain (const char *address)
-{
-  const char *colon = strrchr (address, ':');
-  guint64 port = 0;
-  gsize host_len = colon != NULL ? (gsize) (colon - address) : 0;
-
-  if (host_len == 0 || host_len > ADDRESS_HOST_MAX
-      || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
-    return FALSE;
-  for (gsize i = 0; i < host_len; i++)
-    if (!g_ascii_isalnum (address[i]) && strchr (".-:[]", address[i]) == NULL)
-      return FALSE;
-  return TRUE;
-}
-
 static gboolean
 parse_address (JsonObject *object, SettleRecord *record, GError **error)
 {
@@ -537,8 +518,10 @@ parse_address (JsonObject *object, SettleRecord *record, GError **error)
     return FALSE;
   if (address == NULL)
     return TRUE;
-  if (!address_is_plain (address))
-    return format_error (error, "The record's \"address\" must be HOST:PORT.");
+  g_autoptr (GError) why = NULL;
+  g_autoptr (SettleEndpoint) where = settle_endpoint_parse (address, SETTLE_ENDPOINT_RECORDED, "It", &why);
+  if (where == NULL)
+    return format_error (error, "The record's \"address\" must be HOST:PORT: %s", why->message);
   record->address = g_strdup (address);
   return TRUE;
 }

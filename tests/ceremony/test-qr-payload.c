@@ -186,7 +186,7 @@ static const Malformed malformed[] = {
   { WITH_A (":443"), "The pairing code's address (A) has no host before the port." },
   { WITH_A ("evil.example:443"),
     "The name 'evil.example' is outside the local namespaces .local, home.arpa and .alt "
-    "(address A of the pairing code)." },
+    "(the pairing code's address (A))." },
   { F ("V:1;G:p256;N:printer.local;A:10.0.0.2:443;S:" GOOD_S ";;"),
     "The pairing code has no key hash field H." },
   { WITH_H ("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh"),
