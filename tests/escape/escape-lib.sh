@@ -138,6 +138,7 @@ judge() {
     case ${R_EXPECT[$id]}/$outcome in
       */n.a.) ;;
       */missing) fail "$v: $id: no result recorded" ;;
+      */error) fail "$v: $id: no verdict ($detail)" ;;
       accept/accepted) pass "$v: $id control accepted" ;;
       refuse/refused) pass "$v: $id $shown${detail:+ ($detail)}" ;;
       refuse/accepted) fail "$v: $id ESCAPED: the escape was accepted ($detail)" ;;

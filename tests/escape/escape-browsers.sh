@@ -1,0 +1,86 @@
+#!/bin/bash
+# The escape matrix in the browsers (suite `browsers`): every TLS-server row
+# of make-escapes.sh served on its own port, loaded in ONE headless Chromium
+# and ONE Firefox ESR that see settle's anchors only through the PKCS#11
+# module (settle install).  Escapes must end in a certificate error with no
+# request past the handshake; controls must load.
+#
+# The IP rows need the browser to connect to that address, so the test
+# runs in a private network namespace (unshare -n) whose loopback also
+# carries 8.8.8.8, 192.168.1.20 and 2001:db8::1, as browser-scope.sh does.
+# npm ci needs the network: browser-lib.sh installs the driver first, in a
+# throwaway subshell outside the namespace (inside, it finds it installed).
+if [ -z "${SETTLE_IN_NETNS:-}" ]; then
+  ( . "$SOURCE_ROOT/tests/lib.sh"; . "$SOURCE_ROOT/tests/browsers/browser-lib.sh" ) >/dev/null 2>&1 || true
+fi
+if [ -z "${SETTLE_IN_NETNS:-}" ] && command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
+  exec env SETTLE_IN_NETNS=1 unshare -n bash "$0" "$@"
+fi
+. "$SOURCE_ROOT/tests/lib.sh"
+. "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
+. "$SOURCE_ROOT/tests/escape/escape-lib.sh"
+STARTED=$(date +%s)
+
+BIND=127.0.0.1
+if [ -n "${SETTLE_IN_NETNS:-}" ]; then
+  ip link set lo up && ip addr add 8.8.8.8/32 dev lo && ip addr add 192.168.1.20/32 dev lo &&
+    ip -6 addr add 2001:db8::1/128 dev lo nodad && BIND=::
+  echo "# private network namespace: lo carries $(ip -br addr show lo | cut -c34- | tr -s ' ')"
+elif [ "${CI:-}" = true ]; then
+  echo "Bail out! no private network namespace (unshare -n was refused): the IP rows cannot run"
+  exit 1
+else
+  echo "# no private network namespace: the IP rows are n.a."
+fi
+
+escape_make
+escape_ingest
+setup_chromium_nssdb
+setup_firefox_profile
+start_rows "$BIND"
+
+# The names the browsers resolve to loopback; addresses are reached as they are.
+names=()
+for id in "${ROW_IDS[@]}"; do
+  [ "${R_PURPOSE[$id]}" = srv ] && [ "${R_FLAGS[$id]}" != nob ] &&
+    [ "$(host_kind "${R_HOST[$id]}")" = name ] && names+=("${R_HOST[$id]}")
+done
+MAP=$(printf '%s\n' "${names[@]}" | sort -u | paste -sd, -)
+start_browser chromium "$MAP"
+start_browser firefox "$MAP"
+
+for id in "${ROW_IDS[@]}"; do
+  why=
+  [ "${R_PURPOSE[$id]}" = srv ] || why="not a TLS server"
+  [ "${R_FLAGS[$id]}" = nob ] && why="no URL reaches host ${R_HOST[$id]}"
+  if [ "$BIND" != :: ] && [ "$(host_kind "${R_HOST[$id]}")" != name ]; then why="needs a network namespace"; fi
+  if [ -n "$why" ]; then
+    for b in chromium firefox; do cell "$b" "$id" n.a. "$why"; done
+    continue
+  fi
+  url=$(url_of "$id")
+  for b in chromium firefox; do browse_send "$b" "$url"; done
+  for b in chromium firefox; do
+    browse_recv "$b"
+    case $R_OUTCOME in
+      loaded) if [ "$R_TEXT" = "$id" ]; then cell "$b" "$id" accepted "$R_DETAIL"; else
+                cell "$b" "$id" error "loaded another page: '$R_TEXT'"; fi ;;
+      cert-error) cell "$b" "$id" refused "$R_DETAIL" ;;
+      *) cell "$b" "$id" error "$R_OUTCOME: $R_DETAIL" ;;
+    esac
+  done
+done
+stop_browser chromium
+stop_browser firefox
+
+for b in chromium firefox; do judge "$b"; done
+# The servers' own witness: no escape got a request past the handshake.
+leaked=()
+for id in "${ROW_IDS[@]}"; do
+  [ "${R_EXPECT[$id]}" = refuse ] && grep -q "^$id GET " "$T_DIR/servers.log" && leaked+=("$id")
+done
+check "no escape row's server saw a request past the TLS handshake${leaked:+ (got: ${leaked[*]})}" \
+  test "${#leaked[@]}" -eq 0
+write_matrix
+echo "# run time $(( $(date +%s) - STARTED )) s"
+done_testing
