@@ -64,6 +64,24 @@ done
 check "the same leaf verifies for -purpose sslserver" \
   openssl verify -purpose sslserver -CAfile "$T_DIR/bundle.pem" "$pki/any_purpose.pem"
 
+# A pinned peer whose own certificate also allows S/MIME: only the OpenSSL
+# trust settings (server authentication alone) keep its signature on a
+# mail from being accepted.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/nas.key" -out "$pki/nas.pem" \
+  -days 30 -subj /CN=nas.local -addext subjectAltName=DNS:nas.local -addext basicConstraints=critical,CA:FALSE \
+  -addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=serverAuth,emailProtection 2>/dev/null
+"$SETTLE" trust --peer "$pki/nas.pem" --fingerprint "$(fingerprint "$pki/nas.pem")" --yes >/dev/null 2>&1
+echo "Pay the invoice." | openssl cms -sign -signer "$pki/nas.pem" -inkey "$pki/nas.key" -nodetach \
+  -outform PEM -out "$T_DIR/mail.p7" 2>/dev/null
+check "export --pem again holds the pinned peer" "$SETTLE" export --pem "$T_DIR/bundle-peer.pem"
+check_fails "cms -verify refuses S/MIME signed by a pinned peer (bundle)" "rejected" \
+  openssl cms -verify -in "$T_DIR/mail.p7" -inform PEM -CAfile "$T_DIR/bundle-peer.pem" -out /dev/null
+check_fails "cms -verify refuses S/MIME signed by a pinned peer (the snapshot's hash directory)" "rejected" \
+  openssl cms -verify -in "$T_DIR/mail.p7" -inform PEM -no-CAfile -no-CAstore -CApath "$XDG_DATA_HOME/settle/trust" -out /dev/null
+check "the pinned peer still verifies as a TLS server" \
+  openssl verify -purpose sslserver -CAfile "$T_DIR/bundle-peer.pem" "$pki/nas.pem"
+"$SETTLE" remove nas.local --yes >/dev/null 2>&1
+
 check "export --dir writes a hash directory and is kept" \
   "$SETTLE" export --dir "$T_DIR/capath" --keep
 check "openssl verify -CApath accepts printer.local" \

@@ -46,6 +46,18 @@ check "settle trust pins the NAS's self-signed leaf" "$SETTLE" trust --peer "$T_
 check "storeutl now lists three certificates" expect_count 3 settle://
 check "the name filter yields only the peer for nas.local" expect_count 1 'settle://?name=nas.local'
 check "the pinned peer verifies against settle://" verify settle:// "$T_DIR/nas.pem"
+# The store serves OpenSSL trust for TLS servers only: a mail the pinned
+# peer signed is refused even though its certificate allows S/MIME.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/mailer.key" -out "$T_DIR/mailer.pem" \
+  -days 30 -subj /CN=mailer.local -addext subjectAltName=DNS:mailer.local -addext basicConstraints=critical,CA:FALSE \
+  -addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=serverAuth,emailProtection 2>/dev/null
+"$SETTLE" trust --peer "$T_DIR/mailer.pem" --fingerprint "$(fingerprint "$T_DIR/mailer.pem")" --yes >/dev/null 2>&1
+echo "Pay the invoice." | openssl cms -sign -signer "$T_DIR/mailer.pem" -inkey "$T_DIR/mailer.key" -nodetach \
+  -outform PEM -out "$T_DIR/mail.p7" 2>/dev/null
+check_fails "cms -verify -CAstore settle: refuses S/MIME signed by a pinned peer" "rejected" \
+  openssl cms -verify "${PROV[@]}" -in "$T_DIR/mail.p7" -inform PEM -no-CAfile -no-CApath -CAstore settle:// -out /dev/null
+check "the same peer verifies for TLS servers against settle://" verify settle:// "$T_DIR/mailer.pem"
+"$SETTLE" remove mailer.local --yes >/dev/null 2>&1
 
 # A second device CA, seen by the next process without any restart.
 mk_ca "$T_DIR" lab
