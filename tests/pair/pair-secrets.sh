@@ -106,6 +106,13 @@ wait "$stdin_pid" && stdin_rc=0 || stdin_rc=$?
 check "settle pair --code - paired with the code read from standard input" bash -c \
   "[ $stdin_rc = 0 ] && grep -q 'Paired with \"scanner.local\"' '$T_DIR/code-stdin.out'"
 check "its output does not hold the code" bash -c "! grep -qiF '$code2' '$T_DIR/code-stdin.out'"
+# On a terminal, `--code -` asks for the code without echoing it.
+start_device dev3 camera.local
+code3=$(sed -n 's/^  Pairing code: \([0-9A-Z-]*\)$/\1/p' "$T_DIR/dev3.log" | tail -1)
+check "at a terminal, --code - asks for the code and pairs" \
+  python3 "$SOURCE_ROOT/tests/pty-answer.py" 'Pairing code \(not shown\): ' "$code3" \
+  "$SETTLE" pair --code - --address "127.0.0.1:$dev3_port" --name camera.local --yes --timeout 5
+check "the typed code was not echoed" bash -c "! grep -qiF '$code3' '$T_DIR/last.out'"
 check "--help says --code CODE is visible to other users" bash -c \
   "'$SETTLE' pair --help | tr -s ' \n' ' ' | grep -q 'visible to other local users'"
 
