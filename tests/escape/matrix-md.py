@@ -5,7 +5,9 @@ Rows are the certificates of make-escapes.sh (ROWS.TSV), columns the
 verifiers whose RESULTS_DIR/VERIFIER.tsv exist (row <TAB> cell), in the
 order below; a column not run yet shows "not run".
 """
+import datetime
 import os
+import subprocess
 import sys
 
 COLUMNS = [
@@ -31,6 +33,23 @@ COLUMNS = [
 ]
 SHORT = {"accepted": "**ACCEPTED**", "refused": "refused", "ingest-refused": "ingest-refused",
          "publish-refused": "publish-refused", "set-aside": "set-aside", "n.a.": "n.a."}
+
+
+def versions():
+    """What the table was measured with: Debian package versions, the commit."""
+    pkgs = ["openssl", "libnss3", "libnss3-tools", "libgnutls30", "curl", "chromium", "firefox-esr"]
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n"] + pkgs,
+                             capture_output=True, text=True).stdout
+    except OSError:
+        out = ""
+    parts = [l.strip() for l in out.splitlines() if l.strip()]
+    try:
+        commit = subprocess.run(["git", "-C", os.environ.get("SOURCE_ROOT", "."), "log", "-1",
+                                 "--format=%h %s"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    return parts, commit
 
 
 def main():
@@ -61,9 +80,13 @@ def main():
     w("run. Purposes: srv = TLS server, cli = TLS client, smime = S/MIME signing, code = code signing.\n")
     w("Regenerate (both tests write into build/tests/escape/results/, either writes the table):\n")
     w("```")
-    w("meson test -C build --suite escape --suite browsers escape-matrix escape-browsers")
+    w("meson test -C build escape-matrix escape-browsers")
     w("cp build/tests/escape/escape-matrix.md docs/escape-matrix.md")
     w("```\n")
+    parts, commit = versions()
+    w("Last written %s UTC, at commit %s, with %s.\n" % (
+        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), commit[:60] or "?",
+        ", ".join(parts) or "unknown package versions"))
     w("## Columns\n")
     for key, desc, cells, present in cols:
         w("- `%s`: %s%s" % (key, desc, "" if present else " (not run)"))
