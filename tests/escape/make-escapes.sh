@@ -93,6 +93,9 @@ cert peer-ns self "/CN=ns.local" 'nsCertType=server,sslCA\nsubjectAltName=DNS:ns
 cert peer-ip self "/CN=192.168.1.20" "$SRV\nsubjectAltName=IP:192.168.1.20"
 cert peer-bank self "/CN=bank.example" "$SRV\nsubjectAltName=DNS:bank.example"
 cert peer-v3bare self "/CN=bare.local" 'subjectAltName=DNS:bare.local'
+# A proper peer (may be pinned) without extendedKeyUsage: as itself it must
+# still be trusted for TLS server authentication only.
+cert peer-noeku self "/CN=noeku.local" 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=DNS:noeku.local'
 
 cat >"$OUT/anchors.tsv" <<'EOF'
 dev	ca	printer.local	ok
@@ -107,6 +110,7 @@ peer-ns	peer	-	refuse
 peer-ip	peer	-	refuse
 peer-bank	peer	-	refuse
 peer-v3bare	peer	-	refuse
+peer-noeku	peer	-	ok
 EOF
 
 # --- leaves from the device CA (scope printer.local) ------------------------
@@ -196,6 +200,7 @@ c-subca          | accept | dev | srv | scan.printer.local | - | c-subca | sub-p
 c-ref-apex       | accept | lab | srv | lab.home.arpa | - | c-ref-apex | - | lab | referee leaf, SAN lab.home.arpa | control: the referee's scope itself
 c-ref-host       | accept | lab | srv | nas.lab.home.arpa | - | c-ref-host | - | lab | referee leaf, SAN nas.lab.home.arpa | control: a device under the referee
 c-peer           | accept | peer-ok | srv | nas.local | - | peer-ok | - | - | pinned peer, v3, CA:FALSE, SAN nas.local, served alone | control: a proper pinned peer
+c-peer-noeku     | accept | peer-noeku | srv | noeku.local | - | peer-noeku | - | - | pinned peer, CA:FALSE, no extendedKeyUsage, served alone | control: a proper peer without EKU, as a TLS server
 e-bank           | refuse | dev | srv | bank.example | - | e-bank | - | dev | device CA leaf, SAN bank.example | a foreign name
 e-sibling        | refuse | dev | srv | scanner.local | - | e-sibling | - | dev | device CA leaf, SAN scanner.local | a sibling .local name
 e-evilprinter    | refuse | dev | srv | evilprinter.local | - | e-evilprinter | - | dev | device CA leaf, SAN evilprinter.local | suffix match without a label boundary
@@ -258,6 +263,8 @@ e-peer-kcs       | refuse | peer-kcs | srv | bank.example | - | e-minted-kcs | -
 e-peer-nc        | refuse | peer-nc | srv | bank.example | - | e-minted-nc | - | peer-nc | peer CA:FALSE with nameConstraints permitted bank.example; leaf minted | peer as issuer: nameConstraints
 e-peer-v1        | refuse | peer-v1 | srv | bank.example | - | e-minted-v1 | - | peer-v1 | peer X.509 v1 (no extensions); leaf minted | peer as issuer: v1 (a CA for mozilla::pkix)
 e-peer-ns        | refuse | peer-ns | srv | bank.example | - | e-minted-ns | - | peer-ns | peer with nsCertType sslCA, no basicConstraints; leaf minted | peer as issuer: Netscape CA type
+e-peer-smime     | refuse | peer-noeku | smime | noeku.local | - | peer-noeku | - | - | the pinned peer without EKU signs S/MIME as itself | a peer trusted for S/MIME
+e-peer-client    | refuse | peer-noeku | cli | noeku.local | - | peer-noeku | - | - | the pinned peer without EKU as a TLS client certificate | a peer trusted for client authentication
 e-peer-ip        | refuse | peer-ip | srv | 192.168.1.20 | - | peer-ip | - | - | self-signed peer CA:FALSE with IP SAN 192.168.1.20 | a peer for an address
 e-peer-bank      | refuse | peer-bank | srv | bank.example | - | peer-bank | - | - | self-signed peer CA:FALSE for bank.example | a peer for a foreign name
 EOF
