@@ -217,13 +217,16 @@ read_code_from_terminal (GError **error)
       quiet = saved;
       quiet.c_lflag &= ~(tcflag_t) ECHO;
       quiet.c_lflag |= ECHONL;
-      (void) !write (tty, "Pairing code (not shown): ", 26);
-      ok = tcsetattr (tty, TCSAFLUSH, &quiet) == 0;
+      /* Echo off before the prompt appears, and nothing typed ahead is
+       * flushed: whoever answers the prompt at once is not echoed either. */
+      ok = tcsetattr (tty, TCSANOW, &quiet) == 0;
+      if (ok)
+        (void) !write (tty, "Pairing code (not shown): ", 26);
       char c;
       while (ok && read (tty, &c, 1) == 1 && c != '\n' && c != '\r')
         if (used < STDIN_TEXT_MAX)
           line[used++] = c;
-      tcsetattr (tty, TCSAFLUSH, &saved);
+      tcsetattr (tty, TCSANOW, &saved);
     }
   if (tty >= 0)
     close (tty);
