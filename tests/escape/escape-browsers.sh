@@ -45,6 +45,8 @@ for id in "${ROW_IDS[@]}"; do
   [ "${R_PURPOSE[$id]}" = srv ] && [ "${R_FLAGS[$id]}" != nob ] &&
     [ "$(host_kind "${R_HOST[$id]}")" = name ] && names+=("${R_HOST[$id]}")
 done
+TAMPERED=(nobc v3bare ca kcs nc v1 ns)
+for p in "${TAMPERED[@]}"; do names+=("tamper-$p.local" "tgood-$p.local"); done
 MAP=$(printf '%s\n' "${names[@]}" | sort -u | paste -sd, -)
 start_browser chromium "$MAP"
 start_browser firefox "$MAP"
@@ -70,10 +72,61 @@ for id in "${ROW_IDS[@]}"; do
     esac
   done
 done
+# Issue 12 finding 1 in the browsers, past ingest: an attacker who can
+# write the snapshot swaps the proper peer's entry for one that could issue
+# (escape-tamper: every derived field made to match) and moves the `trust`
+# link to it while the browsers run.  The second peer entry becomes a fresh
+# proper peer: that it loads shows the module serves the tampered snapshot.
+export OPENSSL_MODULES="$BUILD_ROOT/provider"
+preload_asan_runtime "$OPENSSL_MODULES/settle.so"
+entry_of() { # entry_of CN: index of the snapshot entry with that subject CN
+  openssl storeutl -provider settle -provider default -noout -text -certs settle:// 2>/dev/null |
+    awk -v cn="$1" '/^[0-9]+: Certificate/ { n = $1 + 0 } $0 ~ "Subject:.*CN *= *" cn "$" { print n; exit }'
+}
+BAD_AT=$(entry_of 'nas\\.local') GOOD_AT=$(entry_of 'noeku\\.local')
+check "tamper: the two peer entries are found (nas.local at '$BAD_AT', noeku.local at '$GOOD_AT')" \
+  test -n "$BAD_AT" -a -n "$GOOD_AT"
+DATA=$XDG_DATA_HOME/settle
+ORIGINAL=$(readlink "$DATA/trust")
+specs=()
+for p in "${TAMPERED[@]}"; do
+  specs+=("t-minted-$p:$P/t-minted-$p.pem:$P/t-minted-$p.key:$P/peer-$p.pem" "t-good-$p:$P/t-good-$p.pem:$P/t-good-$p.key:")
+done
+python3 "$E_SRC/escape-server.py" --bind "$BIND" "${specs[@]}" >"$T_DIR/tamper-servers.log" 2>&1 &
+at_exit "kill $! 2>/dev/null"
+for _ in $(seq 200); do grep -q '^ready$' "$T_DIR/tamper-servers.log" && break; sleep 0.1; done
+while read -r _ id port; do PORT_OF[$id]=$port; done < <(grep '^listening ' "$T_DIR/tamper-servers.log")
+for p in "${TAMPERED[@]}"; do
+  id=e-peer-$p gen=$DATA/snapshots/tampered-$p
+  cp -rL "$DATA/$ORIGINAL" "$gen"
+  if ! "$BUILD_ROOT/tests/escape/escape-tamper" "$gen/index.cbor" "$BAD_AT" "$P/peer-$p.der" ||
+     ! "$BUILD_ROOT/tests/escape/escape-tamper" "$gen/index.cbor" "$GOOD_AT" "$P/t-good-$p.der"; then
+    fail "tamper: escape-tamper rewrites $gen"; continue
+  fi
+  ln -sfn "snapshots/tampered-$p" "$DATA/.trust.tamper" && mv -T "$DATA/.trust.tamper" "$DATA/trust"
+  sleep 1   # the module looks for a new snapshot at most every 100 ms
+  expect_loaded "chromium firefox" "https://tgood-$p.local:${PORT_OF[t-good-$p]}/" "t-good-$p" \
+    "tamper $p: the browser serves the tampered snapshot (a swapped-in proper peer loads)"
+  for b in chromium firefox; do browse_send "$b" "https://tamper-$p.local:${PORT_OF[t-minted-$p]}/"; done
+  for b in chromium firefox; do
+    browse_recv "$b"
+    case $R_OUTCOME in
+      loaded) cell "tamper-$b" "$id" accepted "$R_DETAIL" ;;
+      cert-error) cell "tamper-$b" "$id" refused "$R_DETAIL" ;;
+      *) cell "tamper-$b" "$id" error "$R_OUTCOME: $R_DETAIL" ;;
+    esac
+  done
+done
+ln -sfn "$ORIGINAL" "$DATA/.trust.tamper" && mv -T "$DATA/.trust.tamper" "$DATA/trust"
+for b in chromium firefox; do
+  for id in "${ROW_IDS[@]}"; do
+    grep -q "^$id	" "$T_DIR/cells-tamper-$b.tsv" || cell "tamper-$b" "$id" n.a. "not a peer class"
+  done
+done
 stop_browser chromium
 stop_browser firefox
 
-for b in chromium firefox; do judge "$b"; done
+for b in chromium firefox; do judge "$b"; judge "tamper-$b" past-ingest; done
 # The servers' own witness: no escape got a request past the handshake.
 leaked=()
 for id in "${ROW_IDS[@]}"; do

@@ -189,6 +189,14 @@ srv e-ref-wild lab 'DNS:*.home.arpa'
 for p in ok nobc ca kcs nc v1 ns v3bare; do
   srv e-minted-$p peer-$p DNS:bank.example,DNS:other.local
 done
+# For the browsers' tampered snapshots (escape-browsers.sh): certificates
+# no browser has seen before, so no verification cache answers for them: a
+# leaf minted with each peer's key, and a proper peer to swap in beside it
+# (that it loads shows the browser reads the tampered snapshot).
+for p in nobc ca kcs nc v1 ns v3bare; do
+  srv t-minted-$p peer-$p DNS:tamper-$p.local,DNS:bank.example
+  cert t-good-$p self "/CN=tgood-$p.local" "$SRV\nsubjectAltName=DNS:tgood-$p.local"
+done
 
 # id | expect | anchor | purpose | host | flags | leaf | intermediates | served chain | how | tries
 TAB=$'\t'

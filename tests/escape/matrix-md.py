@@ -30,6 +30,8 @@ COLUMNS = [
     ("plant", "pinned-peer record written into the file store, then a snapshot rewrite"),
     ("tamper-prov", "peer swapped into a snapshot: `openssl verify -CAstore settle://?dir=`"),
     ("tamper-nss", "peer swapped into a snapshot: `vfychain` (classic and -pp) with `SETTLE_TRUST_DIR`"),
+    ("tamper-chromium", "peer swapped into the snapshot the running Chromium reads (a fresh leaf minted with its key)"),
+    ("tamper-firefox", "the same in the running Firefox ESR"),
 ]
 SHORT = {"accepted": "**ACCEPTED**", "refused": "refused", "ingest-refused": "ingest-refused",
          "publish-refused": "publish-refused", "set-aside": "set-aside", "n.a.": "n.a."}
