@@ -173,8 +173,11 @@ for p in "${PLANTED[@]}"; do
   if [ "$rc" -ne 0 ] && grep -q "could vouch for more than its scope" "$T_DIR/last.out" &&
      [ "$(readlink "$PW/trust")" = "$link_before" ] && [ "$(sha256sum <"$PW/trust/index.cbor")" = "$index_before" ]; then
     cell plant "$id" refused:publish-refused "$(tail -1 "$T_DIR/last.out")"
+  elif [ "$published" = no ] && [ "$rc" -ne 0 ] && [ "$p" != ip ] && [ "$p" != bank ]; then
+    # A peer that could issue: the writer's own refusal is the expected one.
+    cell plant "$id" error "not published, but not with the writer's refusal: $(tail -1 "$T_DIR/last.out")"
   elif [ "$published" = no ] && [ "$rc" -ne 0 ]; then
-    cell plant "$id" refused:publish-refused "other error: $(tail -1 "$T_DIR/last.out")"
+    cell plant "$id" refused:publish-refused "$(tail -1 "$T_DIR/last.out")"
   elif [ "$published" = no ]; then
     cell plant "$id" refused:set-aside "record set aside, snapshot written without it"
   else
