@@ -729,8 +729,12 @@ step_commit (PairRun *run, GError **error)
   committed = receive_expected (run, SETTLE_MSG_COMMITTED, error);
   if (committed == NULL)
     {
-      g_prefix_error (error, "The device did not confirm that it stored the enrolment "
-                             "(it waits %d s for an answer): ", SETTLE_CEREMONY_CONSENT_TIMEOUT_S);
+      /* A network error here is most often an answer that came too late. */
+      if (error != NULL && g_error_matches (*error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
+        g_prefix_error (error, "The device did not confirm that it stored the enrolment (it waits "
+                               "%d s for your answer): ", SETTLE_CEREMONY_CONSENT_TIMEOUT_S);
+      else
+        g_prefix_error (error, "The device did not confirm that it stored the enrolment: ");
       return FALSE;
     }
   report (run, SETTLE_PAIR_STEP_COMMIT, TRUE, "stored");
