@@ -64,6 +64,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "Bail out! run as root (useradd, /etc/hosts, apt-get purge)"; exit 1
@@ -170,6 +171,15 @@ check_fails "gnutls-cli with that bundle refuses bank.example (name constraints)
 check_fails "gnutls-cli with Debian's system trust does not trust the device (documented limit)" \
   "is NOT trusted" \
   as_user "gnutls-cli -p $PORT printer.local </dev/null"
+
+# wget is built with GnuTLS on Debian 12: the same as gnutls-cli.
+check "wget --ca-certificate with bundle-plain.pem trusts printer.local" \
+  as_user "wget -q -O /dev/null --ca-certificate=\$HOME/.local/share/settle/trust/bundle-plain.pem $URL"
+check_fails "wget with that bundle refuses bank.example" "is not trusted" \
+  as_user "wget -O /dev/null --ca-certificate=\$HOME/.local/share/settle/trust/bundle-plain.pem $BANK"
+check_fails "wget with Debian's system trust does not trust the device (documented limit)" \
+  "is not trusted" \
+  as_user "wget -O /dev/null $URL"
 
 # --- settle install --openssl: the same paths for systemd sessions ------------
 check "settle install --openssl writes ~/.config/environment.d/60-settle.conf" \
