@@ -36,6 +36,8 @@ pair_with_evil() {
   check "the device did prove the code first ($mode)" \
     grep -q "sent the enrolment" "$T_DIR/evil-$mode.out"
   check "nothing stored ($mode)" nothing_stored
+  check "and the device was never told to commit ($mode)" bash -c \
+    "grep -q 'evil-device: no commit' '$T_DIR/evil-$mode.out' && ! grep -q 'evil-device: committed' '$T_DIR/evil-$mode.out'"
 }
 
 pair_with_evil foreign-name "claims a name outside .local, home.arpa and .alt" \
