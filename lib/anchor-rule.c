@@ -210,3 +210,34 @@ settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t w
   }
   return refuse (why, whylen, "has an unknown role");
 }
+
+int
+settle_anchor_rule_check_entry (const settle_snap_entry *entry, char *why, size_t whylen)
+{
+  if (entry->der.len > SETTLE_SNAPSHOT_MAX_CERT)
+    return refuse (why, whylen, "is larger than a certificate may be");
+  const unsigned char *p = entry->der.data;
+  X509 *cert = d2i_X509 (NULL, &p, (long) entry->der.len);
+  if (cert == NULL || p != entry->der.data + entry->der.len) {
+    X509_free (cert);
+    return refuse (why, whylen, "is not one DER certificate");
+  }
+  int ok = settle_anchor_rule_check (entry->role, cert, why, whylen);
+  X509_free (cert);
+  return ok;
+}
+
+int
+settle_anchor_rule_check_snapshot (const settle_snapshot *snap, char *why, size_t whylen)
+{
+  size_t count = snap != NULL ? settle_snapshot_count (snap) : 0;
+  for (size_t i = 0; i < count; i++) {
+    const settle_snap_entry *entry = settle_snapshot_entry (snap, i);
+    char reason[160];
+    if (!settle_anchor_rule_check_entry (entry, reason, sizeof reason)) {
+      snprintf (why, whylen, "entry %zu (\"%s\") %s", i, entry->label, reason);
+      return 0;
+    }
+  }
+  return 1;
+}

@@ -39,6 +39,16 @@
  * fragment saying why not in `why` ("is a CA certificate"). */
 int settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t whylen);
 
+/* The same for one snapshot entry's DER (borrowed): refuses an oversized
+ * or malformed certificate too. */
+int settle_anchor_rule_check_entry (const settle_snap_entry *entry, char *why, size_t whylen);
+
+/* 1 when every entry of `snap` passes; 0 with "entry N ("label") why" for
+ * the first that does not.  The PKCS#11 module runs it on every snapshot it
+ * loads: one refused certificate means the snapshot was altered outside
+ * settle, and none of it is served. */
+int settle_anchor_rule_check_snapshot (const settle_snapshot *snap, char *why, size_t whylen);
+
 /* 1 when a pinned peer candidate cannot act as an issuer in any verifier
  * (the "issuing" part of the rule); 0 with a fragment in `why`. */
 int settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen);

@@ -1,6 +1,8 @@
 /* sp11-watch.c: snapshot change detection and loading. */
 #include "sp11-watch.h"
 
+#include "settle-anchor-rule.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +42,16 @@ sp11_watch_load (sp11_watch *watch)
       /* Inside a browser the only channel is stderr; the stamp stops the
        * message from repeating until the snapshot changes again. */
       fprintf (stderr, "settle-pkcs11: serving no anchors: %s\n", err);
+      snap = NULL;
+    }
+  else if (!settle_anchor_rule_check_snapshot (snap, err, sizeof err))
+    {
+      /* The writer never publishes what the scope rule refuses, so the
+       * snapshot was altered outside settle: a peer that could issue or an
+       * unconstrained root must not reach the browser (settle-anchor-rule.h). */
+      fprintf (stderr, "settle-pkcs11: serving no anchors: the trust snapshot was altered outside settle: %s\n",
+               err);
+      settle_snapshot_free (snap);
       snap = NULL;
     }
   return sp11_view_new (snap, sp11_next_tag (watch));

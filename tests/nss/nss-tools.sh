@@ -87,4 +87,24 @@ check "pkcs11-tool sees no private objects or keys" bash -c "! grep -Eq 'Private
 check_fails "the token refuses writes" "CKR_TOKEN_WRITE_PROTECTED|read-only|CKR_SESSION_READ_ONLY|WRITE_PROTECTED" \
   pkcs11-tool --module "$MODULE" --write-object "$P/printer.der" --type cert --label x
 
+# Defence in depth: the module applies the scope rule to every snapshot it
+# loads.  A root swapped for an unconstrained CA inside the snapshot (as
+# someone who can write the user's data directory would do) makes the
+# token serve nothing, with the reason on stderr.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 -keyout "$P/rogue.key" \
+  -out "$P/rogue.pem" -subj "/CN=rogue CA" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl x509 -in "$P/rogue.pem" -outform DER -out "$P/rogue.der"
+mk_leaf "$P" rogue roguebank "DNS:bank.example"
+openssl x509 -in "$P/roguebank.pem" -outform DER -out "$P/roguebank.der"
+TAMPERED=$T_DIR/tampered
+cp -rL "$XDG_DATA_HOME/settle/trust" "$TAMPERED"
+check "the tamper tool swaps the wrapper root for an unconstrained CA" \
+  "$BUILD_ROOT/tests/provider/sprov-tamper" "$TAMPERED/index.cbor" 0 "$P/rogue.der"
+check_fails "vfychain refuses the rogue CA's bank.example through the tampered token" "Chain is bad|not trusted|Issuer|issuer" \
+  env SETTLE_TRUST_DIR="$TAMPERED" vfychain -d "sql:$DB" -pp -u 1 "$P/roguebank.der"
+check "the module says why it serves nothing" bash -c \
+  "SETTLE_TRUST_DIR='$TAMPERED' certutil -L -d 'sql:$DB' -h all 2>&1 >/dev/null | grep -q 'altered outside settle.*nameConstraints'"
+check "and the tampered token holds no certificate at all" bash -c \
+  "! SETTLE_TRUST_DIR='$TAMPERED' certutil -L -d 'sql:$DB' -h all 2>/dev/null | grep -q 'SETTLE Local Trust:'"
+
 done_testing
