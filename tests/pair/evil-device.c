@@ -62,6 +62,8 @@ typedef enum {
   MODE_CHAIN_NOT_CA,
   MODE_REPLAY,
   MODE_LOCAL_EXTRA,
+  MODE_UNCHAINED_LEAF, /* a self-signed TLS leaf without basicConstraints: it would be
+                        * pinned as a peer, and could then issue in Chromium and NSS */
 } EvilMode;
 
 typedef struct {
@@ -89,7 +91,7 @@ static gboolean
 parse_mode (const char *text, EvilMode *out)
 {
   static const char *const names[] = { "foreign-name", "extra-name", "foreign-leaf", "chain-not-ca",
-                                       "replay", "local-extra" };
+                                       "replay", "local-extra", "unchained-leaf" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (strcmp (text, names[i]) == 0)
       {
@@ -159,6 +161,12 @@ make_device_ca (EvilMode mode, EVP_PKEY *key)
 static X509 *
 make_tls_leaf (EvilMode mode, EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key)
 {
+  if (mode == MODE_UNCHAINED_LEAF)
+    {
+      const int bare_nids[] = { NID_subject_alt_name, NID_key_usage, NID_ext_key_usage, 0 };
+      const char *const bare_values[] = { "DNS:" DEVICE_NAME, "digitalSignature,keyCertSign", "serverAuth" };
+      return make_cert (DEVICE_NAME, key, NULL, key, bare_nids, bare_values);
+    }
   const char *san = mode == MODE_FOREIGN_LEAF ? "DNS:" FOREIGN_NAME : "DNS:" DEVICE_NAME;
   const int nids[] = { NID_subject_alt_name, NID_basic_constraints, NID_key_usage,
                        NID_ext_key_usage, NID_authority_key_identifier, 0 };
@@ -322,6 +330,7 @@ claimed_names (EvilMode mode)
     case MODE_FOREIGN_LEAF:
     case MODE_CHAIN_NOT_CA:
     case MODE_REPLAY:
+    case MODE_UNCHAINED_LEAF:
       break;
     }
   return g_strdupv ((char **) only_own);

@@ -48,6 +48,11 @@ pair_with_evil foreign-leaf "TLS certificate is not valid for its name printer.l
   "a device whose pinned TLS leaf names only bank.example is refused"
 pair_with_evil chain-not-ca "returned a CA certificate that cannot be used: The certificate is not a CA" \
   "a device whose returned CA certificate is not a CA is refused"
+# Issue 12 finding 1 through a normal pairing: a TLS leaf that does not
+# chain to the device's CA falls back to a pinned peer, and one without
+# basicConstraints (keyCertSign even) could then issue for any name.
+pair_with_evil unchained-leaf "no basicConstraints extension .*cannot issue others" \
+  "a device whose unchained TLS leaf could act as a CA is not pinned"
 
 # A device that claims local names beyond the one the QR code vouches
 # for (printer.local): nas.local and router.home.arpa are nobody's word
