@@ -15,6 +15,7 @@
 #include "settle-base32.h"
 #include "settle-ceremony-client.h"
 #include "settle-ceremony-tls.h"
+#include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-qr-decode.h"
 #include "settle-qr-payload.h"
@@ -166,38 +167,16 @@ payload_from_picture_or_text (const PairOptions *options, GError **error)
   return payload;
 }
 
-/* HOST:PORT or [IPv6]:PORT as typed by the user: an IP address or a name
- * below a local namespace, and a port 1..65535. */
+/* --address as typed: settle-endpoint.h's one HOST:PORT rule. */
 static gboolean
 parse_address (const char *text, SettleQrPayload *payload, GError **error)
 {
-  g_autofree char *host = NULL;
-  const char *colon;
-  guint64 port = 0;
-
-  if (text[0] == '[' && (colon = strstr (text, "]:")) != NULL)
-    {
-      host = g_strndup (text + 1, (gsize) (colon - text - 1));
-      colon++;
-    }
-  else if ((colon = strrchr (text, ':')) != NULL && strchr (text, ':') == colon)
-    host = g_strndup (text, (gsize) (colon - text));
-  if (host == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
-    {
-      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                           "--address must be HOST:PORT, such as 192.168.1.20:8443 or [fd00::20]:8443.");
-      return FALSE;
-    }
-  if (!g_hostname_is_ip_address (host))
-    {
-      char *canonical = settle_name_normalize (host, FALSE, error);
-      if (canonical == NULL)
-        return FALSE;
-      g_free (host);
-      host = canonical;
-    }
-  payload->host = g_steal_pointer (&host);
-  payload->port = (guint16) port;
+  g_autoptr (SettleEndpoint) typed = settle_endpoint_parse (text, SETTLE_ENDPOINT_TYPED, "--address HOST:PORT",
+                                                            error);
+  if (typed == NULL)
+    return FALSE;
+  payload->host = g_steal_pointer (&typed->host);
+  payload->port = typed->port;
   return TRUE;
 }
 
@@ -375,8 +354,7 @@ record_from_result (const SettlePairResult *result, char **names, const PairOpti
 static char *
 address_text (const SettleQrPayload *payload)
 {
-  return g_strdup_printf (strchr (payload->host, ':') != NULL ? "[%s]:%u" : "%s:%u", payload->host,
-                          (unsigned) payload->port);
+  return settle_endpoint_format (payload->host, payload->port);
 }
 
 static char *

@@ -1,6 +1,7 @@
 /* ceremony-client.c: the helper's state machine for the pairing ceremony
  * (role A).  See settle-ceremony-client.h for the steps and the errors. */
 #include "settle-ceremony-client.h"
+#include "settle-cert-build.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -21,7 +22,6 @@
 #include "settle-store.h"
 #include "settle-wrap.h"
 
-#define CLIENT_CSR_SUBJECT "settle client"
 
 typedef struct {
   const SettlePairRequest *request;
@@ -401,54 +401,15 @@ step_prove (PairRun *run, GError **error)
 
 /* ---- enrol: a fresh key for this device alone ---- */
 
-static EVP_PKEY *
-client_key_new (GError **error)
-{
-  EVP_PKEY *key = EVP_EC_gen ("P-256");
-
-  if (key == NULL)
-    fail (error, SETTLE_ERROR_FAILED, "OpenSSL could not make a P-256 client key.");
-  return key;
-}
-
-/* The CSR's subject is the same for every device: a per-computer name
- * would be a static identifier the device could share (REQ-NAME-05). */
-static GBytes *
-csr_der_new (EVP_PKEY *key, GError **error)
-{
-  X509_REQ *req = X509_REQ_new ();
-  X509_NAME *subject = X509_NAME_new ();
-  unsigned char *der = NULL;
-  int len = -1;
-
-  if (req != NULL && subject != NULL
-      && X509_NAME_add_entry_by_txt (subject, "CN", MBSTRING_ASC,
-                                     (const unsigned char *) CLIENT_CSR_SUBJECT, -1, -1, 0) == 1
-      && X509_REQ_set_version (req, X509_REQ_VERSION_1) == 1
-      && X509_REQ_set_subject_name (req, subject) == 1 && X509_REQ_set_pubkey (req, key) == 1
-      && X509_REQ_sign (req, key, EVP_sha256 ()) > 0)
-    len = i2d_X509_REQ (req, &der);
-  X509_NAME_free (subject);
-  X509_REQ_free (req);
-  if (len <= 0)
-    {
-      fail (error, SETTLE_ERROR_FAILED, "OpenSSL could not make the certificate request.");
-      return NULL;
-    }
-  GBytes *bytes = g_bytes_new (der, (gsize) len);
-  OPENSSL_free (der);
-  return bytes;
-}
-
 static gboolean
 send_enrol_request (PairRun *run, const char *role, GError **error)
 {
   g_autoptr (SettleCeremonyMsg) request = settle_ceremony_msg_new (SETTLE_MSG_ENROL_REQUEST);
 
-  run->client_key = client_key_new (error);
+  run->client_key = settle_client_key_new (error);
   if (run->client_key == NULL)
     return FALSE;
-  request->enrol_request.csr_der = csr_der_new (run->client_key, error);
+  request->enrol_request.csr_der = settle_client_csr_der (run->client_key, error);
   if (request->enrol_request.csr_der == NULL)
     return FALSE;
   request->enrol_request.role = g_strdup (role);

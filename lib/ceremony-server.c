@@ -479,7 +479,7 @@ client_common_name (X509_REQ *req)
   gboolean usable = len > 0 && len <= CLIENT_CN_MAX && g_utf8_validate ((char *) utf8, len, NULL);
   for (int i = 0; usable && i < len; i++)
     usable = utf8[i] >= 0x20 && utf8[i] != 0x7f;
-  char *cn = usable ? g_strndup ((char *) utf8, (gsize) len) : g_strdup ("settle client");
+  char *cn = usable ? g_strndup ((char *) utf8, (gsize) len) : g_strdup (SETTLE_CLIENT_CSR_SUBJECT);
   OPENSSL_free (utf8);
   return cn;
 }

@@ -3,7 +3,6 @@
 need_tool openssl python3
 : "${SETTLE_DEVICE:?run through meson test}"
 STORE_DIR="$XDG_DATA_HOME/settle/store"
-export SETTLE_QUIET=1
 
 need_device() {
   if [ ! -x "$SETTLE_DEVICE" ]; then
