@@ -297,11 +297,28 @@ create_all (SettleDeviceIdentity *id, GError **error)
          && write_device_json (id, error);
 }
 
+/* TRUE for an existing directory of this user that holds nothing yet. */
+static gboolean
+is_own_empty_dir (const char *dir)
+{
+  GStatBuf st;
+  if (g_lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
+    return FALSE;
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  return listing != NULL && g_dir_read_name (listing) == NULL;
+}
+
+/* The state directory is made 0700.  One the user just made with a plain
+ * `mkdir` (0755 under the usual umask) and that holds nothing yet is
+ * tightened, since no key has been in it; one that already holds state
+ * with a looser mode is refused: its keys may have been read. */
 static gboolean
 ensure_private_dir (const char *dir, GError **error)
 {
   if (g_mkdir_with_parents (dir, 0700) != 0)
     return state_error (error, "Cannot create the state directory %s: %s.", dir, g_strerror (errno));
+  if (is_own_empty_dir (dir) && g_chmod (dir, 0700) != 0)
+    return state_error (error, "Cannot make the state directory %s private: %s.", dir, g_strerror (errno));
   return check_private_mode (dir, TRUE, error);
 }
 

@@ -26,7 +26,10 @@ start_device() {
 stop_device() { kill -TERM "$DEV_PID"; wait "$DEV_PID"; }
 mode_of() { stat -c %a "$1"; }
 
-check "first run starts and creates the identity" start_device
+# A directory made with a plain mkdir (0755) and still empty is taken and
+# made private; the identity is created in it.
+(umask 022 && mkdir "$STATE")
+check "first run starts in an empty directory made by mkdir and creates the identity" start_device
 check "state directory is 0700" test "$(mode_of "$STATE")" = 700
 check "CA key is 0600" test "$(mode_of "$STATE/ca.key")" = 600
 check "TLS key is 0600" test "$(mode_of "$STATE/tls.key")" = 600
@@ -49,6 +52,11 @@ chmod 0644 "$STATE/ca.key"
 check_fails "a key readable by others is refused" "chmod 600" \
   "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0
 chmod 0600 "$STATE/ca.key"
+chmod 0755 "$STATE"
+check_fails "a state directory that holds keys and is open to others is refused, not tightened" "chmod 700" \
+  "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0
+check "and its mode was left as it was" test "$(mode_of "$STATE")" = 755
+chmod 0700 "$STATE"
 check_fails "a bad --listen is refused" "ADDRESS:PORT" \
   "$DEV" serve --name printer.local --state "$STATE" --listen localhost
 check_fails "an unknown --grant is refused" "admin, user or guest" \
