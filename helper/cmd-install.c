@@ -128,8 +128,23 @@ settle_collect_explicit (const char *cmd, const SettleInstallOptions *o, SettleT
     }
 }
 
+/* A sandboxed browser's database gets a clear word instead of a module
+ * path it could never load; uninstall still cleans it (an older settle
+ * may have registered there).  TRUE when `dir` is to be skipped. */
+static gboolean
+settle_skip_sandboxed (const char *cmd, gboolean installing, const char *dir)
+{
+  const char *sandbox = settle_profile_sandbox (dir);
+  if (sandbox == NULL || !installing)
+    return FALSE;
+  fprintf (stderr, "settle %s: not registering in %s: the %s browser there runs in its sandbox and "
+                   "cannot load a module from this system's /usr; use the browser from the distribution's "
+                   "packages (docs/nss-module.md, \"Registration\").\n", cmd, dir, sandbox);
+  return TRUE;
+}
+
 static void
-settle_collect_chromium (gboolean installing, SettleTargets *t)
+settle_collect_chromium (const char *cmd, gboolean installing, SettleTargets *t)
 {
   gboolean to_create = FALSE;
   g_auto (GStrv) dirs = settle_chromium_nssdbs (&to_create);
@@ -137,6 +152,8 @@ settle_collect_chromium (gboolean installing, SettleTargets *t)
     return; /* nothing was ever installed for Chromium */
   for (gsize i = 0; dirs[i] != NULL; i++)
     {
+      if (settle_skip_sandboxed (cmd, installing, dirs[i]))
+        continue;
       settle_targets_add (t, dirs[i]);
       if (to_create)
         g_ptr_array_add (t->create, g_strdup (dirs[i]));
@@ -167,6 +184,8 @@ settle_collect_firefox (const char *cmd, gboolean installing, SettleTargets *t)
       const char *dir = g_ptr_array_index (profiles, i);
       /* Both ways: a running Firefox rewrites pkcs11.txt on exit and would
        * silently undo a removal just as it would an addition. */
+      if (settle_skip_sandboxed (cmd, installing, dir))
+        continue;
       if (settle_firefox_profile_in_use (dir))
         {
           settle_ui_failf (cmd, "Firefox is running with the profile %s; close it and run this again.", dir);
@@ -270,7 +289,7 @@ settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
     {
       settle_collect_explicit (cmd, &o, &t);
       if (o.chromium)
-        settle_collect_chromium (installing, &t);
+        settle_collect_chromium (cmd, installing, &t);
       if (o.firefox)
         settle_collect_firefox (cmd, installing, &t);
       settle_apply (cmd, installing, module, &t);
@@ -295,7 +314,7 @@ settle_collect_everywhere (const char *cmd, SettleTargets *t)
       settle_targets_add (t, remembered[i]);
     else
       settle_remember_registration (cmd, FALSE, remembered[i]);
-  settle_collect_chromium (FALSE, t);
+  settle_collect_chromium (cmd, FALSE, t);
   settle_collect_firefox (cmd, FALSE, t);
 }
 

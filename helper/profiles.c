@@ -150,3 +150,15 @@ settle_firefox_profile_in_use (const char *profile_dir)
   g_autofree char *lock = g_build_filename (profile_dir, "lock", NULL);
   return g_file_test (lock, G_FILE_TEST_IS_SYMLINK) && !settle_lock_holder_is_gone (lock);
 }
+
+const char *
+settle_profile_sandbox (const char *dir)
+{
+  g_autofree char *snap = g_build_filename (g_get_home_dir (), "snap", NULL);
+  g_autofree char *flatpak = g_build_filename (g_get_home_dir (), ".var", "app", NULL);
+  if (g_str_has_prefix (dir, snap) && dir[strlen (snap)] == '/')
+    return "snap";
+  if (g_str_has_prefix (dir, flatpak) && dir[strlen (flatpak)] == '/')
+    return "flatpak";
+  return NULL;
+}

@@ -23,3 +23,9 @@ gboolean settle_firefox_profiles (GPtrArray *out_dirs, GError **error);
  * names a process that is still alive (a crashed Firefox leaves a stale
  * lock behind). */
 gboolean settle_firefox_profile_in_use (const char *profile_dir);
+
+/* "snap" or "flatpak" when `dir` lies in such a sandbox's part of the home
+ * directory, else NULL.  A sandboxed browser cannot load a module from
+ * the host's /usr (strict snap confinement; flatpak without host-os), so
+ * settle does not register it there (docs/nss-module.md). */
+const char *settle_profile_sandbox (const char *dir);

@@ -108,4 +108,15 @@ check "registers in the legacy ~/.pki/nssdb that now exists" registered "$HOME/.
 check "uninstall --chromium" "$SETTLE" uninstall --chromium
 check "XDG database cleaned" unregistered "$XDG_DATA_HOME/pki/nssdb"
 check "legacy database cleaned" unregistered "$HOME/.pki/nssdb"
+
+# Sandboxed browsers cannot load a module from the host's /usr: a clear
+# word instead of a registration that could never work.
+SNAPDB=$HOME/snap/chromium/current/.local/share/pki/nssdb
+mkdb "$SNAPDB"
+"$SETTLE" install --chromium >"$T_DIR/snap.out" 2>&1 || true
+check "install --chromium says why the snap Chromium is left alone" \
+  grep -q "not registering in $SNAPDB: the snap browser there runs in its sandbox" "$T_DIR/snap.out"
+check "and does not register it there" unregistered "$SNAPDB"
+check "the native databases are still registered" registered "$XDG_DATA_HOME/pki/nssdb"
+"$SETTLE" uninstall --chromium >/dev/null 2>&1
 done_testing
