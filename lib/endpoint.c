@@ -59,24 +59,14 @@ looks_like_ipv4 (const char *host)
   return TRUE;
 }
 
-/* settle_name_normalize() says what is wrong with a name in a sentence of
- * its own; this keeps that sentence and says which input it came from. */
+/* `what` starts a sentence elsewhere; after a name's own refusal it
+ * follows in parentheses. */
 static char *
 normalize_local_name (const char *host, const char *what, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  char *name = settle_name_normalize (host, FALSE, &local);
-  if (name != NULL)
-    return name;
-  g_autofree char *reason = g_strdup (local->message);
-  gsize n = strlen (reason);
-  if (n > 0 && reason[n - 1] == '.')
-    reason[n - 1] = '\0';
-  /* `what` starts a sentence elsewhere; here it follows one. */
-  g_autofree char *inside = g_strdup (what);
-  inside[0] = g_ascii_tolower (inside[0]);
-  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT, "%s (%s).", reason, inside);
-  return NULL;
+  g_autofree char *context = g_strdup (what);
+  context[0] = g_ascii_tolower (context[0]);
+  return settle_name_normalize_in (host, context, error);
 }
 
 static char *

@@ -200,23 +200,6 @@ parse_suite (const char *value, SettleSpake2Suite *out, GError **error)
   return FALSE;
 }
 
-/* settle_name_normalize() says what is wrong with a name in a sentence of
- * its own; this keeps that sentence and says which field it came from. */
-static char *
-normalize_local_name (const char *value, const char *where, GError **error)
-{
-  g_autoptr (GError) local = NULL;
-  char *name = settle_name_normalize (value, FALSE, &local);
-  if (name != NULL)
-    return name;
-  g_autofree char *reason = g_strdup (local->message);
-  gsize n = strlen (reason);
-  if (n > 0 && reason[n - 1] == '.')
-    reason[n - 1] = '\0';
-  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT, "%s (%s of the pairing code).", reason, where);
-  return NULL;
-}
-
 /* The address hint: host:port, [v6]:port or name:port (settle-endpoint.h). */
 static gboolean
 parse_address (const char *value, SettleQrPayload *payload, GError **error)
@@ -298,7 +281,7 @@ parse_known_fields (const Fields *f, SettleQrPayload *p, GError **error)
 
   gboolean ok = parse_version (v, f->len[F_V], &p->version, error)
                 && parse_suite (g, &p->suite, error)
-                && (p->name = normalize_local_name (n, "device name N", error)) != NULL
+                && (p->name = settle_name_normalize_in (n, "device name N of the pairing code", error)) != NULL
                 && parse_address (a, p, error)
                 && parse_spki_hash (f->value[F_H], f->len[F_H], p->spki_sha256, error)
                 && parse_secret (s, f->len[F_S], p, error);

@@ -169,6 +169,21 @@ settle_name_normalize (const char *input, gboolean allow_wildcard, GError **erro
   return g_steal_pointer (&name);
 }
 
+char *
+settle_name_normalize_in (const char *input, const char *context, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  char *name = settle_name_normalize (input, FALSE, &local);
+  if (name != NULL)
+    return name;
+  g_autofree char *reason = g_strdup (local->message);
+  gsize n = strlen (reason);
+  if (n > 0 && reason[n - 1] == '.')
+    reason[n - 1] = '\0';
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT, "%s (%s).", reason, context);
+  return NULL;
+}
+
 gboolean
 settle_scope_permits (const char *const *scope, const char *name)
 {

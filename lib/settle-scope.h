@@ -23,6 +23,11 @@ char *settle_scope_normalize (const char *input, GError **error);
  * allowed when allow_wildcard is set (certificate SANs). */
 char *settle_name_normalize (const char *input, gboolean allow_wildcard, GError **error);
 
+/* settle_name_normalize (no wildcard) for a name read from somewhere:
+ * its refusal keeps its own sentence and says where the name came from,
+ * "... (device name N of the pairing code)."; SETTLE_ERROR_FORMAT. */
+char *settle_name_normalize_in (const char *input, const char *context, GError **error);
+
 /* TRUE when `name` (canonical) equals or lies below one of the canonical
  * subtrees in `scope` (NULL-terminated). */
 gboolean settle_scope_permits (const char *const *scope, const char *name);
