@@ -47,6 +47,7 @@ for id in "${ROW_IDS[@]}"; do
 done
 TAMPERED=(nobc v3bare ca kcs nc v1 ns)
 for p in "${TAMPERED[@]}"; do names+=("tamper-$p.local" "tgood-$p.local"); done
+names+=(tgood-clean.local)
 MAP=$(printf '%s\n' "${names[@]}" | sort -u | paste -sd, -)
 start_browser chromium "$MAP"
 start_browser firefox "$MAP"
@@ -75,8 +76,12 @@ done
 # Issue 12 finding 1 in the browsers, past ingest: an attacker who can
 # write the snapshot swaps the proper peer's entry for one that could issue
 # (escape-tamper: every derived field made to match) and moves the `trust`
-# link to it while the browsers run.  The second peer entry becomes a fresh
-# proper peer: that it loads shows the module serves the tampered snapshot.
+# link to it while the browsers run.  First a swap with nothing bad in it
+# (the second peer entry becomes a fresh proper peer, which must load)
+# shows that the running browsers do read a moved `trust` link.  In each
+# tampered snapshot that second entry is swapped too: whether it loads then
+# says whether the module served the tampered snapshot or no anchors at all
+# (both fail closed; the leaf minted with the bad peer's key must not load).
 export OPENSSL_MODULES="$BUILD_ROOT/provider"
 preload_asan_runtime "$OPENSSL_MODULES/settle.so"
 entry_of() { # entry_of CN: index of the snapshot entry with that subject CN
@@ -88,7 +93,7 @@ check "tamper: the two peer entries are found (nas.local at '$BAD_AT', noeku.loc
   test -n "$BAD_AT" -a -n "$GOOD_AT"
 DATA=$XDG_DATA_HOME/settle
 ORIGINAL=$(readlink "$DATA/trust")
-specs=()
+specs=("t-good-clean:$P/t-good-clean.pem:$P/t-good-clean.key:")
 for p in "${TAMPERED[@]}"; do
   specs+=("t-minted-$p:$P/t-minted-$p.pem:$P/t-minted-$p.key:$P/peer-$p.pem" "t-good-$p:$P/t-good-$p.pem:$P/t-good-$p.key:")
 done
@@ -96,6 +101,15 @@ python3 "$E_SRC/escape-server.py" --bind "$BIND" "${specs[@]}" >"$T_DIR/tamper-s
 at_exit "kill $! 2>/dev/null"
 for _ in $(seq 200); do grep -q '^ready$' "$T_DIR/tamper-servers.log" && break; sleep 0.1; done
 while read -r _ id port; do PORT_OF[$id]=$port; done < <(grep '^listening ' "$T_DIR/tamper-servers.log")
+swap_to() { ln -sfn "snapshots/$1" "$DATA/.trust.tamper" && mv -T "$DATA/.trust.tamper" "$DATA/trust"; sleep 1; }
+cp -rL "$DATA/$ORIGINAL" "$DATA/snapshots/swapped-clean"
+if "$BUILD_ROOT/tests/escape/escape-tamper" "$DATA/snapshots/swapped-clean/index.cbor" "$GOOD_AT" "$P/t-good-clean.der"; then
+  swap_to swapped-clean
+  expect_loaded "chromium firefox" "https://tgood-clean.local:${PORT_OF[t-good-clean]}/" t-good-clean \
+    "tamper: the running browser reads a moved trust link (a proper peer swapped in loads)"
+else
+  fail "tamper: escape-tamper rewrites swapped-clean"
+fi
 for p in "${TAMPERED[@]}"; do
   id=e-peer-$p gen=$DATA/snapshots/tampered-$p
   cp -rL "$DATA/$ORIGINAL" "$gen"
@@ -103,10 +117,15 @@ for p in "${TAMPERED[@]}"; do
      ! "$BUILD_ROOT/tests/escape/escape-tamper" "$gen/index.cbor" "$GOOD_AT" "$P/t-good-$p.der"; then
     fail "tamper: escape-tamper rewrites $gen"; continue
   fi
-  ln -sfn "snapshots/tampered-$p" "$DATA/.trust.tamper" && mv -T "$DATA/.trust.tamper" "$DATA/trust"
-  sleep 1   # the module looks for a new snapshot at most every 100 ms
-  expect_loaded "chromium firefox" "https://tgood-$p.local:${PORT_OF[t-good-$p]}/" "t-good-$p" \
-    "tamper $p: the browser serves the tampered snapshot (a swapped-in proper peer loads)"
+  swap_to "tampered-$p"   # the module looks for a new snapshot at most every 100 ms
+  served=()
+  for b in chromium firefox; do browse_send "$b" "https://tgood-$p.local:${PORT_OF[t-good-$p]}/"; done
+  for b in chromium firefox; do
+    browse_recv "$b"
+    if [ "$R_OUTCOME" = loaded ]; then served+=("$b: the module served the tampered snapshot")
+    else served+=("$b: the module served no anchors ($R_DETAIL)"); fi
+  done
+  echo "# tamper $p: ${served[*]}"
   for b in chromium firefox; do browse_send "$b" "https://tamper-$p.local:${PORT_OF[t-minted-$p]}/"; done
   for b in chromium firefox; do
     browse_recv "$b"
@@ -117,7 +136,7 @@ for p in "${TAMPERED[@]}"; do
     esac
   done
 done
-ln -sfn "$ORIGINAL" "$DATA/.trust.tamper" && mv -T "$DATA/.trust.tamper" "$DATA/trust"
+swap_to "${ORIGINAL#snapshots/}"
 for b in chromium firefox; do
   for id in "${ROW_IDS[@]}"; do
     grep -q "^$id	" "$T_DIR/cells-tamper-$b.tsv" || cell "tamper-$b" "$id" n.a. "not a peer class"

@@ -9,7 +9,7 @@
 # Columns: $BUILD_ROOT/tests/escape/results/*.tsv; the table:
 # $BUILD_ROOT/tests/escape/escape-matrix.md (docs/escape-matrix.md).
 . "$SOURCE_ROOT/tests/lib.sh"
-need_tool openssl python3 certutil modutil vfychain curl certtool gnutls-cli timeout
+need_tool openssl python3 certutil modutil vfychain tstclnt curl certtool gnutls-cli timeout
 . "$SOURCE_ROOT/tests/escape/escape-lib.sh"
 
 MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
@@ -114,10 +114,25 @@ done
 start_rows 127.0.0.1
 for id in "${ROW_IDS[@]}"; do
   if [ "${R_PURPOSE[$id]}" != srv ]; then
-    for v in prov-s_client capath-curl cafile-curl gnutls-cli; do cell "$v" "$id" n.a. "not a TLS server"; done
+    for v in nss-tstclnt prov-s_client capath-curl cafile-curl gnutls-cli; do cell "$v" "$id" n.a. "not a TLS server"; done
     continue
   fi
   h=${R_HOST[$id]} port=${PORT_OF[$id]} kind=$(host_kind "${R_HOST[$id]}")
+  # NSS with its host-name check (CERT_VerifyCertName) through the module:
+  # accepted when the page came through.
+  # tstclnt spins after the server closes a connection it got a page on,
+  # so it is stopped as soon as the page is there (or after 15 s).
+  (printf 'GET / HTTP/1.0\r\n\r\n' | exec timeout 15 tstclnt -h 127.0.0.1 -p "$port" -a "$h" -d "sql:$DBT") \
+    >"$T_DIR/tstclnt.out" 2>&1 &
+  tpid=$!
+  for _ in $(seq 150); do
+    kill -0 "$tpid" 2>/dev/null || break
+    grep -q '</h1>' "$T_DIR/tstclnt.out" && break
+    sleep 0.1
+  done
+  kill "$tpid" 2>/dev/null || true; wait "$tpid" 2>/dev/null || true
+  if grep -q ">$id</h1>" "$T_DIR/tstclnt.out"; then cell nss-tstclnt "$id" accepted "page received"; else
+    cell nss-tstclnt "$id" refused "$(grep -Eo '[A-Z_]*ERROR[A-Z_]*' "$T_DIR/tstclnt.out" | head -1)"; fi
   sni=(); [ "$kind" = name ] && sni=(-servername "$h")
   # shellcheck disable=SC2046
   try prov-s_client "$id" openssl s_client "${PROV[@]}" -no-CAfile -no-CApath -CAstore settle: \
@@ -202,8 +217,14 @@ for p in nobc v3bare ca kcs nc v1 ns; do
   if ! "$TAMPER" "$td/index.cbor" "$peer_index" "$P/peer-$p.der" >"$T_DIR/tamper.out" 2>&1; then
     fail "tamper: escape-tamper swaps peer-$p in"; sed 's/^/#   /' "$T_DIR/tamper.out"; continue
   fi
-  check "tamper: with peer-$p swapped in, the module still serves the snapshot (printer.local verifies)" \
-    env SETTLE_TRUST_DIR="$td" vfychain -d "sql:$DBT" -u 1 "$P/c-printer.der"
+  # Fail-closed either way; said, not asserted: does the module serve the
+  # rest of a snapshot with one bad entry, or nothing at all?
+  if SETTLE_TRUST_DIR=$td vfychain -d "sql:$DBT" -u 1 "$P/c-printer.der" >/dev/null 2>&1; then
+    nss_serves="the module serves the other anchors"
+  else
+    nss_serves="the module serves no anchors"
+  fi
+  echo "# tamper peer-$p: $nss_serves"
   # Fail-closed either way; said, not asserted: does the provider keep
   # serving the other anchors of a snapshot with one bad entry?
   if openssl verify "${PROV[@]}" -no-CAfile -no-CApath -CAstore "settle://?dir=$td" -purpose sslserver \
@@ -219,7 +240,7 @@ for p in nobc v3bare ca kcs nc v1 ns; do
      SETTLE_TRUST_DIR=$td timeout 20 vfychain -d "sql:$DBT" -pp -u 1 "$P/e-minted-$p.der" >>"$T_DIR/try.out" 2>&1; then
     cell tamper-nss "$id" accepted "$(tail -1 "$T_DIR/try.out")"
   else
-    cell tamper-nss "$id" refused "$(grep -v '^ *$' "$T_DIR/try.out" | tail -1)"
+    cell tamper-nss "$id" refused "$nss_serves; $(grep -v '^ *$' "$T_DIR/try.out" | grep -v '^settle-pkcs11:' | tail -1)"
   fi
 done
 # The control of the tamper columns: the untouched copy lets the proper
@@ -231,7 +252,7 @@ for v in tamper-prov tamper-nss; do
   for id in "${ROW_IDS[@]}"; do grep -q "^$id	" "$T_DIR/cells-$v.tsv" || cell "$v" "$id" n.a. "not a peer class"; done
 done
 
-for v in nss-classic nss-pkix certutil-V prov-verify prov-cms prov-s_client capath-verify capath-cms \
+for v in nss-classic nss-pkix certutil-V nss-tstclnt prov-verify prov-cms prov-s_client capath-verify capath-cms \
          capath-curl cafile-verify cafile-cms cafile-curl certtool gnutls-cli plant tamper-prov tamper-nss; do
   case $v in plant|tamper-*) judge "$v" past-ingest ;; *) judge "$v" ;; esac
 done

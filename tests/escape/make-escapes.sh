@@ -193,6 +193,7 @@ done
 # no browser has seen before, so no verification cache answers for them: a
 # leaf minted with each peer's key, and a proper peer to swap in beside it
 # (that it loads shows the browser reads the tampered snapshot).
+cert t-good-clean self "/CN=tgood-clean.local" "$SRV\nsubjectAltName=DNS:tgood-clean.local"
 for p in nobc ca kcs nc v1 ns v3bare; do
   srv t-minted-$p peer-$p DNS:tamper-$p.local,DNS:bank.example
   cert t-good-$p self "/CN=tgood-$p.local" "$SRV\nsubjectAltName=DNS:tgood-$p.local"

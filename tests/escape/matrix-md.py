@@ -14,6 +14,7 @@ COLUMNS = [
     ("nss-classic", "NSS classic: `vfychain -u U` through the module"),
     ("nss-pkix", "NSS libpkix: `vfychain -pp -u U`"),
     ("certutil-V", "`certutil -V -u V|C|S|J`"),
+    ("nss-tstclnt", "NSS `tstclnt -a HOST` against a live server (chain and host name)"),
     ("chromium", "Chromium headless, through the module"),
     ("firefox", "Firefox ESR headless, through the module"),
     ("prov-verify", "`openssl verify -CAstore settle: -purpose P` (+ host, IP or email check)"),
