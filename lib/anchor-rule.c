@@ -163,8 +163,24 @@ settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen)
     return refuse (why, whylen, "carries nameConstraints, which only an issuer has");
   if (has_netscape_ca_type (cert))
     return refuse (why, whylen, "has a Netscape certificate type that makes it a CA");
-  if ((flags & EXFLAG_XKUSAGE) && !(X509_get_extended_key_usage (cert) & XKU_SSL_SERVER))
-    return refuse (why, whylen, "has an extendedKeyUsage without serverAuth");
+  return 1;
+}
+
+/* What a pinned peer's own certificate may be used for: TLS server
+ * authentication and nothing else.  NSS keeps one trust flag for both
+ * directions of SSL, so a trusted peer is also a trusted TLS *client*
+ * unless its certificate's extendedKeyUsage says otherwise: it must be
+ * present and name serverAuth and no other purpose settle knows. */
+static int
+peer_serves_tls_servers_only (X509 *cert, char *why, size_t whylen)
+{
+  const uint32_t other_purposes = XKU_SSL_CLIENT | XKU_SMIME | XKU_CODE_SIGN | XKU_OCSP_SIGN | XKU_TIMESTAMP
+                                  | XKU_DVCS | XKU_ANYEKU;
+  if (!(X509_get_extension_flags (cert) & EXFLAG_XKUSAGE))
+    return refuse (why, whylen, "has no extendedKeyUsage (it must say serverAuth, and only that)");
+  uint32_t xku = X509_get_extended_key_usage (cert);
+  if (!(xku & XKU_SSL_SERVER) || (xku & other_purposes))
+    return refuse (why, whylen, "has an extendedKeyUsage other than serverAuth alone");
   return 1;
 }
 
@@ -193,6 +209,12 @@ check_peer_names (X509 *cert, char *why, size_t whylen)
 }
 
 int
+settle_anchor_rule_peer_purposes (X509 *cert, char *why, size_t whylen)
+{
+  return peer_serves_tls_servers_only (cert, why, whylen);
+}
+
+int
 settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t whylen)
 {
   switch (role) {
@@ -203,7 +225,7 @@ settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t w
     return check_constrained_ca (cert, why, whylen);
   case SETTLE_SNAP_PEER:
     return settle_anchor_rule_peer_cannot_issue (cert, why, whylen)
-           && check_peer_names (cert, why, whylen);
+           && peer_serves_tls_servers_only (cert, why, whylen) && check_peer_names (cert, why, whylen);
   case SETTLE_SNAP_CLIENT:
     /* Served to no verifier: the module's identity slot and nothing else. */
     return 1;

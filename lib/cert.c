@@ -329,6 +329,9 @@ settle_peer_check (X509 *leaf, GError **error)
     return FALSE;
   if (dns_count == 0)
     return cert_error (error, "The certificate has no DNS name in subjectAltName; a pinned peer needs one.");
+  if (!settle_anchor_rule_peer_purposes (leaf, why, sizeof why))
+    return cert_error (error, "The certificate %s; a pinned peer is trusted as a TLS server only, and its "
+                       "certificate must be for nothing else.", why);
   if (!check_validity (leaf, error))
     return FALSE;
   return check_key_strength (leaf, error);

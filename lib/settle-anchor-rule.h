@@ -14,7 +14,8 @@
  *             type, DNS names only (Wave 2 measurements: a v3 certificate
  *             *without* basicConstraints issues in Chromium, NSS classic,
  *             libpkix and GnuTLS; with CA:FALSE present no verifier let it).
- *   purposes  TLS server authentication only.  Wrappers carry
+ *   purposes  TLS server authentication only (a pinned peer's own
+ *             certificate must say so: extendedKeyUsage serverAuth alone).  Wrappers carry
  *             extendedKeyUsage serverAuth; everything served to OpenSSL
  *             (hash directory, bundle.pem, the provider's store) carries
  *             OpenSSL trust settings for serverAuth alone, which OpenSSL
@@ -52,6 +53,11 @@ int settle_anchor_rule_check_snapshot (const settle_snapshot *snap, char *why, s
 /* 1 when a pinned peer candidate cannot act as an issuer in any verifier
  * (the "issuing" part of the rule); 0 with a fragment in `why`. */
 int settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen);
+
+/* 1 when a pinned peer candidate is for TLS servers only: an
+ * extendedKeyUsage with serverAuth and no other purpose (NSS trusts a peer
+ * for both directions of SSL unless its own certificate says otherwise). */
+int settle_anchor_rule_peer_purposes (X509 *cert, char *why, size_t whylen);
 
 /* The DER of OpenSSL's auxiliary trust block (X509_CERT_AUX) that marks a
  * certificate trusted for TLS server authentication and nothing else.

@@ -21,10 +21,8 @@ extern "C" {
 #define SETTLE_SNAPSHOT_INDEX "index.cbor"
 /* Beside the index: every trust anchor as PEM `TRUSTED CERTIFICATE` with
  * OpenSSL trust settings for TLS server authentication alone (also the
- * form of the hash links), and the same certificates as plain PEM for
- * verifiers that read no trust settings (GnuTLS). */
+ * form of the hash links). */
 #define SETTLE_SNAPSHOT_BUNDLE "bundle.pem"
-#define SETTLE_SNAPSHOT_PLAIN_BUNDLE "bundle-plain.pem"
 #define SETTLE_SNAPSHOT_VERSION 1
 /* Hard limits: a snapshot beyond them is refused, not truncated. */
 #define SETTLE_SNAPSHOT_MAX_BYTES (256u * 1024u * 1024u)

@@ -34,7 +34,6 @@ typedef struct {
   const SettleRecord *record; /* borrowed from the caller's array */
   X509 *cert;                 /* owned */
   char *pem;                  /* owned: TRUSTED CERTIFICATE (server auth only) */
-  char *plain_pem;            /* owned: plain CERTIFICATE */
 } SnapItem;
 
 static void
@@ -42,7 +41,6 @@ snap_item_free (SnapItem *item)
 {
   X509_free (item->cert);
   g_free (item->pem);
-  g_free (item->plain_pem);
   g_free (item);
 }
 
@@ -78,26 +76,26 @@ pem_block (const char *name, const unsigned char *der, gsize len)
   return pem;
 }
 
-/* The two PEM forms of a certificate OpenSSL programs may read: `TRUSTED
- * CERTIFICATE` with trust settings for TLS server authentication alone
- * (the hash links, bundle.pem), and a plain CERTIFICATE block for
- * verifiers that read no trust settings (bundle-plain.pem, for GnuTLS). */
-static gboolean
-make_pems (X509 *cert, char **trusted_pem, char **plain_pem)
+/* A certificate as OpenSSL programs read it from the hash links and
+ * bundle.pem: `TRUSTED CERTIFICATE` with trust settings for TLS server
+ * authentication alone.  There is deliberately no plain-PEM form: GnuTLS
+ * (which reads only plain PEM) never checks a trust anchor's purposes,
+ * so in its hands a device CA would vouch for client authentication and
+ * code signing too (docs/security.md). */
+static char *
+trusted_pem (X509 *cert)
 {
   unsigned char *der = NULL;
   int len = i2d_X509 (cert, &der);
   if (len <= 0)
-    return FALSE;
+    return NULL;
   size_t trust_len;
   const unsigned char *trust = settle_anchor_rule_openssl_trust (&trust_len);
   g_autofree unsigned char *with_trust = g_malloc ((gsize) len + trust_len);
   memcpy (with_trust, der, (size_t) len);
   memcpy (with_trust + len, trust, trust_len);
-  *trusted_pem = pem_block (PEM_STRING_X509_TRUSTED, with_trust, (gsize) len + trust_len);
-  *plain_pem = pem_block (PEM_STRING_X509, der, (gsize) len);
   OPENSSL_free (der);
-  return *trusted_pem != NULL && *plain_pem != NULL;
+  return pem_block (PEM_STRING_X509_TRUSTED, with_trust, (gsize) len + trust_len);
 }
 
 /* The scope rule (settle-anchor-rule.h), applied before anything is
@@ -145,7 +143,7 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
   item->record = record;
   item->cert = cert;
   g_ptr_array_add (items, item);
-  if (!make_pems (cert, &item->pem, &item->plain_pem))
+  if ((item->pem = trusted_pem (cert)) == NULL)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s cannot be written as PEM.",
@@ -562,7 +560,6 @@ write_generation_files (const char *dir, GPtrArray *items, const GByteArray *ind
     return set_errno_error (error, errno, "open", dir);
 
   g_autoptr (GString) bundle = g_string_new (NULL);
-  g_autoptr (GString) plain_bundle = g_string_new (NULL);
   g_autoptr (GHashTable) used = g_hash_table_new (g_direct_hash, g_direct_equal);
   gboolean ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, index->data, index->len, error);
   for (guint i = 0; ok && i < items->len; i++)
@@ -581,14 +578,10 @@ write_generation_files (const char *dir, GPtrArray *items, const GByteArray *ind
           break;
         }
       g_string_append (bundle, item->pem);
-      g_string_append (plain_bundle, item->plain_pem);
       ok = write_file_synced (dir_fd, dir, name, item->pem, strlen (item->pem), error);
     }
   if (ok)
     ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_BUNDLE, bundle->str, bundle->len, error);
-  if (ok)
-    ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_PLAIN_BUNDLE, plain_bundle->str,
-                            plain_bundle->len, error);
   if (ok && fsync (dir_fd) != 0)
     ok = set_errno_error (error, errno, "sync", dir);
   close (dir_fd);

@@ -27,7 +27,6 @@ static const CK_ULONG sp11_nss_trusted_delegator = CKT_NSS_TRUSTED_DELEGATOR;
 static const CK_ULONG sp11_nss_trusted = CKT_NSS_TRUSTED;
 static const CK_ULONG sp11_nss_must_verify = CKT_NSS_MUST_VERIFY_TRUST;
 static const CK_ULONG sp11_pkcs_trust_anchor = SP11_CKT_TRUST_ANCHOR;
-static const CK_ULONG sp11_pkcs_trusted = SP11_CKT_TRUSTED;
 static const CK_ULONG sp11_pkcs_must_verify = SP11_CKT_TRUST_MUST_VERIFY_TRUST;
 
 static const CK_ULONG sp11_assertion_anchored = SP11_CKT_X_ANCHORED_CERTIFICATE;
@@ -140,21 +139,22 @@ sp11_certificate_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_
  * chain further).  NOT_TRUSTED would be an explicit distrust that also
  * overrides other tokens, which is not what an absent purpose means.
  *
- * Pinned peers are served as certutil stores "CP,,": trusted delegator
- * for server auth plus trusted for client auth.  Firefox (mozilla::pkix,
- * NSSCertDBTrustDomain::GetCertTrust) honours only CA trust as an anchor
- * and refuses a "P,," leaf as self-signed; Chromium needs both bits to
- * take the leaf as anchor-or-leaf (docs/browsers.md).  A peer cannot
- * issue anything: settle_peer_check admits only v3 end-entity
- * certificates, which no verifier accepts as an issuer. */
+ * Pinned peers are trusted for TLS servers and for nothing else, and never
+ * as an issuer (docs/browsers.md, "Pinned peers"): the NSS trust object says
+ * "trusted peer" (certutil "P,,"), which makes the leaf a trusted leaf for
+ * NSS before 3.113 (Chromium's system NSS, the NSS tools) and never a CA.
+ * Firefox reads the PKCS#11 3.2 trust object below first, and
+ * mozilla::pkix accepts a leaf only as a trust anchor: there the peer is an
+ * anchor, which the scope rule's CA:FALSE keeps from issuing. */
 static const CK_ULONG *
 sp11_nss_server_trust (const settle_snap_entry *e)
 {
   switch (e->role)
     {
     case SETTLE_SNAP_ROOT:
-    case SETTLE_SNAP_PEER:
       return &sp11_nss_trusted_delegator;
+    case SETTLE_SNAP_PEER:
+      return &sp11_nss_trusted;
     case SETTLE_SNAP_CROSS:
     default:
       return &sp11_nss_must_verify;
@@ -164,7 +164,8 @@ sp11_nss_server_trust (const settle_snap_entry *e)
 static const CK_ULONG *
 sp11_nss_client_trust (const settle_snap_entry *e)
 {
-  return e->role == SETTLE_SNAP_PEER ? &sp11_nss_trusted : &sp11_nss_must_verify;
+  (void) e;
+  return &sp11_nss_must_verify;
 }
 
 static int
@@ -213,11 +214,13 @@ sp11_pkcs_server_trust (const settle_snap_entry *e)
 static const CK_ULONG *
 sp11_pkcs_client_trust (const settle_snap_entry *e)
 {
-  return e->role == SETTLE_SNAP_PEER ? &sp11_pkcs_trusted : &sp11_pkcs_must_verify;
+  (void) e;
+  return &sp11_pkcs_must_verify;
 }
 
-/* PKCS#11 3.2 CKO_TRUST (read by newer NSS, e.g. Firefox ESR 153's), the
- * same decisions as the NSS trust object. */
+/* PKCS#11 3.2 CKO_TRUST (read first by NSS 3.113 and later, e.g. Firefox
+ * ESR 153's): the same decisions as the NSS trust object, except that a
+ * pinned peer is a trust anchor here (see above). */
 static int
 sp11_pkcs_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_value *out)
 {

@@ -1,12 +1,14 @@
 #!/bin/bash
-# Issue 6 part 3: a device with only a self-signed leaf, pinned with
-# `settle trust --peer`.  Firefox (mozilla::pkix) makes only CA trust a
-# trust anchor, so the module serves a peer as certutil stores "CP,,"
-# (server auth trusted delegator, client auth trusted; docs/browsers.md,
-# "Pinned peers").  Both browsers open it through the module, refuse a
-# second self-signed leaf with the same name and another key, and refuse a
-# leaf signed with the peer's key.  The same checks against NSS's own
-# database with "CP,," show that the module behaves as NSS itself does.
+# Issue 6 part 3 and issue 12: a device with only a self-signed leaf,
+# pinned with `settle trust --peer`.  The module serves it as a trusted peer
+# (certutil "P,,": a trusted leaf, never a CA, for TLS servers only) in the
+# NSS trust object that Chromium's system NSS reads, and as a trust anchor
+# in the PKCS#11 3.2 trust object that Firefox's newer NSS reads first
+# (mozilla::pkix takes a leaf only as an anchor; docs/browsers.md, "Pinned
+# peers").  Both browsers open it through the module, refuse a second
+# self-signed leaf with the same name and another key, and refuse a leaf
+# signed with the peer's key.  The same checks against NSS's own database
+# with "CP,," (the earlier peer trust) are kept for comparison.
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
 
@@ -36,8 +38,8 @@ MAP=nas.local,other.local
 start_browser chromium "$MAP"
 start_browser firefox "$MAP"
 expect_loaded chromium "https://nas.local:$NAS/" nas.local "opens the pinned peer nas.local"
-check "the module serves the peer as certutil's CP,, (anchor for Firefox, leaf for Chromium)" \
-  test "$PEER_TRUST" = "CP,,"
+check "the module serves the peer as certutil's P,, (a trusted leaf for TLS servers, never a CA)" \
+  test "$PEER_TRUST" = "P,,"
 expect_loaded firefox "https://nas.local:$NAS/" nas.local "opens the pinned peer nas.local"
 expect_refused "chromium firefox" "https://nas.local:$IMP/" \
   "refuses another self-signed nas.local with another key" UNTRUSTED

@@ -88,8 +88,8 @@ entry_of() { # entry_of CN: index of the snapshot entry with that subject CN
   openssl storeutl -provider settle -provider default -noout -text -certs settle:// 2>/dev/null |
     awk -v cn="$1" '/^[0-9]+: Certificate/ { n = $1 + 0 } $0 ~ "Subject:.*CN *= *" cn "$" { print n; exit }'
 }
-BAD_AT=$(entry_of 'nas\\.local') GOOD_AT=$(entry_of 'noeku\\.local')
-check "tamper: the two peer entries are found (nas.local at '$BAD_AT', noeku.local at '$GOOD_AT')" \
+BAD_AT=$(entry_of 'nas\\.local') GOOD_AT=$(entry_of 'ok2\\.local')
+check "tamper: the two peer entries are found (nas.local at '$BAD_AT', ok2.local at '$GOOD_AT')" \
   test -n "$BAD_AT" -a -n "$GOOD_AT"
 DATA=$XDG_DATA_HOME/settle
 ORIGINAL=$(readlink "$DATA/trust")

@@ -84,6 +84,8 @@ cert dev self "/CN=printer device CA" "$CA_EXT"        # device CA, scope printe
 cert lab self "/CN=lab referee CA" "$CA_EXT"           # referee, scope lab.home.arpa
 # Pinned peers: one proper, then one per way a "peer" could act as a CA.
 cert peer-ok self "/CN=nas.local" "$SRV\nsubjectAltName=DNS:nas.local"
+# A second proper peer: escape-browsers swaps its snapshot entry.
+cert peer-ok2 self "/CN=ok2.local" "$SRV\nsubjectAltName=DNS:ok2.local"
 cert peer-nobc self "/CN=nobc.local" 'keyUsage=critical,digitalSignature\nsubjectAltName=DNS:nobc.local'
 cert peer-ca self "/CN=ca.local" 'basicConstraints=critical,CA:TRUE\nsubjectAltName=DNS:ca.local'
 cert peer-kcs self "/CN=kcs.local" 'keyUsage=critical,digitalSignature,keyCertSign\nsubjectAltName=DNS:kcs.local'
@@ -93,14 +95,16 @@ cert peer-ns self "/CN=ns.local" 'nsCertType=server,sslCA\nsubjectAltName=DNS:ns
 cert peer-ip self "/CN=192.168.1.20" "$SRV\nsubjectAltName=IP:192.168.1.20"
 cert peer-bank self "/CN=bank.example" "$SRV\nsubjectAltName=DNS:bank.example"
 cert peer-v3bare self "/CN=bare.local" 'subjectAltName=DNS:bare.local'
-# A proper peer (may be pinned) without extendedKeyUsage: as itself it must
-# still be trusted for TLS server authentication only.
+# A peer without extendedKeyUsage: NSS keeps one trust flag for both
+# directions of SSL, so pinned it would be a trusted TLS client too; settle
+# refuses to pin it (its certificate must say serverAuth alone).
 cert peer-noeku self "/CN=noeku.local" 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=DNS:noeku.local'
 
 cat >"$OUT/anchors.tsv" <<'EOF'
 dev	ca	printer.local	ok
 lab	referee	lab.home.arpa	ok
 peer-ok	peer	-	ok
+peer-ok2	peer	-	ok
 peer-nobc	peer	-	refuse
 peer-ca	peer	-	refuse
 peer-kcs	peer	-	refuse
@@ -110,7 +114,7 @@ peer-ns	peer	-	refuse
 peer-ip	peer	-	refuse
 peer-bank	peer	-	refuse
 peer-v3bare	peer	-	refuse
-peer-noeku	peer	-	ok
+peer-noeku	peer	-	refuse
 EOF
 
 # --- leaves from the device CA (scope printer.local) ------------------------
@@ -209,7 +213,7 @@ c-subca          | accept | dev | srv | scan.printer.local | - | c-subca | sub-p
 c-ref-apex       | accept | lab | srv | lab.home.arpa | - | c-ref-apex | - | lab | referee leaf, SAN lab.home.arpa | control: the referee's scope itself
 c-ref-host       | accept | lab | srv | nas.lab.home.arpa | - | c-ref-host | - | lab | referee leaf, SAN nas.lab.home.arpa | control: a device under the referee
 c-peer           | accept | peer-ok | srv | nas.local | - | peer-ok | - | - | pinned peer, v3, CA:FALSE, SAN nas.local, served alone | control: a proper pinned peer
-c-peer-noeku     | accept | peer-noeku | srv | noeku.local | - | peer-noeku | - | - | pinned peer, CA:FALSE, no extendedKeyUsage, served alone | control: a proper peer without EKU, as a TLS server
+e-peer-noeku     | refuse | peer-noeku | srv | noeku.local | - | peer-noeku | - | - | pinned peer, CA:FALSE, no extendedKeyUsage, served alone | a peer whose certificate allows every purpose (NSS would trust it as a TLS client too)
 e-bank           | refuse | dev | srv | bank.example | - | e-bank | - | dev | device CA leaf, SAN bank.example | a foreign name
 e-sibling        | refuse | dev | srv | scanner.local | - | e-sibling | - | dev | device CA leaf, SAN scanner.local | a sibling .local name
 e-evilprinter    | refuse | dev | srv | evilprinter.local | - | e-evilprinter | - | dev | device CA leaf, SAN evilprinter.local | suffix match without a label boundary

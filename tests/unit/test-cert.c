@@ -60,6 +60,9 @@ make_cert (const CertSpec *spec, const TestCert *issuer)
     test_cert_add_ext (tc.cert, signer, NID_authority_key_identifier, "keyid:always");
   if (spec->san)
     test_cert_add_ext (tc.cert, signer, NID_subject_alt_name, spec->san);
+  /* A server certificate says so, as a pinned peer must (settle-anchor-rule.h). */
+  if (spec->san != NULL && (spec->basic == NULL || strstr (spec->basic, "CA:TRUE") == NULL))
+    test_cert_add_ext (tc.cert, signer, NID_ext_key_usage, "serverAuth");
   const EVP_MD *md = EVP_PKEY_is_a (signer_key, "ED25519") || EVP_PKEY_is_a (signer_key, "ED448")
                        ? NULL : EVP_sha256 ();
   g_assert_cmpint (X509_sign (tc.cert, signer_key, md), >, 0);
@@ -381,13 +384,22 @@ test_peer_refuses_issuer_extensions (void)
   } cases[] = {
     { NID_name_constraints, "critical,permitted;DNS:nas.local", "nameConstraints" },
     { NID_netscape_cert_type, "server,sslCA", "Netscape" },
-    { NID_ext_key_usage, "clientAuth", "without serverAuth" },
-    { NID_ext_key_usage, "emailProtection", "without serverAuth" },
+    /* A peer is trusted for TLS servers only: its certificate must say
+     * serverAuth and nothing else (NSS would trust it as a client too). */
+    { NID_ext_key_usage, "clientAuth", "other than serverAuth alone" },
+    { NID_ext_key_usage, "serverAuth,clientAuth", "other than serverAuth alone" },
+    { NID_ext_key_usage, "serverAuth,emailProtection", "other than serverAuth alone" },
+    { NID_ext_key_usage, "serverAuth,codeSigning", "other than serverAuth alone" },
+    { NID_ext_key_usage, "serverAuth,anyExtendedKeyUsage", "other than serverAuth alone" },
+    { NID_undef, NULL, "no extendedKeyUsage" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       TestCert leaf = make_leaf ("DNS:nas.local");
-      test_cert_add_ext (leaf.cert, leaf.cert, cases[i].nid, cases[i].value);
+      if (cases[i].nid == NID_ext_key_usage || cases[i].nid == NID_undef)
+        X509_EXTENSION_free (X509_delete_ext (leaf.cert, X509_get_ext_by_NID (leaf.cert, NID_ext_key_usage, -1)));
+      if (cases[i].nid != NID_undef)
+        test_cert_add_ext (leaf.cert, leaf.cert, cases[i].nid, cases[i].value);
       g_assert_cmpint (X509_sign (leaf.cert, leaf.key, EVP_sha256 ()), >, 0);
       g_autoptr (GError) error = NULL;
       g_assert_false (settle_peer_check (leaf.cert, &error));
