@@ -110,21 +110,6 @@ key_from_pem (GBytes *pem)
 }
 
 /* Secure-heap BIO: the PEM text is wiped when the BIO is freed. */
-static GBytes *
-key_to_pem (EVP_PKEY *key)
-{
-  BIO *bio = BIO_new (BIO_s_secmem ());
-  char *data = NULL;
-  long len;
-  GBytes *pem = NULL;
-
-  if (bio != NULL && PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) == 1
-      && (len = BIO_get_mem_data (bio, &data)) > 0)
-    pem = g_bytes_new (data, (gsize) len);
-  BIO_free (bio);
-  return pem;
-}
-
 static gboolean
 load_identity (Renewal *r, const SettleRecord *record, GBytes *current_key_pem, GError **error)
 {
@@ -342,13 +327,9 @@ take_answer (const Renewal *r, GBytes *body, SettleRenewal *out, GError **error)
                    problem);
       return FALSE;
     }
-  out->client_key_pem = key_to_pem (r->new_key);
+  out->client_key_pem = settle_private_key_pem (r->new_key, error);
   if (out->client_key_pem == NULL)
-    {
-      ERR_clear_error ();
-      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "OpenSSL could not write the new client key.");
-      return FALSE;
-    }
+    return FALSE;
   out->client_cert_der = g_bytes_ref (body);
   return TRUE;
 }

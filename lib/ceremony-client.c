@@ -621,24 +621,6 @@ check_anchor (PairRun *run, SettlePairResult *result, GError **error)
   return ok;
 }
 
-static GBytes *
-private_key_pem (EVP_PKEY *key, GError **error)
-{
-  /* Secure-heap BIO: the PEM text is wiped when the BIO is freed. */
-  BIO *bio = BIO_new (BIO_s_secmem ());
-  char *data = NULL;
-  long len;
-  GBytes *pem = NULL;
-
-  if (bio != NULL && PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) == 1
-      && (len = BIO_get_mem_data (bio, &data)) > 0)
-    pem = g_bytes_new (data, (gsize) len);
-  BIO_free (bio);
-  if (pem == NULL)
-    fail (error, SETTLE_ERROR_FAILED, "OpenSSL could not write the client key.");
-  return pem;
-}
-
 static gboolean
 step_check (PairRun *run, SettlePairResult *result, GError **error)
 {
@@ -649,7 +631,7 @@ step_check (PairRun *run, SettlePairResult *result, GError **error)
   if (!check_client_cert (run, result, error) || !check_names (run, result, error)
       || !check_anchor (run, result, error))
     return FALSE;
-  result->client_key_pem = private_key_pem (run->client_key, error);
+  result->client_key_pem = settle_private_key_pem (run->client_key, error);
   if (result->client_key_pem == NULL)
     return FALSE;
   result->device_name = g_strdup (run->device_name);

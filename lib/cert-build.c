@@ -1,10 +1,12 @@
 /* cert-build.c: see settle-cert-build.h. */
 #include "settle-cert-build.h"
 #include "settle-error.h"
+#include "settle-store.h"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #define SERIAL_BITS 128
@@ -79,4 +81,26 @@ settle_client_csr_der (EVP_PKEY *key, GError **error)
   GBytes *bytes = g_bytes_new (der, (gsize) len);
   OPENSSL_free (der);
   return bytes;
+}
+
+GBytes *
+settle_private_key_pem (EVP_PKEY *key, GError **error)
+{
+  /* Secure-heap BIO: the PEM text is wiped when the BIO is freed; the
+   * copy handed out wipes itself too. */
+  BIO *bio = BIO_new (BIO_s_secmem ());
+  char *data = NULL;
+  long len;
+  GBytes *pem = NULL;
+
+  if (bio != NULL && PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) == 1
+      && (len = BIO_get_mem_data (bio, &data)) > 0)
+    pem = settle_secret_bytes_new (data, (gsize) len);
+  BIO_free (bio);
+  if (pem == NULL)
+    {
+      ERR_clear_error ();
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "OpenSSL could not write the client key.");
+    }
+  return pem;
 }

@@ -37,4 +37,8 @@ EVP_PKEY *settle_client_key_new (GError **error);
  * SETTLE_CLIENT_CSR_SUBJECT, signed with the key (SHA-256). */
 GBytes *settle_client_csr_der (EVP_PKEY *key, GError **error);
 
+/* A private key as PKCS#8 PEM in secret bytes that wipe themselves
+ * (settle-store.h), owned. */
+GBytes *settle_private_key_pem (EVP_PKEY *key, GError **error);
+
 G_END_DECLS

@@ -67,7 +67,12 @@ gboolean settle_store_put_client_key (SettleStore *store, const char *fingerprin
                                       GBytes *pkcs8_pem, GError **error);
 GBytes *settle_store_get_client_key (SettleStore *store, const char *fingerprint, GError **error);
 
-/* Zeroes then frees bytes that held a secret. */
+/* Bytes that hold a secret (a private key's PEM): their buffer is wiped
+ * and freed when the last reference goes, whoever drops it.  _take owns
+ * `data` (g_malloc'd); _new copies. */
+GBytes *settle_secret_bytes_take (guint8 *data, gsize len);
+GBytes *settle_secret_bytes_new (const void *data, gsize len);
+/* Drops a reference to secret bytes (NULL is fine). */
 void settle_secure_bytes_free (GBytes *bytes);
 
 G_END_DECLS

@@ -536,7 +536,7 @@ file_read_client_key (gpointer state, const char *fingerprint, GError **error)
     return NULL;
   /* The terminating NUL stays in the buffer, outside the GBytes: it is
    * zero already, so wiping the GBytes wipes every secret byte. */
-  return g_bytes_new_take (pem, len);
+  return settle_secret_bytes_take (pem, len);
 }
 
 static void

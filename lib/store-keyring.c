@@ -522,7 +522,7 @@ keyring_read_client_key (gpointer state, const char *fingerprint, GError **error
                      "The keyring's client key for %s is empty or larger than %d bytes.",
                      fingerprint, SETTLE_STORE_CLIENT_KEY_MAX);
       else
-        key = g_bytes_new_take (g_memdup2 (pem, len), len);
+        key = settle_secret_bytes_new (pem, len);
       secret_value_unref (value);
     }
   g_list_free_full (items, g_object_unref);

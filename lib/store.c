@@ -384,16 +384,42 @@ settle_store_get_client_key (SettleStore *store, const char *fingerprint, GError
   return key;
 }
 
+/* The buffer behind secret bytes, wiped and freed with the last reference. */
+typedef struct {
+  guint8 *data;
+  gsize len;
+} SecretBuffer;
+
+static void
+secret_buffer_free (gpointer data)
+{
+  SecretBuffer *buffer = data;
+  OPENSSL_cleanse (buffer->data, buffer->len);
+  g_free (buffer->data);
+  g_free (buffer);
+}
+
+GBytes *
+settle_secret_bytes_take (guint8 *data, gsize len)
+{
+  SecretBuffer *buffer = g_new (SecretBuffer, 1);
+  buffer->data = data;
+  buffer->len = len;
+  return g_bytes_new_with_free_func (data, len, secret_buffer_free, buffer);
+}
+
+GBytes *
+settle_secret_bytes_new (const void *data, gsize len)
+{
+  /* One byte more, zero: PEM text may be read as a C string. */
+  guint8 *copy = g_malloc0 (len + 1);
+  memcpy (copy, data, len);
+  return settle_secret_bytes_take (copy, len);
+}
+
 void
 settle_secure_bytes_free (GBytes *bytes)
 {
-  if (bytes == NULL)
-    return;
-  gsize len = 0;
-  /* The stores hand out bytes over their own heap buffers, so writing
-   * through the const pointer is sound for them. */
-  gpointer data = (gpointer) g_bytes_get_data (bytes, &len);
-  if (data != NULL && len > 0)
-    OPENSSL_cleanse (data, len);
-  g_bytes_unref (bytes);
+  if (bytes != NULL)
+    g_bytes_unref (bytes);
 }

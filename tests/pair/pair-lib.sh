@@ -17,6 +17,9 @@ need_device() {
 start_device() {
   local id=$1 name=$2; shift 2
   local log="$T_DIR/$id.log"
+  # Made here: the device's own redirection happens after the fork, and a
+  # first look at a log that does not exist yet would end the test.
+  : >"$log"
   "$SETTLE_DEVICE" serve --name "$name" --state "$T_DIR/$id" --listen 127.0.0.1:0 \
     --qr-png "$T_DIR/$id.png" --qr-text "$T_DIR/$id.txt" "$@" >"$log" 2>&1 &
   local pid=$!
