@@ -93,7 +93,7 @@ check "the system resolver finds printer.local (/etc/hosts)" \
 PIDS+=($!)
 PORT=
 for _ in $(seq 150); do
-  PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/device.log")
+  PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/device.log" 2>/dev/null || true)
   [ -n "$PORT" ] && [ -s "$WORK/qr.png" ] && break
   sleep 0.1
 done

@@ -17,7 +17,7 @@ start_evil() {
   at_exit "kill $pid"
   local i port=
   for i in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out")
+    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" 2>/dev/null || true)
     [ -n "$port" ] && [ -s "$payload_file" ] && break
     sleep 0.1
   done

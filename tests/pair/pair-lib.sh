@@ -26,7 +26,7 @@ start_device() {
   at_exit "kill $pid"
   local i port=
   for i in $(seq 100); do
-    port=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+    port=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log" 2>/dev/null || true)
     [ -n "$port" ] && [ -s "$T_DIR/$id.txt" ] && break
     sleep 0.1
   done
@@ -98,7 +98,7 @@ start_fake() {
   local i
   FAKE_PORT=
   for i in $(seq 100); do
-    FAKE_PORT=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out")
+    FAKE_PORT=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out" 2>/dev/null || true)
     [ -n "$FAKE_PORT" ] && return 0
     sleep 0.1
   done
