@@ -161,13 +161,6 @@ sp11_nss_server_trust (const settle_snap_entry *e)
     }
 }
 
-static const CK_ULONG *
-sp11_nss_client_trust (const settle_snap_entry *e)
-{
-  (void) e;
-  return &sp11_nss_must_verify;
-}
-
 static int
 sp11_nss_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_value *out)
 {
@@ -185,8 +178,8 @@ sp11_nss_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_va
       return sp11_set (out, e->md5, sizeof e->md5);
     case CKA_TRUST_SERVER_AUTH:
       return sp11_set_ulong (out, sp11_nss_server_trust (e));
+    /* TLS servers only: nothing is trusted for any other purpose. */
     case CKA_TRUST_CLIENT_AUTH:
-      return sp11_set_ulong (out, sp11_nss_client_trust (e));
     case CKA_TRUST_CODE_SIGNING:
     case CKA_TRUST_EMAIL_PROTECTION:
       return sp11_set_ulong (out, &sp11_nss_must_verify);
@@ -211,13 +204,6 @@ sp11_pkcs_server_trust (const settle_snap_entry *e)
     }
 }
 
-static const CK_ULONG *
-sp11_pkcs_client_trust (const settle_snap_entry *e)
-{
-  (void) e;
-  return &sp11_pkcs_must_verify;
-}
-
 /* PKCS#11 3.2 CKO_TRUST (read first by NSS 3.113 and later, e.g. Firefox
  * ESR 153's): the same decisions as the NSS trust object, except that a
  * pinned peer is a trust anchor here (see above). */
@@ -239,7 +225,6 @@ sp11_pkcs_trust_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_v
     case SP11_CKA_PKCS_TRUST_SERVER_AUTH:
       return sp11_set_ulong (out, sp11_pkcs_server_trust (e));
     case SP11_CKA_PKCS_TRUST_CLIENT_AUTH:
-      return sp11_set_ulong (out, sp11_pkcs_client_trust (e));
     case SP11_CKA_PKCS_TRUST_CODE_SIGNING:
     case SP11_CKA_PKCS_TRUST_EMAIL_PROTECTION:
     case SP11_CKA_PKCS_TRUST_IPSEC_IKE:
