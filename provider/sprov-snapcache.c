@@ -8,7 +8,7 @@
 #include <openssl/x509.h>
 
 #include "sprov-errors.h"
-#include "sprov-guard.h"
+#include "settle-anchor-rule.h"
 #include "sprov-provider.h"
 
 enum { VERDICT_UNCHECKED = 0, VERDICT_SERVABLE, VERDICT_REFUSED };
@@ -262,8 +262,12 @@ sprov_snap_servable (sprov_ctx *ctx, sprov_snap *snap, size_t index)
     /* Checked outside the lock: parsing a certificate must not stall other
      * threads' lookups.  Two threads may check the same entry; both reach
      * the same verdict. */
+    /* OpenSSL treats every certificate a store returns as an anchor and
+     * cannot tell a delegator from a peer: a certificate swapped into the
+     * user's snapshot must not reach it (the scope rule, as the writer
+     * applied it). */
     char why[256] = "";
-    verdict = sprov_guard_check (entry, why, sizeof why) ? VERDICT_SERVABLE : VERDICT_REFUSED;
+    verdict = settle_anchor_rule_check_entry (entry, why, sizeof why) ? VERDICT_SERVABLE : VERDICT_REFUSED;
     pthread_mutex_lock (&snap->lock);
     snap->verdicts[index] = verdict;
     if (verdict == VERDICT_REFUSED)

@@ -6,8 +6,9 @@
  * unchanged.  A changed snapshot is loaded by the next open; loaders that
  * are still walking the old one keep it alive through their reference.
  *
- * Each certificate is checked by sprov-guard.c the first time it would be
- * served and the verdict is remembered for the life of that load.  One
+ * Each certificate is checked against the scope rule
+ * (lib/settle-anchor-rule.h) the first time it would be served, and the
+ * verdict is remembered for the life of that load.  One
  * refused certificate condemns the whole snapshot (it was altered outside
  * settle), as the snapshot reader does for bad scopes. */
 #pragma once
@@ -42,7 +43,7 @@ const settle_snapshot *sprov_snap_get (const sprov_snap *snap);
 /* Position of an entry returned by the reader's index lookups. */
 size_t sprov_snap_index_of (const sprov_snap *snap, const settle_snap_entry *entry);
 
-/* 1 when entry `index` passed sprov_guard_check (memoised); 0 with an
+/* 1 when entry `index` passed the scope rule (memoised); 0 with an
  * error raised when it, or an earlier entry, was refused. */
 int sprov_snap_servable (sprov_ctx *ctx, sprov_snap *snap, size_t index);
 
