@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -15,7 +14,7 @@
 #include "settle-error.h"
 #include "settle-store.h"
 #include "settle-wrap.h"
-#include "tls-probe.h"
+#include "settle-endpoint.h"
 
 #define RENEW_PATH "/.well-known/settle/renew"
 #define RESPONSE_MAX (64 * 1024)

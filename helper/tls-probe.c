@@ -108,8 +108,10 @@ settle_device_endpoint (const SettleRecord *record, const char *typed, GError **
   return settle_endpoint_new (record->names[0], SETTLE_ENDPOINT_DEFAULT_PORT, SETTLE_ENDPOINT_NAME);
 }
 
-GSocketConnection *
-settle_device_connect (const char *host, guint16 port, guint timeout_ms, GError **error)
+/* A TCP connection (owned) whose descriptor is blocking, with send and
+ * receive timeouts of `timeout_ms`, ready for OpenSSL. */
+static GSocketConnection *
+device_connect (const char *host, guint16 port, guint timeout_ms, GError **error)
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GSocketConnectable) address = g_network_address_new (host, port);
@@ -133,7 +135,7 @@ gboolean
 settle_tls_probe (const char *host, guint16 port, const char *server_name, guint timeout_ms,
                   SettlePresented *out, GError **error)
 {
-  g_autoptr (GSocketConnection) connection = settle_device_connect (host, port, timeout_ms, error);
+  g_autoptr (GSocketConnection) connection = device_connect (host, port, timeout_ms, error);
   g_autofree char *where = settle_endpoint_format (host, port);
 
   if (connection == NULL)

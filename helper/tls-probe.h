@@ -29,7 +29,3 @@ void settle_presented_clear (SettlePresented *presented);
  * HOST:PORT, may be NULL), else where it was paired, else its first name
  * on the HTTPS port (settle-endpoint.h). */
 SettleEndpoint *settle_device_endpoint (const SettleRecord *record, const char *typed, GError **error);
-/* A TCP connection (owned) whose descriptor is blocking, with send and
- * receive timeouts of `timeout_ms`, ready for OpenSSL.  The tls-probe
- * handshake and renewal.c share it. */
-GSocketConnection *settle_device_connect (const char *host, guint16 port, guint timeout_ms, GError **error);

@@ -171,8 +171,8 @@ settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen)
  * directions of SSL, so a trusted peer is also a trusted TLS *client*
  * unless its certificate's extendedKeyUsage says otherwise: it must be
  * present and name serverAuth and no other purpose settle knows. */
-static int
-peer_serves_tls_servers_only (X509 *cert, char *why, size_t whylen)
+int
+settle_anchor_rule_peer_purposes (X509 *cert, char *why, size_t whylen)
 {
   const uint32_t other_purposes = XKU_SSL_CLIENT | XKU_SMIME | XKU_CODE_SIGN | XKU_OCSP_SIGN | XKU_TIMESTAMP
                                   | XKU_DVCS | XKU_ANYEKU;
@@ -209,12 +209,6 @@ check_peer_names (X509 *cert, char *why, size_t whylen)
 }
 
 int
-settle_anchor_rule_peer_purposes (X509 *cert, char *why, size_t whylen)
-{
-  return peer_serves_tls_servers_only (cert, why, whylen);
-}
-
-int
 settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t whylen)
 {
   switch (role) {
@@ -225,7 +219,7 @@ settle_anchor_rule_check (settle_snap_role role, X509 *cert, char *why, size_t w
     return check_constrained_ca (cert, why, whylen);
   case SETTLE_SNAP_PEER:
     return settle_anchor_rule_peer_cannot_issue (cert, why, whylen)
-           && peer_serves_tls_servers_only (cert, why, whylen) && check_peer_names (cert, why, whylen);
+           && settle_anchor_rule_peer_purposes (cert, why, whylen) && check_peer_names (cert, why, whylen);
   case SETTLE_SNAP_CLIENT:
     /* Served to no verifier: the module's identity slot and nothing else. */
     return 1;
