@@ -75,7 +75,7 @@ for id in "${ROW_IDS[@]}"; do
 done
 # Issue 12 finding 1 in the browsers, past ingest: an attacker who can
 # write the snapshot swaps the proper peer's entry for one that could issue
-# (escape-tamper: every derived field made to match) and moves the `trust`
+# (sprov-tamper: every derived field made to match) and moves the `trust`
 # link to it while the browsers run.  First a swap with nothing bad in it
 # (the second peer entry becomes a fresh proper peer, which must load)
 # shows that the running browsers do read a moved `trust` link.  In each
@@ -103,19 +103,19 @@ for _ in $(seq 200); do grep -q '^ready$' "$T_DIR/tamper-servers.log" && break; 
 while read -r _ id port; do PORT_OF[$id]=$port; done < <(grep '^listening ' "$T_DIR/tamper-servers.log")
 swap_to() { ln -sfn "snapshots/$1" "$DATA/.trust.tamper" && mv -T "$DATA/.trust.tamper" "$DATA/trust"; sleep 1; }
 cp -rL "$DATA/$ORIGINAL" "$DATA/snapshots/swapped-clean"
-if "$BUILD_ROOT/tests/escape/escape-tamper" "$DATA/snapshots/swapped-clean/index.cbor" "$GOOD_AT" "$P/t-good-clean.der"; then
+if "$BUILD_ROOT/tests/provider/sprov-tamper" "$DATA/snapshots/swapped-clean/index.cbor" "$GOOD_AT" "$P/t-good-clean.der"; then
   swap_to swapped-clean
   expect_loaded "chromium firefox" "https://tgood-clean.local:${PORT_OF[t-good-clean]}/" t-good-clean \
     "tamper: the running browser reads a moved trust link (a proper peer swapped in loads)"
 else
-  fail "tamper: escape-tamper rewrites swapped-clean"
+  fail "tamper: sprov-tamper rewrites swapped-clean"
 fi
 for p in "${TAMPERED[@]}"; do
   id=e-peer-$p gen=$DATA/snapshots/tampered-$p
   cp -rL "$DATA/$ORIGINAL" "$gen"
-  if ! "$BUILD_ROOT/tests/escape/escape-tamper" "$gen/index.cbor" "$BAD_AT" "$P/peer-$p.der" ||
-     ! "$BUILD_ROOT/tests/escape/escape-tamper" "$gen/index.cbor" "$GOOD_AT" "$P/t-good-$p.der"; then
-    fail "tamper: escape-tamper rewrites $gen"; continue
+  if ! "$BUILD_ROOT/tests/provider/sprov-tamper" "$gen/index.cbor" "$BAD_AT" "$P/peer-$p.der" ||
+     ! "$BUILD_ROOT/tests/provider/sprov-tamper" "$gen/index.cbor" "$GOOD_AT" "$P/t-good-$p.der"; then
+    fail "tamper: sprov-tamper rewrites $gen"; continue
   fi
   swap_to "tampered-$p"   # the module looks for a new snapshot at most every 100 ms
   served=()

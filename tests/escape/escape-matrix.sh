@@ -211,11 +211,11 @@ done
 for id in "${ROW_IDS[@]}"; do grep -q "^$id	" "$T_DIR/cells-plant.tsv" || cell plant "$id" n.a. "not a peer class"; done
 
 # A snapshot written by settle with the proper peer, whose entry an
-# attacker then swaps for a peer that could issue (escape-tamper.c keeps
+# attacker then swaps for a peer that could issue (sprov-tamper keeps
 # the role, scope and names, and makes every derived field match the new
 # certificate): the provider and the module must not let the swapped
 # certificate issue the minted leaf.
-TAMPER=$BUILD_ROOT/tests/escape/escape-tamper
+TAMPER=$BUILD_ROOT/tests/provider/sprov-tamper
 peer_index=$(openssl storeutl "${PROV[@]}" -noout -text -certs settle:// 2>/dev/null |
   awk '/^[0-9]+: Certificate/ { n = $1 + 0 } /Subject:.*CN *= *nas\.local/ { print n; exit }')
 check "tamper: the proper peer's entry is found in the snapshot (entry '$peer_index')" test -n "$peer_index"
@@ -223,7 +223,7 @@ for p in nobc v3bare ca kcs nc v1 ns; do
   id=${PEER_ROW[$p]} td=$T_DIR/tampered-$p
   cp -rL "$TRUST_REAL" "$td"
   if ! "$TAMPER" "$td/index.cbor" "$peer_index" "$P/peer-$p.der" >"$T_DIR/tamper.out" 2>&1; then
-    fail "tamper: escape-tamper swaps peer-$p in"; sed 's/^/#   /' "$T_DIR/tamper.out"; continue
+    fail "tamper: sprov-tamper swaps peer-$p in"; sed 's/^/#   /' "$T_DIR/tamper.out"; continue
   fi
   # Fail-closed either way; said, not asserted: does the module serve the
   # rest of a snapshot with one bad entry, or nothing at all?
