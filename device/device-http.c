@@ -24,8 +24,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "settle-cert.h"
 #include "settle-error.h"
-#include "settle-wrap.h"
 
 /* A P-256 request is about 400 bytes; RSA-4096 in PEM stays under 2 KiB. */
 #define CSR_MAX (16 * 1024)

@@ -19,9 +19,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-scope.h"
-#include "settle-wrap.h"
 
 #define DEVICE_JSON "device.json"
 #define CA_KEY "ca.key"

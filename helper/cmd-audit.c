@@ -7,6 +7,7 @@
 
 #include "audit.h"
 #include "commands.h"
+#include "settle-fingerprint.h"
 #include "ui.h"
 
 #define AUDIT_JSON_VERSION 1

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "settle-error.h"
+#include "settle-record-json.h"
 #include "ui.h"
 
 #define LIST_JSON_VERSION 1

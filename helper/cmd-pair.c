@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "commit.h"
 #include "consent.h"
+#include "settle-cert.h"
+#include "settle-fingerprint.h"
 #include "settle-harden.h"
 #include "settle-base32.h"
 #include "settle-ceremony-client.h"

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "commit.h"
 #include "consent.h"
+#include "settle-fingerprint.h"
 #include "ui.h"
 
 /* A record this settle cannot read is not in the snapshot, so deleting it

@@ -2,7 +2,9 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "settle-wrap.h"
+#include "settle-cert.h"
+#include "settle-fingerprint.h"
+#include "settle-record-json.h"
 #include "ui.h"
 
 static char *

@@ -7,6 +7,7 @@
 
 #include "consent.h"
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "ui.h"
 
 #define ANSWER_MAX 64

@@ -11,9 +11,9 @@
 
 #include "renewal.h"
 #include "settle-cert-build.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-store.h"
-#include "settle-wrap.h"
 #include "settle-endpoint.h"
 
 #define RENEW_PATH "/.well-known/settle/renew"

@@ -5,7 +5,9 @@
 #include <openssl/x509v3.h>
 
 #include "rotation.h"
+#include "settle-cert.h"
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-scope.h"
 #include "settle-wrap.h"
 

@@ -25,6 +25,7 @@
 #include <openssl/pem.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-harden.h"
 #include "settle-record.h"
 #include "settle-store.h"

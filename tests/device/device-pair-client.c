@@ -15,10 +15,10 @@
 #include <openssl/pem.h>
 
 #include "settle-ceremony-tls.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-qr-payload.h"
 #include "settle-spake2.h"
-#include "settle-wrap.h"
 
 static gboolean
 fail (GError **error, const char *message)

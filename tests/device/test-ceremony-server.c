@@ -13,9 +13,9 @@
 
 #include "settle-ceremony-server.h"
 #include "settle-ceremony-tls.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-spake2.h"
-#include "settle-wrap.h"
 
 #define DEVICE_NAME "printer.local"
 #define CLIENT_TIMEOUT_MS 5000

@@ -46,10 +46,10 @@
 
 #include "settle-ceremony-msg.h"
 #include "settle-ceremony-tls.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-qr-payload.h"
 #include "settle-spake2.h"
-#include "settle-wrap.h"
 
 #define DEVICE_NAME "printer.local"
 #define FOREIGN_NAME "bank.example"

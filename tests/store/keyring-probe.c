@@ -18,6 +18,7 @@
 #include <gio/gio.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-store.h"
 #include "store-test-records.h"
 

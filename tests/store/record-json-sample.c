@@ -3,6 +3,7 @@
  * with only the required ones), for test-schema.py. */
 #include <stdio.h>
 
+#include "settle-record-json.h"
 #include "settle-record.h"
 #include "store-test-records.h"
 

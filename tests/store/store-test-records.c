@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "settle-fingerprint.h"
 #include "store-test-records.h"
 
 /* One key signs every test certificate: the tests need distinct

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-record.h"
 
 #define ABC_SHA256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

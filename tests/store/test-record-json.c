@@ -5,6 +5,8 @@
 #include <json-glib/json-glib.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
+#include "settle-record-json.h"
 #include "settle-record.h"
 #include "store-test-records.h"
 

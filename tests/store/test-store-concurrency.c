@@ -6,6 +6,7 @@
 
 #include "settle-error.h"
 #include "settle-paths.h"
+#include "settle-record-json.h"
 #include "settle-store.h"
 #include "store-test-records.h"
 

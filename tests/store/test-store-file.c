@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-store.h"
 #include "store-test-records.h"
 

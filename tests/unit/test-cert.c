@@ -9,8 +9,8 @@
 #include <openssl/x509v3.h>
 
 #include "settle-anchor-rule.h"
+#include "settle-cert.h"
 #include "settle-error.h"
-#include "settle-wrap.h"
 #include "unit-certs.h"
 
 

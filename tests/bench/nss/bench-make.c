@@ -17,6 +17,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "settle-cert.h"
+#include "settle-fingerprint.h"
 #include "settle-record.h"
 #include "settle-snapshot.h"
 #include "settle-wrap.h"

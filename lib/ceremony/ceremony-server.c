@@ -10,9 +10,9 @@
 #include <openssl/x509v3.h>
 
 #include "settle-cert-build.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-spake2.h"
-#include "settle-wrap.h"
 
 #define RSA_MIN_BITS 2048
 #define CLIENT_CN_MAX 64

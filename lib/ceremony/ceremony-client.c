@@ -16,11 +16,11 @@
 
 #include "settle-ceremony-msg.h"
 #include "settle-ceremony-tls.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 #include "settle-spake2.h"
 #include "settle-store.h"
-#include "settle-wrap.h"
 
 
 typedef struct {

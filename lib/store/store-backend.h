@@ -1,5 +1,7 @@
 /* store-backend.h: the private contract between store.c and its two
- * backends (store-file.c, store-keyring.c).
+ * backends (store-file.c, store-keyring.c).  store.c owns the table of
+ * backends and calls them; a backend never calls store.c (only the
+ * helpers of store-backend.c), so the files form no cycle.
  *
  * store.c owns everything backends share: argument checks, fingerprint
  * spelling, JSON validation before writing, lookup by prefix, label or
@@ -24,6 +26,11 @@ typedef enum {
 } SettleStoreWriteMode;
 
 typedef struct {
+  /* Opens the backend at `location` (a directory for the file store, NULL
+   * for the keyring) and returns its state, owned by the store until
+   * close(); *description is the owned one-line text of
+   * settle_store_describe(). */
+  gpointer (*open) (const char *location, char **description, GError **error);
   /* Writes `json` (the validated form of `record`, borrowed) under
    * record->fingerprint. */
   gboolean (*write_record) (gpointer state, const SettleRecord *record, const char *json,
@@ -44,18 +51,8 @@ typedef struct {
   void (*close) (gpointer state);
 } SettleStoreBackend;
 
-/* Wraps a backend's state (ownership passes to the store, released by
- * backend->close) with the one-line description settle_store_describe()
- * returns (copied). */
-SettleStore *settle_store_new_for_backend (const SettleStoreBackend *backend, gpointer state,
-                                           const char *description);
-
-/* Appends to `unreadable` the record kept under `fingerprint` that failed
+/* For backends (store-backend.c): appends to `unreadable` the record kept under `fingerprint` that failed
  * with `error` (borrowed). */
 void settle_store_set_aside (GPtrArray *unreadable, const char *fingerprint, const GError *error);
-
-/* Whether the session bus has a Secret Service running or activatable;
- * answers within a short timeout and never starts one. */
-gboolean settle_store_keyring_available (void);
 
 G_END_DECLS

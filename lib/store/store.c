@@ -8,9 +8,13 @@
 #include <openssl/crypto.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-paths.h"
+#include "settle-record-json.h"
 #include "settle-store.h"
 #include "store-backend.h"
+#include "store-file.h"
+#include "store-keyring.h"
 
 #define LOOKUP_QUERY_MAX 512
 #define LOOKUP_PREFIX_MIN 8
@@ -23,15 +27,31 @@ struct _SettleStore {
   char *description;   /* owned */
 };
 
-SettleStore *
-settle_store_new_for_backend (const SettleStoreBackend *backend, gpointer state,
-                              const char *description)
+static SettleStore *
+open_backend (const SettleStoreBackend *backend, const char *location, GError **error)
 {
+  char *description = NULL;
+  gpointer state = backend->open (location, &description, error);
+  if (state == NULL)
+    return NULL;
   SettleStore *store = g_new0 (SettleStore, 1);
   store->backend = backend;
   store->state = state;
-  store->description = g_strdup (description);
+  store->description = description;
   return store;
+}
+
+SettleStore *
+settle_store_open_file (const char *dir, GError **error)
+{
+  g_return_val_if_fail (dir != NULL, NULL);
+  return open_backend (&settle_store_file_backend, dir, error);
+}
+
+SettleStore *
+settle_store_open_keyring (GError **error)
+{
+  return open_backend (&settle_store_keyring_backend, NULL, error);
 }
 
 void
@@ -170,15 +190,6 @@ settle_unreadable_record_free (SettleUnreadableRecord *unreadable)
   g_free (unreadable->fingerprint);
   g_free (unreadable->reason);
   g_free (unreadable);
-}
-
-void
-settle_store_set_aside (GPtrArray *unreadable, const char *fingerprint, const GError *error)
-{
-  SettleUnreadableRecord *entry = g_new0 (SettleUnreadableRecord, 1);
-  entry->fingerprint = g_strdup (fingerprint);
-  entry->reason = g_strdup (error->message);
-  g_ptr_array_add (unreadable, entry);
 }
 
 static int

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-record.h"
 
 /* Generous enough for "AB:CD:..." with spaces around every colon, small

@@ -16,7 +16,8 @@
 #include <libsecret/secret.h>
 
 #include "settle-error.h"
-#include "store-backend.h"
+#include "settle-record-json.h"
+#include "store-keyring.h"
 
 #define PROBE_TIMEOUT_MS 1500
 #define KEYRING_CALL_TIMEOUT_MS 10000
@@ -540,18 +541,8 @@ keyring_close (gpointer state)
   g_free (store);
 }
 
-static const SettleStoreBackend keyring_backend = {
-  .write_record = keyring_write_record,
-  .read_record = keyring_read_record,
-  .read_all = keyring_read_all,
-  .delete_record = keyring_delete_record,
-  .write_client_key = keyring_write_client_key,
-  .read_client_key = keyring_read_client_key,
-  .close = keyring_close,
-};
-
-SettleStore *
-settle_store_open_keyring (GError **error)
+static gpointer
+keyring_open (const char *location G_GNUC_UNUSED, char **description, GError **error)
 {
   if (!settle_store_keyring_available ())
     {
@@ -574,5 +565,17 @@ settle_store_open_keyring (GError **error)
 
   KeyringStore *state = g_new0 (KeyringStore, 1);
   state->service = service;
-  return settle_store_new_for_backend (&keyring_backend, state, "keyring (Secret Service)");
+  *description = g_strdup ("keyring (Secret Service)");
+  return state;
 }
+
+const SettleStoreBackend settle_store_keyring_backend = {
+  .open = keyring_open,
+  .write_record = keyring_write_record,
+  .read_record = keyring_read_record,
+  .read_all = keyring_read_all,
+  .delete_record = keyring_delete_record,
+  .write_client_key = keyring_write_client_key,
+  .read_client_key = keyring_read_client_key,
+  .close = keyring_close,
+};

@@ -61,19 +61,4 @@ gboolean settle_kind_from_string (const char *text, SettleKind *out);
 const char *settle_consent_to_string (SettleConsent consent); /* "prompt", "flag" */
 gboolean settle_consent_from_string (const char *text, SettleConsent *out);
 
-/* JSON form used by the file store, the keyring secret and `--json`
- * output (schema/record.schema.json).  The parser refuses anything that
- * the schema refuses, with SETTLE_ERROR_FORMAT. */
-char *settle_record_to_json (const SettleRecord *record, gboolean pretty);
-SettleRecord *settle_record_from_json (const char *json, gsize length, GError **error);
-
-/* Fingerprints: parse user input (hex, colons or spaces optional, any case)
- * into the canonical lowercase 64-hex form; compute one from DER. */
-char *settle_fingerprint_parse (const char *text, GError **error);
-/* TRUE for exactly 64 lowercase hex digits, the form records are keyed by. */
-gboolean settle_fingerprint_is_canonical (const char *text);
-char *settle_fingerprint_of_der (const guint8 *der, gsize len);
-/* "AB:CD:..." form for people. */
-char *settle_fingerprint_pretty (const char *hex);
-
 G_END_DECLS

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "settle-anchor-rule.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 #include "settle-wrap.h"

@@ -22,7 +22,8 @@
 #include <openssl/crypto.h>
 
 #include "settle-error.h"
-#include "store-backend.h"
+#include "settle-record-json.h"
+#include "store-file.h"
 
 #define KEYS_SUBDIR "keys"
 #define RECORD_SUFFIX ".json"
@@ -551,21 +552,9 @@ file_close (gpointer state)
   g_free (store);
 }
 
-static const SettleStoreBackend file_backend = {
-  .write_record = file_write_record,
-  .read_record = file_read_record,
-  .read_all = file_read_all,
-  .delete_record = file_delete_record,
-  .write_client_key = file_write_client_key,
-  .read_client_key = file_read_client_key,
-  .close = file_close,
-};
-
-SettleStore *
-settle_store_open_file (const char *dir, GError **error)
+static gpointer
+file_open (const char *dir, char **description, GError **error)
 {
-  g_return_val_if_fail (dir != NULL, NULL);
-
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       store_errno_error (error, errno, "create the store directory", dir, NULL);
@@ -578,8 +567,17 @@ settle_store_open_file (const char *dir, GError **error)
   FileStore *state = g_new0 (FileStore, 1);
   state->dir = g_strdup (dir);
   state->dir_fd = dir_fd;
-  char *description = g_strdup_printf ("file store %s", dir);
-  SettleStore *store = settle_store_new_for_backend (&file_backend, state, description);
-  g_free (description);
-  return store;
+  *description = g_strdup_printf ("file store %s", dir);
+  return state;
 }
+
+const SettleStoreBackend settle_store_file_backend = {
+  .open = file_open,
+  .write_record = file_write_record,
+  .read_record = file_read_record,
+  .read_all = file_read_all,
+  .delete_record = file_delete_record,
+  .write_client_key = file_write_client_key,
+  .read_client_key = file_read_client_key,
+  .close = file_close,
+};

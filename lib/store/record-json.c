@@ -12,7 +12,9 @@
 
 #include "settle-endpoint.h"
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-name-rule.h"
+#include "settle-record-json.h"
 #include "settle-record.h"
 
 /* Input and field bounds; schema/record.schema.json states the same. */

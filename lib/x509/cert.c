@@ -14,9 +14,9 @@
 #include <openssl/x509v3.h>
 
 #include "settle-anchor-rule.h"
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-scope.h"
-#include "settle-wrap.h"
 
 /* No real certificate comes near this; the bound keeps a hostile file or
  * peer from making us parse megabytes. */

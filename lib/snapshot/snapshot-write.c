@@ -20,6 +20,7 @@
 
 #include "settle-anchor-rule.h"
 #include "settle-error.h"
+#include "settle-fingerprint.h"
 #include "settle-record.h"
 #include "settle-snapshot-reader.h"
 #include "settle-snapshot.h"

@@ -1,25 +1,15 @@
-/* settle-wrap.h: certificate checks and the name-constraint wrapping.
+/* settle-cert.h: certificates as settle reads them (cert.c): parsing, the
+ * checks a device or referee CA and a pinned peer must pass before settle
+ * stores them, and the accessors the helper prints.
  *
- * A device or referee CA is never trusted as it is.  It is wrapped
- * (docs/design.md, "Scoping"): a fresh, throwaway wrapper
- * root R signs a cross certificate C with the CA's subject and public key;
- * both carry nameConstraints permitting only the scope's dNSName subtrees
- * and excluding every IPv4 and IPv6 address.  R's private key exists only
- * inside settle_wrap_ca() and is freed there.
- *
- * Ownership: X509 pointers passed in are borrowed; a SettleWrapped owns
- * its two certificates until settle_wrapped_clear(). */
+ * Ownership: X509 pointers passed in are borrowed; returned X509, GBytes
+ * and strings are owned by the caller. */
 #pragma once
 
 #include <glib.h>
 #include <openssl/x509.h>
 
 G_BEGIN_DECLS
-
-typedef struct {
-  X509 *root;   /* owned: self-signed wrapper root R, the trust anchor */
-  X509 *cross;  /* owned: cross certificate C, subject+SPKI of the CA, issuer R */
-} SettleWrapped;
 
 /* Parses one certificate from PEM or DER bytes (owned result). */
 X509 *settle_cert_parse (const guint8 *data, gsize len, GError **error);
@@ -37,12 +27,6 @@ gboolean settle_ca_check (X509 *ca, GError **error);
  * extendedKeyUsage without serverAuth), any name outside the namespaces,
  * any IP address or other non-DNS SAN, no DNS SAN, expired, weak key. */
 gboolean settle_peer_check (X509 *leaf, GError **error);
-
-/* Wraps `ca` for the canonical subtrees in `scope` (NULL-terminated,
- * non-empty).  `label` goes into the wrapper root's subject. */
-gboolean settle_wrap_ca (X509 *ca, const char *const *scope, const char *label,
-                         SettleWrapped *out, GError **error);
-void settle_wrapped_clear (SettleWrapped *wrapped);
 
 /* DER of a certificate, owned. */
 GBytes *settle_cert_to_der (X509 *cert);
