@@ -12,7 +12,7 @@
 #include "per-device.h"
 #include "rotation.h"
 #include "settle-error.h"
-#include "tls-probe.h"
+#include "settle-tls-probe.h"
 #include "ui.h"
 
 #define CMD "refresh"

@@ -11,7 +11,7 @@
 #include "per-device.h"
 #include "renewal.h"
 #include "settle-error.h"
-#include "tls-probe.h"
+#include "settle-tls-probe.h"
 #include "ui.h"
 
 #define CMD "renew"

@@ -9,7 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "settle-error.h"
-#include "tls-probe.h"
+#include "settle-tls-probe.h"
 
 static const unsigned char ALPN_HTTP11[] = "\x08http/1.1";
 

@@ -1,4 +1,4 @@
-/* tls-probe.h: reaching a device's HTTPS port, and what it presents there: one TLS 1.3
+/* settle-tls-probe.h: reaching a device's HTTPS port, and what it presents there: one TLS 1.3
  * handshake with ALPN http/1.1 (so the device serves its web side, never
  * the pairing ceremony), no request sent.  Nothing is verified here: the
  * caller judges the certificates (rotation.h).
