@@ -5,7 +5,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "audit.h"
+#include "settle-audit.h"
 #include "commands.h"
 #include "settle-fingerprint.h"
 #include "ui.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "exports.h"
+#include "settle-exports.h"
 #include "settle-paths.h"
 #include "ui.h"
 

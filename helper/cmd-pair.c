@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "commit.h"
+#include "settle-commit.h"
 #include "consent.h"
 #include "settle-cert.h"
 #include "settle-fingerprint.h"

@@ -8,9 +8,9 @@
 #include <gio/gio.h>
 
 #include "commands.h"
-#include "commit.h"
+#include "settle-commit.h"
 #include "per-device.h"
-#include "rotation.h"
+#include "settle-rotation.h"
 #include "settle-error.h"
 #include "settle-tls-probe.h"
 #include "ui.h"

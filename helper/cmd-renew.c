@@ -7,9 +7,9 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "commit.h"
+#include "settle-commit.h"
 #include "per-device.h"
-#include "renewal.h"
+#include "settle-renewal.h"
 #include "settle-error.h"
 #include "settle-tls-probe.h"
 #include "ui.h"

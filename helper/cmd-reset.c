@@ -10,9 +10,9 @@
 
 #include "commands.h"
 #include "consent.h"
-#include "exports.h"
+#include "settle-exports.h"
 #include "install.h"
-#include "installs.h"
+#include "settle-installs.h"
 #include "settle-error.h"
 #include "settle-paths.h"
 #include "ui.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "commit.h"
+#include "settle-commit.h"
 #include "consent.h"
 #include "settle-cert.h"
 #include "settle-error.h"

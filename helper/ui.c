@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
-#include "commit.h"
+#include "settle-commit.h"
 #include "ui.h"
 
 /* Options every command takes, added and parsed in one place. */

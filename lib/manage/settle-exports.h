@@ -1,4 +1,4 @@
-/* exports.h: copies of the trust snapshot for programs that load neither
+/* settle-exports.h: copies of the trust snapshot for programs that load neither
  * the PKCS#11 module nor the provider (curl --capath / --cacert), and the
  * list of copies to keep in step ($XDG_CONFIG_HOME/settle/settle.conf). */
 #pragma once

@@ -1,4 +1,4 @@
-/* renewal.h: renewing this computer's client certificate for a paired
+/* settle-renewal.h: renewing this computer's client certificate for a paired
  * device over mutual TLS (POST /.well-known/settle/renew on the device,
  * docs/lifecycle.md).
  *

@@ -1,4 +1,4 @@
-/* installs.h: which NSS databases `settle install` registered the module
+/* settle-installs.h: which NSS databases `settle install` registered the module
  * in, remembered in $XDG_CONFIG_HOME/settle/settle.conf ([install]
  * nssdbs), so that `settle audit` can show them (and notice one that was
  * deleted) and `settle reset` can undo every one of them, including

@@ -1,4 +1,4 @@
-/* nssdb.h: registering the PKCS#11 module in NSS databases with modutil.
+/* settle-nssdb.h: registering the PKCS#11 module in NSS databases with modutil.
  *
  * modutil (libnss3-tools) is NSS's own tool for this; using it keeps the
  * helper out of pkcs11.txt's format and NSS's locking.  A database is named

@@ -1,5 +1,5 @@
 /* profiles.c: Chromium's NSS database locations and Firefox's profiles.ini. */
-#include "profiles.h"
+#include "settle-profiles.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -9,7 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "renewal.h"
+#include "settle-renewal.h"
 #include "settle-cert-build.h"
 #include "settle-cert.h"
 #include "settle-error.h"

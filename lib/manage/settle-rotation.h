@@ -1,4 +1,4 @@
-/* rotation.h: following a device CA rotation (`settle-device rotate`)
+/* settle-rotation.h: following a device CA rotation (`settle-device rotate`)
  * without asking the user again, and refusing anything else.
  *
  * A device that rotated presents its new TLS leaf and a cross certificate:

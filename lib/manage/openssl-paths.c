@@ -14,7 +14,7 @@
 #include <glib/gstdio.h>
 #include <openssl/x509.h>
 
-#include "openssl-paths.h"
+#include "settle-openssl-paths.h"
 #include "settle-error.h"
 #include "settle-paths.h"
 

@@ -1,4 +1,4 @@
-/* commit.h: every change to what is trusted goes through here.
+/* settle-commit.h: every change to what is trusted goes through here.
  *
  * Under the state lock: change the store, regenerate the trust snapshot
  * from the whole store, refresh kept exports.  If the snapshot cannot be

@@ -1,5 +1,5 @@
 /* nssdb.c: modutil and certutil, run as child processes. */
-#include "nssdb.h"
+#include "settle-nssdb.h"
 
 #include <errno.h>
 #include <string.h>

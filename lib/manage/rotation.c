@@ -4,7 +4,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "rotation.h"
+#include "settle-rotation.h"
 #include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"

@@ -1,4 +1,4 @@
-/* openssl-paths.h: `settle install --openssl` and `settle uninstall
+/* settle-openssl-paths.h: `settle install --openssl` and `settle uninstall
  * --openssl`: OpenSSL's default verify paths of this user's systemd
  * sessions include the trust snapshot (docs/install.md, docs/openssl.md). */
 #pragma once

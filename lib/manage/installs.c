@@ -1,6 +1,6 @@
 /* installs.c: the remembered module registrations (installs.h), kept in
  * settle.conf's [install] nssdbs (settle-conf.h). */
-#include "installs.h"
+#include "settle-installs.h"
 #include "settle-conf.h"
 
 #define INSTALL_GROUP "install"

@@ -1,4 +1,4 @@
-/* profiles.h: where browsers keep the NSS databases the module goes into.
+/* settle-profiles.h: where browsers keep the NSS databases the module goes into.
  * Reasons for each location: docs/nss-module.md, "Registration".
  * All returned vectors and strings are owned. */
 #pragma once

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "commit.h"
-#include "exports.h"
+#include "settle-commit.h"
+#include "settle-exports.h"
 #include "settle-error.h"
 #include "settle-paths.h"
 #include "settle-snapshot.h"

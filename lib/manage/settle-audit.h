@@ -1,4 +1,4 @@
-/* audit.h: what `settle audit` reports (REQ-ARCH-04b): every binding, every
+/* settle-audit.h: what `settle audit` reports (REQ-ARCH-04b): every binding, every
  * place the module is installed, every kept export, and everything that
  * disagrees: a snapshot entry without a record (or the reverse), an
  * expired anchor, a registration remembered in a database that no longer

@@ -3,11 +3,11 @@
 
 #include <json-glib/json-glib.h>
 
-#include "audit.h"
-#include "exports.h"
-#include "installs.h"
-#include "nssdb.h"
-#include "profiles.h"
+#include "settle-audit.h"
+#include "settle-exports.h"
+#include "settle-installs.h"
+#include "settle-nssdb.h"
+#include "settle-profiles.h"
 #include "settle-paths.h"
 #include "settle-snapshot-reader.h"
 

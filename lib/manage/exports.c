@@ -5,7 +5,7 @@
 
 #include <glib/gstdio.h>
 
-#include "exports.h"
+#include "settle-exports.h"
 #include "settle-conf.h"
 #include "settle-error.h"
 #include "settle-snapshot-reader.h"
