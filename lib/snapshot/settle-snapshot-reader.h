@@ -6,7 +6,13 @@
  * writer and is read here as bytes.  Format: docs/snapshot.md.
  *
  * Ownership: a settle_snapshot owns all of its entries and their bytes;
- * pointers inside entries are borrowed and die with settle_snapshot_free. */
+ * pointers inside entries are borrowed and die with settle_snapshot_free.
+ *
+ * Implemented by concern in lib/snapshot/: snapshot-read.c (loading and
+ * this API), snapshot-dir.c (paths and stamps), and behind the private
+ * headers snapshot-cbor.h (bounded CBOR), snapshot-validate.h (the
+ * format's checks), snapshot-arena.h (one allocation per snapshot) and
+ * snapshot-index.h (the subject lookup). */
 #pragma once
 
 #include <stddef.h>
@@ -34,8 +40,8 @@ typedef enum {
   SETTLE_SNAP_CROSS = 2, /* cross certificate C: must verify (an intermediate) */
   SETTLE_SNAP_PEER = 3,  /* pinned peer leaf: trusted peer */
   SETTLE_SNAP_CLIENT = 4, /* per-device client certificate: never trusted, an identity
-                           * whose private key stays in the store (not indexed by the
-                           * find functions below, which are trust lookups) */
+                           * whose private key stays in the store (never returned by
+                           * settle_snapshot_find_subject, a trust lookup) */
 } settle_snap_role;
 
 typedef struct {
@@ -85,17 +91,15 @@ uint64_t settle_snapshot_generation (const settle_snapshot *snap);
 size_t settle_snapshot_count (const settle_snapshot *snap);
 const settle_snap_entry *settle_snapshot_entry (const settle_snapshot *snap, size_t index);
 
-/* Index lookups, O(1) expected: the entries whose subject (or issuer and
- * serial, or DER) equal the given bytes.  Iterate with *cursor = 0 first;
- * each call returns the next match or NULL. */
+/* The trust entries whose subject equals subject[0..len): the lookup the
+ * provider makes (its store by name, a cross certificate's root), O(1)
+ * expected.  Iterate with *cursor = 0 first; each call returns the next
+ * match or NULL.  Client identities are never returned.  Anything else
+ * (by DER, by issuer and serial) the module and provider answer from
+ * their own objects, so the reader keeps no index for it. */
 const settle_snap_entry *settle_snapshot_find_subject (const settle_snapshot *snap,
                                                        const uint8_t *subject, size_t len,
                                                        size_t *cursor);
-const settle_snap_entry *settle_snapshot_find_issuer_serial (const settle_snapshot *snap,
-                                                             const uint8_t *issuer, size_t ilen,
-                                                             const uint8_t *serial, size_t slen);
-const settle_snap_entry *settle_snapshot_find_der (const settle_snapshot *snap,
-                                                   const uint8_t *der, size_t len);
 
 /* Fills `stamp` for `dir`; returns 0 (absent counts as success). */
 int settle_snapshot_stamp_read (const char *dir, settle_snapshot_stamp *stamp);
