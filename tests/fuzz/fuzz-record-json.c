@@ -13,6 +13,8 @@
 
 #include "fuzz-assert.h"
 #include "settle-error.h"
+#include "settle-fingerprint.h"
+#include "settle-record-json.h"
 #include "settle-record.h"
 
 static char *

@@ -74,6 +74,32 @@ check_fails "refresh without a name" "give one NAME" "$SETTLE" refresh
 check_fails "--all with a name" "--all goes without NAME" "$SETTLE" refresh --all printer.local
 check_fails "a bad address" "HOST:PORT" "$SETTLE" refresh printer.local --address nowhere
 check_fails "no device there" "No device answered" "$SETTLE" refresh printer.local --address "127.0.0.1:1" --timeout 2
+# A listener that completes TCP but never speaks TLS: the handshake is
+# bounded by --timeout (one deadline per operation, lib/net/tls-conn.c),
+# and one that hangs up at once must not kill settle with SIGPIPE.
+python3 -c '
+import socket, sys, time
+mute = socket.socket(); mute.bind(("127.0.0.1", 0)); mute.listen(4)
+rude = socket.socket(); rude.bind(("127.0.0.1", 0)); rude.listen(4)
+print(mute.getsockname()[1], rude.getsockname()[1], flush=True)
+rude.settimeout(0.2)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        c, _ = rude.accept(); c.close()
+    except socket.timeout:
+        pass
+' > "$T_DIR/listeners.ports" &
+LISTENERS=$!
+at_exit "kill $LISTENERS 2>/dev/null"
+for _ in $(seq 100); do [ -s "$T_DIR/listeners.ports" ] && break; sleep 0.1; done
+read -r MUTE_PORT RUDE_PORT < "$T_DIR/listeners.ports"
+started=$(date +%s)
+check_fails "a device that never speaks TLS: the handshake times out" "did not complete a TLS 1.3 handshake.*timed out" \
+  "$SETTLE" refresh printer.local --address "127.0.0.1:$MUTE_PORT" --timeout 2
+check "... within the timeout (2 s), not hung" test $(( $(date +%s) - started )) -le 8
+check_fails "a device that hangs up at once: a clear error, no SIGPIPE" "did not complete a TLS 1.3 handshake" \
+  "$SETTLE" refresh printer.local --address "127.0.0.1:$RUDE_PORT" --timeout 2
 mk_ca "$T_DIR" lab
 "$SETTLE" trust --ca "$T_DIR/lab.pem" --fingerprint "$(fingerprint "$T_DIR/lab.pem")" --scope lab.home.arpa \
   --referee --label lab --yes >/dev/null
