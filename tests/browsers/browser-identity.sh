@@ -12,7 +12,7 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
 need_tool zbarimg gdbus
-: "${SETTLE_SIGNER:?run through meson test}"
+SIGNER=${TEST_SIGNER:?run through meson test}
 DEV=${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}
 [ -x "$DEV" ] || { echo "Bail out! $DEV was not built"; exit 1; }
 

@@ -14,7 +14,7 @@ B_SRC=$SOURCE_ROOT/tests/browsers
 B_BUILD=$BUILD_ROOT/tests/browsers
 B_NPM=$B_BUILD/npm
 B_ART=$B_BUILD/artefacts/$T_NAME
-export SETTLE_PKCS11_MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 B_TIMEOUT=${BROWSER_TIMEOUT:-60}
 mkdir -p "$B_NPM" "$B_ART"
 rm -f "$B_ART"/*.png "$B_ART"/*.log

@@ -12,7 +12,7 @@
 need_tool openssl python3 certutil modutil vfychain tstclnt curl certtool gnutls-cli timeout
 . "$SOURCE_ROOT/tests/escape/escape-lib.sh"
 
-MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 export OPENSSL_MODULES="$BUILD_ROOT/provider"
 preload_asan_runtime "$MODULE"
 preload_asan_runtime "$OPENSSL_MODULES/settle.so"

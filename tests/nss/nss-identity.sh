@@ -11,8 +11,8 @@
 need_tool certutil modutil tstclnt pkcs11-tool zbarimg gdbus
 need_device
 
-MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
-: "${SETTLE_SIGNER:?run through meson test}"
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+SIGNER=${TEST_SIGNER:?run through meson test}
 preload_asan_runtime "$MODULE"
 start_keyring
 DB=$T_DIR/nssdb
@@ -86,5 +86,5 @@ check_fails "a missing signer is named on stderr, and nothing is signed" "cannot
   env SETTLE_SIGNER=/nonexistent/settle-signer \
   pkcs11-tool --module "$MODULE" --slot 2 --sign -m ECDSA --id "$ID" -i "$T_DIR/digest" -o "$T_DIR/sig3"
 check "the signer refuses malformed requests" bash -c \
-  "'$SETTLE_SIGNER' --record nothex --key-id 00 --digest 00 | grep -q '^error input '"
+  "'$SIGNER' --record nothex --key-id 00 --digest 00 | grep -q '^error input '"
 done_testing

@@ -5,10 +5,13 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 need_tool certutil modutil
 
-export SETTLE_PKCS11_MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+# No SETTLE_PKCS11_MODULE: an uninstalled settle finds its build tree's
+# module by itself (the uninstalled kind; tests/installed has the installed
+# kind).  The override is checked once below (the lab kind).
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 # modutil (run by settle install, and here) loads the module: under ASan
 # it needs the module's runtime.
-preload_asan_runtime "$SETTLE_PKCS11_MODULE"
+preload_asan_runtime "$MODULE"
 registered() { modutil -rawlist -dbdir "sql:$1" | grep -q 'name="SETTLE Local Trust"'; }
 unregistered() { ! registered "$1"; }
 mkdb() { mkdir -p "$1" && certutil -N -d "sql:$1" --empty-password; }
@@ -17,16 +20,17 @@ DB=$T_DIR/db
 mkdb "$DB"
 check "install --nssdb registers the module" "$SETTLE" install --nssdb "sql:$DB"
 check "the database lists it" registered "$DB"
-check "it points at the module" bash -c "modutil -rawlist -dbdir 'sql:$DB' | grep -qF 'library=\"$SETTLE_PKCS11_MODULE\"'"
+check "it points at the module" bash -c "modutil -rawlist -dbdir 'sql:$DB' | grep -qF 'library=\"$MODULE\"'"
 "$SETTLE" install --nssdb "$DB" >"$T_DIR/again.txt"
 check "installing again changes nothing" grep -q '^Already registered in' "$T_DIR/again.txt"
 check "the module is listed once" test "$(modutil -rawlist -dbdir "sql:$DB" | grep -c 'SETTLE Local Trust')" -eq 1
-# Uninstalled, without SETTLE_PKCS11_MODULE: the build tree's own module.
-DB_UNINSTALLED=$T_DIR/db-uninstalled
-mkdb "$DB_UNINSTALLED"
-check "an uninstalled settle registers its build tree's module with no variable set" bash -c "
-  env -u SETTLE_PKCS11_MODULE '$SETTLE' install --nssdb '$DB_UNINSTALLED' >/dev/null &&
-  modutil -rawlist -dbdir 'sql:$DB_UNINSTALLED' | grep -qF 'library=\"$BUILD_ROOT/nss-module/libsettle-pkcs11.so\"'"
+# The lab kind: SETTLE_PKCS11_MODULE points settle at another copy.
+DB_OVERRIDE=$T_DIR/db-override
+mkdb "$DB_OVERRIDE"
+mkdir -p "$T_DIR/elsewhere" && cp "$MODULE" "$T_DIR/elsewhere/libsettle-pkcs11.so"
+check "SETTLE_PKCS11_MODULE registers that module instead (lab override)" bash -c "
+  SETTLE_PKCS11_MODULE='$T_DIR/elsewhere/libsettle-pkcs11.so' '$SETTLE' install --nssdb '$DB_OVERRIDE' >/dev/null &&
+  modutil -rawlist -dbdir 'sql:$DB_OVERRIDE' | grep -qF 'library=\"$T_DIR/elsewhere/libsettle-pkcs11.so\"'"
 check_fails "a missing module path is refused" "does not exist" \
   "$SETTLE" install --nssdb "$DB" --module "$T_DIR/nothing.so"
 check_fails "a directory without a database is refused" "no NSS database" \

@@ -6,7 +6,7 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 need_tool openssl certutil
 
-MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 LIVE=$BUILD_ROOT/tests/nss/nss-live
 P=$T_DIR/pki
 DB=$T_DIR/nssdb

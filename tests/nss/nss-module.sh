@@ -7,7 +7,7 @@
 need_tool openssl valgrind
 
 CHECK=$BUILD_ROOT/tests/nss/sp11-check
-export SETTLE_PKCS11_MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+export TEST_PKCS11_MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 P=$T_DIR/pki
 mkdir -p "$P"
 mk_ca "$P" one

@@ -6,7 +6,7 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 need_tool openssl certutil modutil vfychain tstclnt pkcs11-tool
 
-MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 # The NSS tools load the module: under ASan they need its runtime.
 preload_asan_runtime "$MODULE"
 P=$T_DIR/pki

@@ -5,7 +5,7 @@
  *   SETTLE_TRUST_DIR     the symlink (points at SP11_GEN_A at start)
  *   SP11_GEN_A           one wrapped device CA for printer.local (root + cross)
  *   SP11_GEN_B           one wrapped device CA for router.home.arpa
- *   SETTLE_PKCS11_MODULE the module to dlopen
+ *   TEST_PKCS11_MODULE   the module to dlopen
  * /threads is also run alone under valgrind's helgrind. */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -391,7 +391,7 @@ test_interface (void)
 {
   typedef struct { CK_UTF8CHAR *name; void *list; CK_FLAGS flags; } Interface;
   CK_RV (*get_interface) (CK_UTF8CHAR *, CK_VERSION *, Interface **, CK_FLAGS);
-  void *lib = dlopen (g_getenv ("SETTLE_PKCS11_MODULE"), RTLD_NOW);
+  void *lib = dlopen (g_getenv ("TEST_PKCS11_MODULE"), RTLD_NOW);
   *(void **) &get_interface = dlsym (lib, "C_GetInterface");
   g_assert_nonnull (get_interface);
   Interface *iface = NULL;
@@ -406,7 +406,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  void *lib = dlopen (g_getenv ("SETTLE_PKCS11_MODULE"), RTLD_NOW);
+  void *lib = dlopen (g_getenv ("TEST_PKCS11_MODULE"), RTLD_NOW);
   if (lib == NULL)
     g_error ("cannot load the module: %s", dlerror ());
   GetFunctionListFn get_list;

@@ -7,7 +7,7 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 need_tool certutil
 
-MODULE=${SETTLE_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
 P11KIT=${P11KIT_TRUST:-/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so}
 MAKE=$BUILD_ROOT/tests/bench/nss/bench-make
 RUN=$BUILD_ROOT/tests/bench/nss/nss-bench
