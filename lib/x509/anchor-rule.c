@@ -184,28 +184,105 @@ settle_anchor_rule_peer_purposes (X509 *cert, char *why, size_t whylen)
   return 1;
 }
 
-/* At least one DNS SAN, every one inside the namespaces, and no other form
- * of name: a peer is trusted for the DNS names it carries and nothing else. */
+/* Copies text[0..len) into the caller's buffer, truncated to fit. */
+static void
+copy_name (char *name, size_t namelen, const char *text, size_t len)
+{
+  if (name == NULL || namelen == 0)
+    return;
+  size_t n = len < namelen - 1 ? len : namelen - 1;
+  memcpy (name, text, n);
+  name[n] = '\0';
+}
+
+/* One dNSName of a pinned peer: the local-name rule with a leading `*.`
+ * allowed, then the part under the wildcard must lie strictly below a
+ * namespace (`*.local` would claim every local device, `local` is no
+ * device).  text[0..len) holds no NUL. */
+static settle_peer_names_verdict
+judge_dns_name (const char *text, size_t len)
+{
+  if (settle_name_rule_syntax (text, len, true, NULL) != SETTLE_NAME_OK)
+    return SETTLE_PEER_NAMES_SYNTAX;
+  size_t skip = text[0] == '*' ? 2 : 0;   /* the syntax allows `*` only as a leading `*.` */
+  if (!settle_name_rule_in_namespaces (text + skip, len - skip))
+    return SETTLE_PEER_NAMES_OUTSIDE;
+  if (settle_name_rule_is_namespace (text + skip, len - skip))
+    return SETTLE_PEER_NAMES_NAMESPACE;
+  return SETTLE_PEER_NAMES_OK;
+}
+
+settle_peer_names_verdict
+settle_anchor_rule_peer_names (X509 *cert, settle_peer_name_judge judge, void *judge_data,
+                               char *name, size_t namelen)
+{
+  GENERAL_NAMES *sans = X509_get_ext_d2i (cert, NID_subject_alt_name, NULL, NULL);
+  settle_peer_names_verdict verdict = SETTLE_PEER_NAMES_OK;
+  int dns_count = 0;
+  copy_name (name, namelen, "", 0);
+  for (int i = 0; verdict == SETTLE_PEER_NAMES_OK && i < sk_GENERAL_NAME_num (sans); i++) {
+    const GENERAL_NAME *gn = sk_GENERAL_NAME_value (sans, i);
+    if (gn->type == GEN_IPADD) {
+      verdict = SETTLE_PEER_NAMES_IP_ADDRESS;
+      continue;
+    }
+    if (gn->type != GEN_DNS) {
+      verdict = SETTLE_PEER_NAMES_NOT_DNS;
+      continue;
+    }
+    const char *text = (const char *) ASN1_STRING_get0_data (gn->d.dNSName);
+    int len = ASN1_STRING_length (gn->d.dNSName);
+    /* A NUL inside would make the name read as a shorter, different one. */
+    if (len <= 0 || len > SETTLE_NAME_RULE_MAX || memchr (text, '\0', (size_t) len) != NULL) {
+      verdict = SETTLE_PEER_NAMES_MALFORMED;
+      continue;
+    }
+    char copy[SETTLE_NAME_RULE_MAX + 1];
+    copy_name (copy, sizeof copy, text, (size_t) len);
+    verdict = judge_dns_name (copy, (size_t) len);
+    if (verdict == SETTLE_PEER_NAMES_OK && judge != NULL && !judge (copy, judge_data))
+      verdict = SETTLE_PEER_NAMES_JUDGE;
+    if (verdict != SETTLE_PEER_NAMES_OK)
+      copy_name (name, namelen, copy, (size_t) len);
+    dns_count++;
+  }
+  GENERAL_NAMES_free (sans);
+  if (verdict == SETTLE_PEER_NAMES_OK && dns_count == 0)
+    verdict = SETTLE_PEER_NAMES_NONE;
+  return verdict;
+}
+
+const char *
+settle_anchor_rule_peer_names_explain (settle_peer_names_verdict verdict)
+{
+  switch (verdict) {
+  case SETTLE_PEER_NAMES_OK: return "carries only valid local DNS names";
+  case SETTLE_PEER_NAMES_IP_ADDRESS: return "carries an IP address";
+  case SETTLE_PEER_NAMES_NOT_DNS: return "carries a subjectAltName that is not a DNS name";
+  case SETTLE_PEER_NAMES_MALFORMED: return "has a malformed DNS name (empty, too long or with a NUL)";
+  case SETTLE_PEER_NAMES_SYNTAX: return "has a DNS name that is not a valid host name";
+  case SETTLE_PEER_NAMES_OUTSIDE: return "names a host outside local, home.arpa and alt";
+  case SETTLE_PEER_NAMES_NAMESPACE: return "names a whole namespace (or a wildcard for one)";
+  case SETTLE_PEER_NAMES_JUDGE: return "has a DNS name that its checker refused";
+  case SETTLE_PEER_NAMES_NONE: return "has no DNS subjectAltName";
+  }
+  return "has unacceptable names";
+}
+
 static int
 check_peer_names (X509 *cert, char *why, size_t whylen)
 {
-  GENERAL_NAMES *sans = X509_get_ext_d2i (cert, NID_subject_alt_name, NULL, NULL);
-  int dns_count = 0, ok = 1;
-  for (int i = 0; ok && i < sk_GENERAL_NAME_num (sans); i++) {
-    const GENERAL_NAME *gn = sk_GENERAL_NAME_value (sans, i);
-    if (gn->type == GEN_IPADD)
-      ok = refuse (why, whylen, "carries an IP address");
-    else if (gn->type != GEN_DNS)
-      ok = refuse (why, whylen, "carries a subjectAltName that is not a DNS name");
-    else if (!dns_name_is_local (gn->d.dNSName))
-      ok = refuse (why, whylen, "names a host outside local, home.arpa and alt");
-    else
-      dns_count++;
-  }
-  GENERAL_NAMES_free (sans);
-  if (ok && dns_count == 0)
-    ok = refuse (why, whylen, "has no DNS subjectAltName");
-  return ok;
+  char name[SETTLE_NAME_RULE_MAX + 1];
+  settle_peer_names_verdict verdict = settle_anchor_rule_peer_names (cert, NULL, NULL, name, sizeof name);
+  const char *what = settle_anchor_rule_peer_names_explain (verdict);
+  if (verdict == SETTLE_PEER_NAMES_OK)
+    return 1;
+  /* These names passed the syntax check (LDH only): safe to print. */
+  if (verdict == SETTLE_PEER_NAMES_OUTSIDE || verdict == SETTLE_PEER_NAMES_NAMESPACE)
+    snprintf (why, whylen, "%s ('%s')", what, name);
+  else
+    refuse (why, whylen, what);
+  return 0;
 }
 
 int

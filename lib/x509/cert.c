@@ -1,7 +1,10 @@
 /* cert.c: parsing certificates and deciding whether one may be trusted as a
- * device or referee CA (to be wrapped) or as a pinned peer.
+ * device or referee CA (to be wrapped) or as a pinned peer (settle-cert.h).
  *
- * The declarations live in settle-wrap.h with the wrapping itself. */
+ * What a pinned peer may be is the anchor rule's (settle-anchor-rule.h),
+ * the same code the snapshot writer, the provider and the module run;
+ * this file adds only what needs GLib or the clock (the IDNA round trip,
+ * validity, key strength) and says each refusal in the helper's words. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -273,42 +276,58 @@ settle_ca_check (X509 *ca, GError **error)
   return check_key_strength (ca, error);
 }
 
-/* Every DNS SAN must be a proper device name in the namespaces and no SAN
- * may be an IP address; returns the number of DNS SANs through *count. */
-static gboolean
-check_peer_names (X509 *leaf, guint *count, GError **error)
+/* The helper's own test of each DNS name that passed the anchor rule: the
+ * IDNA round trip of `xn--` labels, which only GLib can make
+ * (settle_name_normalize).  Keeps the refusal for the message. */
+static int
+judge_with_idna (const char *name, void *data)
 {
-  GENERAL_NAMES *names = X509_get_ext_d2i (leaf, NID_subject_alt_name, NULL, NULL);
-  gboolean ok = TRUE;
-  *count = 0;
-  for (int i = 0; ok && i < sk_GENERAL_NAME_num (names); i++)
+  GError **refusal = data;
+  g_autofree char *canonical = settle_name_normalize (name, TRUE, refusal);
+  return canonical != NULL;
+}
+
+/* The names part of the anchor rule, in its one walk over the
+ * subjectAltNames (settle_anchor_rule_peer_names), told in the helper's
+ * words: a refused DNS name gets settle_name_normalize's sentence, which
+ * says what to write instead. */
+static gboolean
+check_peer_names (X509 *leaf, GError **error)
+{
+  char name[SETTLE_NAME_MAX + 1];
+  g_autoptr (GError) refusal = NULL;
+  settle_peer_names_verdict verdict = settle_anchor_rule_peer_names (leaf, judge_with_idna, &refusal,
+                                                                     name, sizeof name);
+  switch (verdict)
     {
-      const GENERAL_NAME *gn = sk_GENERAL_NAME_value (names, i);
-      if (gn->type == GEN_IPADD)
-        ok = cert_error (error, "The certificate names an IP address; a pinned peer may carry DNS names only.");
-      else if (gn->type != GEN_DNS)
-        ok = cert_error (error, "The certificate carries a subjectAltName that is not a DNS name (a mailbox, "
+    case SETTLE_PEER_NAMES_OK:
+      return TRUE;
+    case SETTLE_PEER_NAMES_IP_ADDRESS:
+      return cert_error (error, "The certificate names an IP address; a pinned peer may carry DNS names only.");
+    case SETTLE_PEER_NAMES_NOT_DNS:
+      return cert_error (error, "The certificate carries a subjectAltName that is not a DNS name (a mailbox, "
                          "URI or other form); a pinned peer may carry DNS names only.");
-      else
-        {
-          const ASN1_IA5STRING *dns = gn->d.dNSName;
-          const char *text = (const char *) ASN1_STRING_get0_data (dns);
-          int len = ASN1_STRING_length (dns);
-          if (len <= 0 || len > SETTLE_NAME_MAX || memchr (text, '\0', (size_t) len) != NULL)
-            {
-              ok = cert_error (error, "The certificate has a malformed DNS name.");
-              break;
-            }
-          g_autofree char *copy = g_strndup (text, (gsize) len);
-          g_autoptr (GError) name_error = NULL;
-          g_autofree char *canonical = settle_name_normalize (copy, TRUE, &name_error);
-          if (canonical == NULL)
-            ok = cert_error (error, "%s", name_error->message);
-          (*count)++;
-        }
+    case SETTLE_PEER_NAMES_MALFORMED:
+      return cert_error (error, "The certificate has a malformed DNS name.");
+    case SETTLE_PEER_NAMES_NONE:
+      return cert_error (error, "The certificate has no DNS name in subjectAltName; a pinned peer needs one.");
+    case SETTLE_PEER_NAMES_JUDGE:
+      if (refusal != NULL)
+        return cert_error (error, "%s", refusal->message);
+      break;
+    case SETTLE_PEER_NAMES_SYNTAX:
+    case SETTLE_PEER_NAMES_OUTSIDE:
+    case SETTLE_PEER_NAMES_NAMESPACE:
+      {
+        /* The anchor rule's checks are a part of settle_name_normalize's,
+         * so it refuses the same name, in its own words. */
+        g_autofree char *canonical = settle_name_normalize (name, TRUE, &refusal);
+        if (canonical == NULL)
+          return cert_error (error, "%s", refusal->message);
+      }
+      break;
     }
-  GENERAL_NAMES_free (names);
-  return ok;
+  return cert_error (error, "The certificate %s.", settle_anchor_rule_peer_names_explain (verdict));
 }
 
 gboolean
@@ -324,11 +343,8 @@ settle_peer_check (X509 *leaf, GError **error)
   if (!settle_anchor_rule_peer_cannot_issue (leaf, why, sizeof why))
     return cert_error (error, "The certificate %s; a pinned peer must be an end-entity certificate that "
                        "cannot issue others (X.509 v3 with basicConstraints CA:FALSE).", why);
-  guint dns_count;
-  if (!check_peer_names (leaf, &dns_count, error))
+  if (!check_peer_names (leaf, error))
     return FALSE;
-  if (dns_count == 0)
-    return cert_error (error, "The certificate has no DNS name in subjectAltName; a pinned peer needs one.");
   if (!settle_anchor_rule_peer_purposes (leaf, why, sizeof why))
     return cert_error (error, "The certificate %s; a pinned peer is trusted as a TLS server only, and its "
                        "certificate must be for nothing else.", why);

@@ -7,7 +7,9 @@
  *             dNSName subtrees of its scope, all inside `local`,
  *             `home.arpa` and `alt`; its critical nameConstraints exclude
  *             every IPv4 and IPv6 address.  A pinned peer vouches only for
- *             itself, under the DNS names it carries.
+ *             itself, under the DNS names it carries: each a valid name
+ *             strictly below a namespace (never `local` or `*.local`
+ *             itself), and no IP address or name of another form.
  *   issuing   a pinned peer can never act as an issuer in any verifier:
  *             X.509 v3, basicConstraints present with CA:FALSE, no
  *             keyCertSign or cRLSign, no nameConstraints, no Netscape CA
@@ -58,6 +60,41 @@ int settle_anchor_rule_peer_cannot_issue (X509 *cert, char *why, size_t whylen);
  * extendedKeyUsage with serverAuth and no other purpose (NSS trusts a peer
  * for both directions of SSL unless its own certificate says otherwise). */
 int settle_anchor_rule_peer_purposes (X509 *cert, char *why, size_t whylen);
+
+/* Which part of the names rule a pinned peer's subjectAltNames broke
+ * (settle_anchor_rule_peer_names).  The first offending name decides, in
+ * the certificate's order. */
+typedef enum {
+  SETTLE_PEER_NAMES_OK = 0,
+  SETTLE_PEER_NAMES_IP_ADDRESS, /* an iPAddress: a peer vouches for DNS names only */
+  SETTLE_PEER_NAMES_NOT_DNS,    /* a mailbox, URI or other form of name */
+  SETTLE_PEER_NAMES_MALFORMED,  /* a dNSName that is empty, longer than 253 or holds a NUL */
+  SETTLE_PEER_NAMES_SYNTAX,     /* a dNSName the local-name rule refuses (settle-name-rule.h) */
+  SETTLE_PEER_NAMES_OUTSIDE,    /* a dNSName outside local, home.arpa and alt */
+  SETTLE_PEER_NAMES_NAMESPACE,  /* a namespace itself, or a wildcard for one (`*.local`) */
+  SETTLE_PEER_NAMES_JUDGE,      /* the caller's own judge refused a dNSName */
+  SETTLE_PEER_NAMES_NONE,       /* no dNSName at all */
+} settle_peer_names_verdict;
+
+/* A caller's further test of each dNSName that passed the rule (the
+ * helper adds the IDNA round trip, which needs GLib): 1 accepts, 0
+ * refuses.  `name` is NUL-terminated and borrowed for the call. */
+typedef int (*settle_peer_name_judge) (const char *name, void *data);
+
+/* The names part of the rule for a pinned peer, the one walk over its
+ * subjectAltNames: at least one dNSName, each a syntactically valid name
+ * (a leading `*.` allowed) strictly below `local`, `home.arpa` or `alt`,
+ * and no name of any other form.  `judge` (may be NULL) sees each dNSName
+ * that passed.  Returns the verdict; for the dNSName verdicts the
+ * offending name is copied into `name` (NUL-terminated, truncated to
+ * namelen; empty for the others).  `name` may be NULL when namelen is 0. */
+settle_peer_names_verdict settle_anchor_rule_peer_names (X509 *cert, settle_peer_name_judge judge,
+                                                         void *judge_data, char *name,
+                                                         size_t namelen);
+
+/* The verdict as a sentence fragment for `why` ("carries an IP
+ * address"); static. */
+const char *settle_anchor_rule_peer_names_explain (settle_peer_names_verdict verdict);
 
 /* The DER of OpenSSL's auxiliary trust block (X509_CERT_AUX) that marks a
  * certificate trusted for TLS server authentication and nothing else.

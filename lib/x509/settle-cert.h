@@ -23,9 +23,12 @@ gboolean settle_ca_check (X509 *ca, GError **error);
 
 /* Refuses a leaf that cannot be a pinned peer: one that could act as an
  * issuer in any verifier (settle-anchor-rule.h: not v3, no basicConstraints
- * or CA:TRUE, keyCertSign, nameConstraints, a Netscape CA type, an
- * extendedKeyUsage without serverAuth), any name outside the namespaces,
- * any IP address or other non-DNS SAN, no DNS SAN, expired, weak key. */
+ * or CA:TRUE, keyCertSign, nameConstraints, a Netscape CA type), names
+ * that break the anchor rule's one walk over the subjectAltNames
+ * (settle_anchor_rule_peer_names: an invalid name, one outside the
+ * namespaces or a whole namespace, any IP address or other non-DNS SAN,
+ * no DNS SAN) or an invalid IDNA A-label, an extendedKeyUsage other than
+ * serverAuth alone, expired, weak key. */
 gboolean settle_peer_check (X509 *leaf, GError **error);
 
 /* DER of a certificate, owned. */
