@@ -1,6 +1,5 @@
 /* device-http.c: the device's own small HTTPS site on the ceremony port
- * (connections that did not ask for ALPN settle/1).  Requests are parsed
- * by libhttp-parser; one request per connection.
+ * (connections that did not ask for ALPN settle/1).
  *
  *   GET /                              a page naming the device
  *   GET /.well-known/settle/whoami     200 {"role": ..} for a client
@@ -14,13 +13,42 @@
  *                                      same role), which replaces the old
  *                                      one in the enrolments.  401 without
  *                                      a certificate, 403 for any other,
- *                                      400 for a refused request. */
+ *                                      400 for a refused request.
+ *
+ * Every other path is 404, another method 405 (HEAD goes with GET), a
+ * request body over CSR_MAX 413 (checked against Content-Length before
+ * the body is read, and chunk by chunk for a chunked body), a request
+ * target over URL_MAX 414, a request that does not parse 400.  Several
+ * requests may share one connection (keep-alive); HTTP/1.0 works.
+ *
+ * HTTP is libsoup3's SoupServer: maintained (GNOME), HTTP/1.1 with
+ * keep-alive, chunked bodies and 100-continue, and it serves any
+ * GIOStream, so the TLS stays OpenSSL's (device-serve.c), which the
+ * ceremony needs on the same port: ALPN decides between the two after one
+ * handshake, and SPAKE2 is bound to the TLS exporter.  (libmicrohttpd
+ * would own the TLS itself, with GnuTLS; libhttp-parser, used before, is
+ * archived upstream.)
+ *
+ * One connection: after the handshake a pump copies bytes between the
+ * SSL and one end of a socketpair (bounded buffers, an idle timeout and a
+ * lifetime); the other end is handed to a SoupServer of this connection
+ * alone, whose handlers find the client certificate in the connection's
+ * HttpConn.  The connection thread runs the connection's own main
+ * context until the pump ends: the client closed, the server closed
+ * (after HTTP/1.0, Connection: close, a refusal), a timeout, or the
+ * device stopping (device-serve.c shuts the socket down). */
 #include "device.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <http_parser.h>
+#include <sys/socket.h>
+
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -29,83 +57,302 @@
 
 /* A P-256 request is about 400 bytes; RSA-4096 in PEM stays under 2 KiB. */
 #define CSR_MAX (16 * 1024)
-#define REQUEST_MAX (CSR_MAX + 8 * 1024)
 #define URL_MAX 2048
+/* Bytes the pump holds each way; a full buffer stops reading that side. */
+#define PUMP_BUF (16 * 1024)
+/* A connection with no byte moving for this long is closed, and any
+ * connection after its lifetime, so that a trickling client cannot keep a
+ * slot of device-limits.c for ever. */
+#define HTTP_IDLE_MS 10000
+#define HTTP_LIFETIME_MS 60000
+/* After the last response, what the client still sends is read (and
+ * dropped) this long, so that the kernel does not answer unread bytes with
+ * a reset that can destroy the response before the client read it. */
+#define HTTP_LINGER_MS 2000
 #define WHOAMI_PATH "/.well-known/settle/whoami"
 #define RENEW_PATH "/.well-known/settle/renew"
 #define PEM_MARKER "-----BEGIN"
 
-typedef struct {
-  GString *url;
-  gboolean url_too_long;
-  GByteArray *body;
-  gboolean body_too_large;
-  gboolean complete;
-} Request;
-
-/* One renewal at a time: between the enrolment check and retiring the
- * old certificate, a second renewal with the same certificate must wait,
- * so that one certificate is renewed into exactly one. */
+/* One renewal at a time: from the enrolment check until the new
+ * certificate went out (or did not) and the old one was retired, a
+ * second renewal with the same certificate must wait, so that one
+ * certificate is renewed into exactly one.  Taken in the handler and
+ * released when the response was written (Renewal below), in the same
+ * thread. */
 static GMutex renew_lock;
 
-static int
-on_url (http_parser *p, const char *at, size_t len)
+typedef struct {
+  const SettleDeviceHttpContext *ctx;
+  X509 *peer;                  /* borrowed from the TLS connection, or NULL */
+  const char *peer_address;    /* borrowed */
+  GSocketConnection *stream;   /* owned: soup's end of the socketpair */
+  guint busy;                  /* requests begun and not yet over */
+  gboolean done;               /* the pump has ended */
+} HttpConn;
+
+/* ---- the pump: SSL <-> socketpair ---- */
+
+typedef struct {
+  GSource source;
+  SSL *ssl;                    /* borrowed */
+  int net_fd;                  /* borrowed: the TCP socket under ssl */
+  int app_fd;                  /* owned: the pump's end of the socketpair */
+  const guint *app_busy;       /* borrowed: requests the server is working on */
+  gpointer net_tag, app_tag;
+  guint8 to_app[PUMP_BUF];
+  gsize to_app_off, to_app_len;
+  guint8 to_net[PUMP_BUF];
+  gsize to_net_off, to_net_len;
+  gboolean net_eof;            /* the client sends no more (close_notify) */
+  gboolean net_broken;         /* the connection failed or was reset: the end */
+  gboolean app_eof;            /* the server closed its end */
+  gboolean app_gone;           /* the server reads no more: drop the client's bytes */
+  gboolean app_shut;           /* the server was told that the client is done */
+  gboolean closing;            /* close_notify sent, lingering */
+  gint64 idle_deadline, end_deadline, linger_deadline;
+} Pump;
+
+/* Polls `fd` for `want` only; an fd that is not polled at all cannot
+ * wake the pump with a hang-up it has no use for yet. */
+static void
+pump_watch (Pump *p, int fd, gpointer *tag, GIOCondition want)
 {
-  Request *r = p->data;
-  if (r->url->len + len > URL_MAX)
+  if (want == 0)
     {
-      r->url_too_long = TRUE;
-      return 1;
+      if (*tag != NULL)
+        g_source_remove_unix_fd (&p->source, *tag);
+      *tag = NULL;
     }
-  g_string_append_len (r->url, at, (gssize) len);
+  else if (*tag == NULL)
+    *tag = g_source_add_unix_fd (&p->source, fd, want);
+  else
+    g_source_modify_unix_fd (&p->source, *tag, want);
+}
+
+static GIOCondition
+ssl_wants (SSL *ssl, int rc, gboolean *failed)
+{
+  int e = SSL_get_error (ssl, rc);
+  ERR_clear_error ();
+  if (e == SSL_ERROR_WANT_READ)
+    return G_IO_IN;
+  if (e == SSL_ERROR_WANT_WRITE)
+    return G_IO_OUT;
+  *failed = TRUE;
   return 0;
 }
 
-static int
-on_body (http_parser *p, const char *at, size_t len)
+/* Moves what can move without waiting; TRUE when something moved. */
+static gboolean
+pump_move (Pump *p, GIOCondition *net_want, GIOCondition *app_want)
 {
-  Request *r = p->data;
-  if (r->body->len + len > CSR_MAX)
+  gboolean progress = FALSE;
+  *net_want = 0;
+  *app_want = 0;
+  /* client -> server */
+  if (!p->net_eof && p->to_app_len == 0)
     {
-      r->body_too_large = TRUE;
-      return 1;
+      int n = SSL_read (p->ssl, p->to_app, sizeof p->to_app);
+      gboolean failed = FALSE;
+      if (n > 0)
+        {
+          progress = TRUE;
+          if (!p->app_gone)
+            {
+              p->to_app_off = 0;
+              p->to_app_len = (gsize) n;
+            }
+        }
+      else
+        {
+          *net_want |= ssl_wants (p->ssl, n, &failed);
+          /* close_notify: the client may still read the answer to what
+           * it sent.  A FIN without it, a reset or a TLS failure (also
+           * device-serve.c shutting the socket down) ends everything. */
+          if (failed)
+            {
+              p->net_eof = TRUE;
+              p->net_broken = p->net_broken || SSL_get_error (p->ssl, n) != SSL_ERROR_ZERO_RETURN;
+              progress = TRUE;
+            }
+        }
     }
-  g_byte_array_append (r->body, (const guint8 *) at, (guint) len);
-  return 0;
+  if (p->to_app_len > 0)
+    {
+      ssize_t n = send (p->app_fd, p->to_app + p->to_app_off, p->to_app_len - p->to_app_off,
+                        MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0)
+        {
+          progress = TRUE;
+          p->to_app_off += (gsize) n;
+          if (p->to_app_off == p->to_app_len)
+            p->to_app_off = p->to_app_len = 0;
+        }
+      else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        *app_want |= G_IO_OUT;
+      else
+        {
+          p->app_gone = TRUE;
+          p->to_app_off = p->to_app_len = 0;
+          progress = TRUE;
+        }
+    }
+  if (p->net_eof && p->to_app_len == 0 && !p->app_shut)
+    {
+      shutdown (p->app_fd, SHUT_WR);
+      p->app_shut = TRUE;
+      progress = TRUE;
+    }
+  /* server -> client */
+  if (!p->app_eof && p->to_net_len == 0)
+    {
+      ssize_t n = recv (p->app_fd, p->to_net, sizeof p->to_net, MSG_DONTWAIT);
+      if (n > 0)
+        {
+          p->to_net_off = 0;
+          p->to_net_len = (gsize) n;
+          progress = TRUE;
+        }
+      else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        *app_want |= G_IO_IN;
+      else
+        {
+          p->app_eof = TRUE;
+          progress = TRUE;
+        }
+    }
+  if (p->to_net_len > 0 && p->net_broken)
+    {
+      p->to_net_off = p->to_net_len = 0;
+      progress = TRUE;
+    }
+  else if (p->to_net_len > 0)
+    {
+      /* After WANT_*, the same arguments again, as OpenSSL requires. */
+      int n = SSL_write (p->ssl, p->to_net + p->to_net_off, (int) (p->to_net_len - p->to_net_off));
+      gboolean failed = FALSE;
+      if (n > 0)
+        {
+          progress = TRUE;
+          p->to_net_off += (gsize) n;
+          if (p->to_net_off == p->to_net_len)
+            p->to_net_off = p->to_net_len = 0;
+        }
+      else
+        {
+          *net_want |= ssl_wants (p->ssl, n, &failed);
+          if (failed)
+            {
+              p->net_broken = TRUE;
+              progress = TRUE;
+            }
+        }
+    }
+  /* The server is done and everything it said is out: close_notify and
+   * FIN, then linger. */
+  if (p->app_eof && p->to_net_len == 0 && !p->closing)
+    {
+      p->closing = TRUE;
+      p->app_gone = TRUE;
+      p->to_app_off = p->to_app_len = 0;
+      if (!p->net_broken)
+        {
+          SSL_shutdown (p->ssl);
+          ERR_clear_error ();
+        }
+      shutdown (p->net_fd, SHUT_WR);
+      p->linger_deadline = g_get_monotonic_time () + (gint64) HTTP_LINGER_MS * 1000;
+      progress = TRUE;
+    }
+  return progress;
 }
 
-static int
-on_message_complete (http_parser *p)
+static gboolean
+pump_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  ((Request *) p->data)->complete = TRUE;
-  return 0;
+  Pump *p = (Pump *) source;
+  GIOCondition net_want = 0, app_want = 0;
+  gboolean moved = FALSE;
+  while (pump_move (p, &net_want, &app_want))
+    moved = TRUE;
+  gint64 now = g_get_monotonic_time ();
+  if (moved)
+    p->idle_deadline = now + (gint64) HTTP_IDLE_MS * 1000;
+  /* After the client's close_notify, the server has the last word on a
+   * request it began; with none begun, there is nothing left to say. */
+  gboolean finished = p->net_broken || (p->closing && p->net_eof)
+                      || (p->net_eof && p->to_app_len == 0 && *p->app_busy == 0) || now >= p->end_deadline
+                      || now >= p->idle_deadline || (p->closing && now >= p->linger_deadline);
+  if (finished)
+    {
+      if (callback != NULL)
+        callback (user_data);
+      return G_SOURCE_REMOVE;
+    }
+  pump_watch (p, p->net_fd, &p->net_tag, net_want);
+  pump_watch (p, p->app_fd, &p->app_tag, app_want);
+  gint64 wake = MIN (p->idle_deadline, p->end_deadline);
+  if (p->closing)
+    wake = MIN (wake, p->linger_deadline);
+  g_source_set_ready_time (source, wake);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+pump_finalize (GSource *source)
+{
+  Pump *p = (Pump *) source;
+  if (p->app_fd >= 0)
+    close (p->app_fd);
+}
+
+static GSourceFuncs pump_funcs = {
+  .dispatch = pump_dispatch,
+  .finalize = pump_finalize,
+};
+
+/* Owns `app_fd`.  The first dispatch comes at once: the handshake may
+ * have left request bytes inside the SSL, where no poll sees them. */
+static GSource *
+pump_new (SSL *ssl, int net_fd, int app_fd, const guint *app_busy)
+{
+  GSource *source = g_source_new (&pump_funcs, sizeof (Pump));
+  Pump *p = (Pump *) source;
+  p->ssl = ssl;
+  p->net_fd = net_fd;
+  p->app_fd = app_fd;
+  p->app_busy = app_busy;
+  gint64 now = g_get_monotonic_time ();
+  p->idle_deadline = now + (gint64) HTTP_IDLE_MS * 1000;
+  p->end_deadline = now + (gint64) HTTP_LIFETIME_MS * 1000;
+  g_source_set_name (source, "settle-device HTTP pump");
+  g_source_set_ready_time (source, 0);
+  return source;
+}
+
+static gboolean
+pump_ended (gpointer user_data)
+{
+  ((HttpConn *) user_data)->done = TRUE;
+  return G_SOURCE_REMOVE;
 }
 
 /* ---- responses ---- */
 
-static gboolean
-respond_bytes (SettleTlsConn *conn, int status, const char *reason, const char *type, const guint8 *body,
-               gsize body_len, gboolean head_only, GError **error)
+static void
+respond_bytes (SoupServerMessage *msg, guint status, const char *type, const guint8 *body, gsize body_len)
 {
-  g_autofree char *head = g_strdup_printf (
-    "HTTP/1.1 %d %s\r\n"
-    "Content-Type: %s\r\n"
-    "Content-Length: %" G_GSIZE_FORMAT "\r\n"
-    "Cache-Control: no-store\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "Connection: close\r\n"
-    "\r\n",
-    status, reason, type, body_len);
-  if (!settle_tls_write_all (conn, (const guint8 *) head, strlen (head), error))
-    return FALSE;
-  return head_only || body_len == 0 || settle_tls_write_all (conn, body, body_len, error);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, (const char *) body, body_len);
+  soup_server_message_set_status (msg, status, NULL);
 }
 
-static gboolean
-respond (SettleTlsConn *conn, int status, const char *reason, const char *type, const char *body,
-         gboolean head_only, GError **error)
+static void
+respond (SoupServerMessage *msg, guint status, const char *type, const char *body)
 {
-  return respond_bytes (conn, status, reason, type, (const guint8 *) body, strlen (body), head_only, error);
+  respond_bytes (msg, status, type, (const guint8 *) body, strlen (body));
 }
 
 static char *
@@ -126,16 +373,42 @@ json_body (const char *const *pairs)
   return line;
 }
 
-static gboolean
-respond_json (SettleTlsConn *conn, int status, const char *reason, const char *const *pairs,
-              gboolean head_only, GError **error)
+static void
+respond_json (SoupServerMessage *msg, guint status, const char *const *pairs)
 {
   g_autofree char *body = json_body (pairs);
-  return respond (conn, status, reason, "application/json", body, head_only, error);
+  respond (msg, status, "application/json", body);
 }
 
-static gboolean
-serve_page (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, gboolean head_only, GError **error)
+static void
+respond_error (SoupServerMessage *msg, guint status, const char *message)
+{
+  const char *pairs[] = { "error", message, NULL };
+  respond_json (msg, status, pairs);
+}
+
+static void
+respond_no_certificate (SoupServerMessage *msg)
+{
+  respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "Present the client certificate this device issued when you paired.");
+}
+
+static void
+respond_not_enrolled (SoupServerMessage *msg)
+{
+  respond_error (msg, SOUP_STATUS_FORBIDDEN,
+                 "This certificate was not issued to a client paired with this device.");
+}
+
+static void
+method_not_allowed (SoupServerMessage *msg, const char *allow, const char *message)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
+  respond (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", message);
+}
+
+static void
+serve_page (SoupServerMessage *msg, const SettleDeviceHttpContext *ctx)
 {
   g_autofree char *name = g_markup_escape_text (ctx->name, -1);
   g_autofree char *body = g_strdup_printf (
@@ -145,29 +418,7 @@ serve_page (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, gboolean he
     "<p>Paired clients can ask <a href=\"" WHOAMI_PATH "\">" WHOAMI_PATH "</a> for their role.</p>\n"
     "</body></html>\n",
     name, name, name);
-  return respond (conn, 200, "OK", "text/html; charset=utf-8", body, head_only, error);
-}
-
-static gboolean
-respond_error (SettleTlsConn *conn, int status, const char *reason, const char *message, gboolean head_only,
-               GError **error)
-{
-  const char *pairs[] = { "error", message, NULL };
-  return respond_json (conn, status, reason, pairs, head_only, error);
-}
-
-static gboolean
-respond_no_certificate (SettleTlsConn *conn, gboolean head_only, GError **error)
-{
-  return respond_error (conn, 401, "Unauthorized",
-                        "Present the client certificate this device issued when you paired.", head_only, error);
-}
-
-static gboolean
-respond_not_enrolled (SettleTlsConn *conn, gboolean head_only, GError **error)
-{
-  return respond_error (conn, 403, "Forbidden",
-                        "This certificate was not issued to a client paired with this device.", head_only, error);
+  respond (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", body);
 }
 
 /* The role of a client certificate that one of the device's CAs (current
@@ -180,18 +431,23 @@ enrolled_role (const SettleDeviceHttpContext *ctx, X509 *peer)
   return settle_device_enrolments_role_of (ctx->enrolments, peer);
 }
 
-static gboolean
-serve_whoami (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, gboolean head_only, GError **error)
+static void
+serve_whoami (SoupServerMessage *msg, const HttpConn *hc)
 {
-  X509 *peer = settle_tls_peer_leaf_peek (conn);
-  if (peer == NULL)
-    return respond_no_certificate (conn, head_only, error);
-  g_autofree char *role = enrolled_role (ctx, peer);
+  if (hc->peer == NULL)
+    {
+      respond_no_certificate (msg);
+      return;
+    }
+  g_autofree char *role = enrolled_role (hc->ctx, hc->peer);
   if (role == NULL)
-    return respond_not_enrolled (conn, head_only, error);
-  g_autofree char *serial = settle_device_serial_hex (peer);
-  const char *pairs[] = { "device", ctx->name, "role", role, "serial", serial, NULL };
-  return respond_json (conn, 200, "OK", pairs, head_only, error);
+    {
+      respond_not_enrolled (msg);
+      return;
+    }
+  g_autofree char *serial = settle_device_serial_hex (hc->peer);
+  const char *pairs[] = { "device", hc->ctx->name, "role", role, "serial", serial, NULL };
+  respond_json (msg, SOUP_STATUS_OK, pairs);
 }
 
 /* ---- renewal ---- */
@@ -199,182 +455,368 @@ serve_whoami (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, gboolean 
 /* The request body as a PKCS#10 request (owned): PEM when it starts like
  * PEM, else exactly one DER structure. */
 static X509_REQ *
-csr_from_body (const GByteArray *body)
+csr_from_body (const guint8 *data, gsize len)
 {
   gsize pem_marker_len = strlen (PEM_MARKER);
-  if (body->len >= pem_marker_len && memcmp (body->data, PEM_MARKER, pem_marker_len) == 0)
+  if (len >= pem_marker_len && memcmp (data, PEM_MARKER, pem_marker_len) == 0)
     {
-      BIO *bio = BIO_new_mem_buf (body->data, (int) body->len);
+      BIO *bio = BIO_new_mem_buf (data, (int) len);
       X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ (bio, NULL, NULL, NULL) : NULL;
       BIO_free (bio);
       ERR_clear_error ();
       return req;
     }
-  const unsigned char *p = body->data;
-  X509_REQ *req = d2i_X509_REQ (NULL, &p, (long) body->len);
-  if (req != NULL && p != body->data + body->len)
+  const unsigned char *p = data;
+  X509_REQ *req = d2i_X509_REQ (NULL, &p, (long) len);
+  if (req != NULL && p != data + len)
     g_clear_pointer (&req, X509_REQ_free);
   ERR_clear_error ();
   return req;
 }
 
-/* Sends the new certificate; only once it went out does the old one
- * stop counting, and when it did not, the new one never counts. */
-static gboolean
-hand_over (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, X509 *old_cert, X509 *new_cert,
-           GError **error)
+/* A renewal whose response is on its way; it holds renew_lock. */
+typedef struct {
+  const SettleDeviceHttpContext *ctx;
+  X509 *old_cert;              /* owned reference */
+  X509 *new_cert;              /* owned reference */
+  char *peer_address;          /* owned */
+  gboolean resolved;
+} Renewal;
+
+/* Only once the new certificate went out does the old one stop counting;
+ * when it did not, the new one never counts.  Releases renew_lock. */
+static void
+renewal_resolve (Renewal *r, gboolean delivered)
 {
-  g_autoptr (GBytes) der = settle_cert_to_der (new_cert);
-  gsize der_len = 0;
-  const guint8 *der_data = g_bytes_get_data (der, &der_len);
-  if (!respond_bytes (conn, 200, "OK", "application/pkix-cert", der_data, der_len, FALSE, error))
+  if (r->resolved)
+    return;
+  r->resolved = TRUE;
+  g_autofree char *old_serial = settle_device_serial_hex (r->old_cert);
+  g_autofree char *new_serial = settle_device_serial_hex (r->new_cert);
+  if (delivered)
     {
-      settle_device_enrolments_remove (ctx->enrolments, new_cert);
-      return FALSE;
+      settle_device_enrolments_remove (r->ctx->enrolments, r->old_cert);
+      g_printerr ("settle-device: renewed the client certificate %s as %s for %s\n", old_serial, new_serial,
+                  r->peer_address);
     }
-  settle_device_enrolments_remove (ctx->enrolments, old_cert);
-  g_autofree char *old_serial = settle_device_serial_hex (old_cert);
-  g_autofree char *new_serial = settle_device_serial_hex (new_cert);
-  g_printerr ("settle-device: renewed the client certificate %s as %s for %s\n", old_serial, new_serial,
-              settle_tls_peer_address_peek (conn));
-  return TRUE;
+  else
+    {
+      settle_device_enrolments_remove (r->ctx->enrolments, r->new_cert);
+      g_printerr ("settle-device: the renewal of %s for %s did not reach the client; %s stays, %s is void\n",
+                  old_serial, r->peer_address, old_serial, new_serial);
+    }
+  g_mutex_unlock (&renew_lock);
 }
 
-/* Under renew_lock: the enrolment check, issuing, recording, handing over. */
-static gboolean
-renew_locked (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, X509 *peer, const Request *r,
-              GError **error)
+static void
+renewal_wrote_body (SoupServerMessage *msg, gpointer user_data)
 {
-  g_autofree char *role = enrolled_role (ctx, peer);
+  (void) msg;
+  renewal_resolve (user_data, TRUE);
+}
+
+static void
+renewal_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  (void) msg;
+  renewal_resolve (user_data, FALSE);
+}
+
+static void
+renewal_free (gpointer data)
+{
+  Renewal *r = data;
+  renewal_resolve (r, FALSE);
+  X509_free (r->old_cert);
+  X509_free (r->new_cert);
+  g_free (r->peer_address);
+  g_free (r);
+}
+
+/* Under renew_lock: the enrolment check, issuing, recording, and the
+ * response.  TRUE when a Renewal now holds the lock. */
+static gboolean
+renew_locked (SoupServerMessage *msg, const HttpConn *hc)
+{
+  const SettleDeviceHttpContext *ctx = hc->ctx;
+  g_autofree char *role = enrolled_role (ctx, hc->peer);
   if (role == NULL)
-    return respond_not_enrolled (conn, FALSE, error);
-  X509_REQ *req = csr_from_body (r->body);
+    {
+      respond_not_enrolled (msg);
+      return FALSE;
+    }
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) flat = soup_message_body_flatten (body);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (flat, &len);
+  X509_REQ *req = csr_from_body (data != NULL ? data : (const guint8 *) "", len);
   if (req == NULL)
-    return respond_error (conn, 400, "Bad Request",
-                          "The body is not a PEM or DER PKCS#10 certificate request.", FALSE, error);
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, "The body is not a PEM or DER PKCS#10 certificate request.");
+      return FALSE;
+    }
   g_autoptr (GError) refused = NULL;
   X509 *cert = settle_ceremony_server_issue_client_cert (ctx->ceremony, req, role, &refused);
   X509_REQ_free (req);
   if (cert == NULL)
-    return respond_error (conn, 400, "Bad Request", refused->message, FALSE, error);
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, refused->message);
+      return FALSE;
+    }
   g_autoptr (GError) unrecorded = NULL;
-  gboolean ok;
-  if (!settle_device_enrolments_add (ctx->enrolments, cert, role, settle_tls_peer_address_peek (conn),
-                                     &unrecorded))
+  if (!settle_device_enrolments_add (ctx->enrolments, cert, role, hc->peer_address, &unrecorded))
     {
       g_printerr ("settle-device: %s\n", unrecorded->message);
-      ok = respond_error (conn, 500, "Internal Server Error", "The device could not record the renewed certificate.",
-                          FALSE, error);
+      respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "The device could not record the renewed certificate.");
+      X509_free (cert);
+      return FALSE;
     }
-  else
-    ok = hand_over (conn, ctx, peer, cert, error);
-  X509_free (cert);
-  return ok;
+  g_autoptr (GBytes) der = settle_cert_to_der (cert);
+  gsize der_len = 0;
+  const guint8 *der_data = g_bytes_get_data (der, &der_len);
+  respond_bytes (msg, SOUP_STATUS_OK, "application/pkix-cert", der_data, der_len);
+  Renewal *r = g_new0 (Renewal, 1);
+  r->ctx = ctx;
+  X509_up_ref (hc->peer);
+  r->old_cert = hc->peer;
+  r->new_cert = cert;
+  r->peer_address = g_strdup (hc->peer_address);
+  g_signal_connect (msg, "wrote-body", G_CALLBACK (renewal_wrote_body), r);
+  g_signal_connect (msg, "finished", G_CALLBACK (renewal_finished), r);
+  g_object_set_data_full (G_OBJECT (msg), "settle-renewal", r, renewal_free);
+  return TRUE;
 }
 
-static gboolean
-serve_renew (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, const Request *r, GError **error)
+static void
+serve_renew (SoupServerMessage *msg, const HttpConn *hc)
 {
-  X509 *peer = settle_tls_peer_leaf_peek (conn);
-  if (peer == NULL)
-    return respond_no_certificate (conn, FALSE, error);
+  if (hc->peer == NULL)
+    {
+      respond_no_certificate (msg);
+      return;
+    }
   g_mutex_lock (&renew_lock);
-  gboolean ok = renew_locked (conn, ctx, peer, r, error);
-  g_mutex_unlock (&renew_lock);
-  return ok;
+  if (!renew_locked (msg, hc))
+    g_mutex_unlock (&renew_lock);
 }
 
 /* ---- routing ---- */
 
-static gboolean
-method_not_allowed (SettleTlsConn *conn, const char *message, GError **error)
+static void
+route (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
 {
-  return respond (conn, 405, "Method Not Allowed", "text/plain; charset=utf-8", message, FALSE, error);
-}
-
-static gboolean
-route (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, http_parser *parser, const Request *r,
-       GError **error)
-{
-  gboolean head_only = parser->method == HTTP_HEAD;
-  struct http_parser_url url;
-  http_parser_url_init (&url);
-  if (http_parser_parse_url (r->url->str, r->url->len, 0, &url) != 0 || !(url.field_set & (1 << UF_PATH)))
-    return respond (conn, 400, "Bad Request", "text/plain; charset=utf-8", "Malformed request target.\n",
-                    FALSE, error);
-  g_autofree char *path = g_strndup (r->url->str + url.field_data[UF_PATH].off, url.field_data[UF_PATH].len);
+  (void) server;
+  (void) query;
+  const HttpConn *hc = user_data;
+  const char *method = soup_server_message_get_method (msg);
   if (strcmp (path, RENEW_PATH) == 0)
-    return parser->method == HTTP_POST ? serve_renew (conn, ctx, r, error)
-                                       : method_not_allowed (conn, "Only POST is served here.\n", error);
-  if (parser->method != HTTP_GET && !head_only)
-    return method_not_allowed (conn, "Only GET and HEAD are served here.\n", error);
-  if (strcmp (path, "/") == 0)
-    return serve_page (conn, ctx, head_only, error);
-  if (strcmp (path, WHOAMI_PATH) == 0)
-    return serve_whoami (conn, ctx, head_only, error);
-  return respond (conn, 404, "Not Found", "text/plain; charset=utf-8", "Not found.\n", head_only, error);
+    {
+      if (method == SOUP_METHOD_POST)
+        serve_renew (msg, hc);
+      else
+        method_not_allowed (msg, "POST", "Only POST is served here.\n");
+      return;
+    }
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    method_not_allowed (msg, "GET, HEAD", "Only GET and HEAD are served here.\n");
+  else if (strcmp (path, "/") == 0)
+    serve_page (msg, hc->ctx);
+  else if (strcmp (path, WHOAMI_PATH) == 0)
+    serve_whoami (msg, hc);
+  else
+    respond (msg, SOUP_STATUS_NOT_FOUND, "text/plain; charset=utf-8", "Not found.\n");
 }
 
-/* Feeds what the client sends to the parser until one request is
- * complete; FALSE with a specific error otherwise. */
-static gboolean
-read_request (SettleTlsConn *conn, http_parser *parser, const http_parser_settings *settings,
-              Request *r, GError **error)
+/* ---- bounds, before the body is read ---- */
+
+/* A body over CSR_MAX is answered at once, without reading the rest of
+ * it: the connection leaves the SoupServer, gets a 413 written directly,
+ * and closes (the pump lingers so that the client still reads it). */
+static void
+refuse_too_large (SoupServerMessage *msg, HttpConn *hc)
 {
-  guint8 buf[4096];
-  gsize total = 0;
-  while (!r->complete)
+  const char *pairs[] = { "error", "The request body is larger than 16 KiB.", NULL };
+  g_autofree char *body = json_body (pairs);
+  g_autofree char *text = g_strdup_printf ("HTTP/1.1 413 Payload Too Large\r\n"
+                                           "Content-Type: application/json\r\n"
+                                           "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                                           "Cache-Control: no-store\r\n"
+                                           "X-Content-Type-Options: nosniff\r\n"
+                                           "Connection: close\r\n"
+                                           "\r\n%s",
+                                           strlen (body), body);
+  g_printerr ("settle-device: HTTPS request from %s: the body is larger than %d bytes (413)\n", hc->peer_address,
+              CSR_MAX);
+  /* msg may be gone after this. */
+  GIOStream *stolen = soup_server_message_steal_connection (msg);
+  GIOStream *base = G_IO_STREAM (hc->stream);
+  g_output_stream_write_all (g_io_stream_get_output_stream (base), text, strlen (text), NULL, NULL, NULL);
+  g_io_stream_close (base, NULL, NULL);
+  if (stolen != NULL)
     {
-      gssize n = settle_tls_read (conn, buf, sizeof buf, error);
-      if (n < 0)
-        return FALSE;
-      total += (gsize) n;
-      if (total > REQUEST_MAX)
-        {
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL, "The HTTP request is larger than %d bytes.",
-                       REQUEST_MAX);
-          return FALSE;
-        }
-      /* n == 0 tells the parser that the stream ended. */
-      gsize parsed = http_parser_execute (parser, settings, (const char *) buf, (gsize) n);
-      if (HTTP_PARSER_ERRNO (parser) != HPE_OK || (n > 0 && parsed != (gsize) n))
-        {
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL, "Malformed HTTP request: %s.",
-                       r->url_too_long     ? "the URL is too long"
-                       : r->body_too_large ? "the body is larger than 16 KiB"
-                                           : http_errno_description (HTTP_PARSER_ERRNO (parser)));
-          return FALSE;
-        }
-      if (n == 0 && !r->complete)
-        {
-          g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL,
-                               "The client closed the connection before its HTTP request was complete.");
-          return FALSE;
-        }
+      g_io_stream_close (stolen, NULL, NULL);
+      g_object_unref (stolen);
     }
+}
+
+static void
+got_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  HttpConn *hc = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > CSR_MAX)
+    {
+      refuse_too_large (msg, hc);
+      return;
+    }
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *query = g_uri_get_query (uri);
+  if (soup_server_message_get_status (msg) == 0
+      && strlen (g_uri_get_path (uri)) + (query != NULL ? strlen (query) + 1 : 0) > URL_MAX)
+    soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_URI_TOO_LONG, NULL);
+}
+
+/* A chunked body has no length up front: it is counted as it comes. */
+static void
+got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  (void) chunk;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  if (body->length > CSR_MAX)
+    refuse_too_large (msg, user_data);
+}
+
+static void
+request_over (gpointer user_data, GObject *msg)
+{
+  (void) msg;
+  ((HttpConn *) user_data)->busy--;
+}
+
+/* From the first byte of a request until its message is gone. */
+static void
+request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  (void) server;
+  HttpConn *hc = user_data;
+  hc->busy++;
+  g_object_weak_ref (G_OBJECT (msg), request_over, hc);
+  g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), user_data);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), user_data);
+}
+
+/* ---- one connection ---- */
+
+static GSocketAddress *
+socket_address (int fd, gboolean peer)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int rc = peer ? getpeername (fd, (struct sockaddr *) &ss, &len) : getsockname (fd, (struct sockaddr *) &ss, &len);
+  return rc == 0 ? g_socket_address_new_from_native (&ss, len) : NULL;
+}
+
+/* libsoup 3.2 keeps a connection open for the next request only when the
+ * server has a listener (soup-server.c, request_finished); this one is a
+ * socketpair end that nobody else can reach and nothing is written to. */
+static gboolean
+add_quiet_listener (SoupServer *server, int *quiet_peer, GError **error)
+{
+  int quiet[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, quiet) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Cannot create a socket pair: %s.", g_strerror (errno));
+      return FALSE;
+    }
+  g_autoptr (GSocket) listener = g_socket_new_from_fd (quiet[0], error);
+  if (listener == NULL)
+    {
+      close (quiet[0]);
+      close (quiet[1]);
+      return FALSE;
+    }
+  if (!soup_server_listen_socket (server, listener, 0, error))
+    {
+      close (quiet[1]);
+      return FALSE;
+    }
+  *quiet_peer = quiet[1];
   return TRUE;
+}
+
+/* Runs the connection's own main context until the pump ends. */
+static gboolean
+serve_in_context (HttpConn *hc, SSL *ssl, GError **error)
+{
+  int net_fd = SSL_get_fd (ssl);
+  int pair[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Cannot create a socket pair: %s.", g_strerror (errno));
+      return FALSE;
+    }
+  g_autoptr (GSocket) app_socket = g_socket_new_from_fd (pair[1], error);
+  if (app_socket == NULL)
+    {
+      close (pair[0]);
+      close (pair[1]);
+      return FALSE;
+    }
+  GSource *pump = pump_new (ssl, net_fd, pair[0], &hc->busy);
+  hc->stream = g_socket_connection_factory_create_connection (app_socket);
+  SoupServer *server = soup_server_new ("server-header", "settle-device", NULL);
+  soup_server_add_handler (server, NULL, route, hc, NULL);
+  g_signal_connect (server, "request-started", G_CALLBACK (request_started), hc);
+  int quiet_peer = -1;
+  g_autoptr (GSocketAddress) local = socket_address (net_fd, FALSE);
+  g_autoptr (GSocketAddress) remote = socket_address (net_fd, TRUE);
+  gboolean ok = add_quiet_listener (server, &quiet_peer, error)
+                && soup_server_accept_iostream (server, G_IO_STREAM (hc->stream), local, remote, error);
+  if (ok)
+    {
+      g_source_set_callback (pump, pump_ended, hc, NULL);
+      GMainContext *context = g_main_context_get_thread_default ();
+      g_source_attach (pump, context);
+      while (!hc->done)
+        g_main_context_iteration (context, TRUE);
+    }
+  g_source_destroy (pump);
+  g_source_unref (pump);
+  soup_server_disconnect (server);
+  g_object_unref (server);
+  g_io_stream_close (G_IO_STREAM (hc->stream), NULL, NULL);
+  g_clear_object (&hc->stream);
+  if (quiet_peer >= 0)
+    close (quiet_peer);
+  return ok;
 }
 
 gboolean
 settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx, GError **error)
 {
-  Request r = { .url = g_string_new (NULL), .body = g_byte_array_new () };
-  http_parser parser;
-  http_parser_init (&parser, HTTP_REQUEST);
-  parser.data = &r;
-  http_parser_settings settings;
-  http_parser_settings_init (&settings);
-  settings.on_url = on_url;
-  settings.on_body = on_body;
-  settings.on_message_complete = on_message_complete;
-  GError *local = NULL;
-  gboolean ok = read_request (conn, &parser, &settings, &r, &local)
-                && route (conn, ctx, &parser, &r, &local);
-  if (!ok && g_error_matches (local, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL))
-    respond (conn, 400, "Bad Request", "text/plain; charset=utf-8", "Malformed HTTP request.\n", FALSE, NULL);
-  if (local != NULL)
-    g_propagate_error (error, local);
-  g_string_free (r.url, TRUE);
-  g_byte_array_unref (r.body);
+  HttpConn hc = {
+    .ctx = ctx,
+    .peer = settle_tls_peer_leaf_peek (conn),
+    .peer_address = settle_tls_peer_address_peek (conn),
+  };
+  /* A client that hangs up turns OpenSSL's next write into SIGPIPE: kept
+   * pending in this thread while it serves, and dropped. */
+  sigset_t pipe_set, old_set;
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  gboolean ok = serve_in_context (&hc, settle_tls_ssl_peek (conn), error);
+  /* Whatever the teardown left (closed streams, finished messages). */
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  struct timespec zero = { 0, 0 };
+  while (sigtimedwait (&pipe_set, NULL, &zero) > 0)
+    ;
+  pthread_sigmask (SIG_SETMASK, &old_set, NULL);
   return ok;
 }

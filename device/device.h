@@ -121,7 +121,9 @@ typedef struct {
   SettleCeremonyServer *ceremony;      /* borrowed: issues renewed client certificates */
 } SettleDeviceHttpContext;
 
-/* Serves one HTTP/1.1 request on `conn`, then returns (Connection: close). */
+/* Serves HTTP/1.1 and 1.0 on `conn` (keep-alive: as many requests as the
+ * client sends within the idle timeout and the connection's lifetime),
+ * then returns; FALSE only when serving could not start. */
 gboolean settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx,
                                    GError **error);
 
