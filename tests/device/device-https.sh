@@ -32,7 +32,7 @@ SPKI_B64=$(openssl x509 -in "$STATE/tls.pem" -noout -pubkey | openssl pkey -pubi
 check "the payload pins the TLS key" grep -q ";H:$SPKI_B64;" "$QR_TXT"
 
 check "s_client with ALPN http/1.1 gets the page" \
-  bash -c "printf 'GET / HTTP/1.1\r\nHost: printer.local\r\n\r\n' | openssl s_client -quiet -tls1_3 -alpn http/1.1 -connect 127.0.0.1:$PORT -servername printer.local 2>/dev/null | grep -q '<h1>printer.local</h1>'"
+  bash -c "printf 'GET / HTTP/1.1\r\nHost: printer.local\r\nConnection: close\r\n\r\n' | openssl s_client -quiet -tls1_3 -alpn http/1.1 -connect 127.0.0.1:$PORT -servername printer.local 2>/dev/null | grep -q '<h1>printer.local</h1>'"
 check "s_client sees ALPN settle/1 when it asks for it" \
   bash -c "openssl s_client -alpn settle/1 -connect 127.0.0.1:$PORT </dev/null 2>/dev/null | grep -q 'ALPN protocol: settle/1'"
 check_fails "TLS 1.2 is refused" "alert|error|handshake failure" \
