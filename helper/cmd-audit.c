@@ -226,7 +226,7 @@ settle_cmd_audit (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- list every binding and where it is installed");
   g_autoptr (GError) error = NULL;
-  g_autoptr (SettleStore) store = NULL;
+  g_autoptr (SettleManager) manager = settle_ui_manager ("audit", NULL, NULL);
   g_autoptr (SettleAuditReport) report = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -238,9 +238,7 @@ settle_cmd_audit (int argc, char **argv)
     "1 the store could not be read, 2 usage error.");
   if (!settle_ui_parse_options_only (context, "audit", &argc, &argv))
     return SETTLE_EXIT_USAGE;
-  store = settle_ui_open_store (&error);
-  if (store != NULL)
-    report = settle_audit_collect (store, &error);
+  report = settle_manager_audit (manager, &error);
   if (report == NULL)
     {
       settle_ui_fail ("audit", error);

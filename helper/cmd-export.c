@@ -3,8 +3,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "settle-exports.h"
-#include "settle-paths.h"
+#include "settle-manager.h"
 #include "ui.h"
 
 typedef struct {
@@ -29,7 +28,9 @@ forget (const char *path)
   g_autofree char *absolute = g_canonicalize_filename (path, NULL);
   gboolean was_kept;
 
-  if (!settle_export_forget (absolute, &was_kept, &error))
+  g_autoptr (SettleManager) manager = settle_ui_manager ("export", NULL, NULL);
+
+  if (!settle_manager_export_forget (manager, absolute, &was_kept, &error))
     {
       settle_ui_fail ("export", error);
       return SETTLE_EXIT_FAILED;
@@ -47,16 +48,10 @@ static int
 run_export (const ExportOptions *options)
 {
   g_autoptr (GError) error = NULL;
-  SettleExportKind kind = options->dir ? SETTLE_EXPORT_DIR : SETTLE_EXPORT_PEM;
   g_autofree char *absolute = g_canonicalize_filename (options->dir ? options->dir : options->pem, NULL);
-  g_autofree char *trust_dir = settle_trust_dir ();
+  g_autoptr (SettleManager) manager = settle_ui_manager ("export", NULL, NULL);
 
-  if (!settle_export_write (kind, trust_dir, absolute, &error))
-    {
-      settle_ui_fail ("export", error);
-      return SETTLE_EXIT_FAILED;
-    }
-  if (options->keep && !settle_export_remember (kind, absolute, &error))
+  if (!settle_manager_export (manager, options->dir != NULL, absolute, options->keep, &error))
     {
       settle_ui_fail ("export", error);
       return SETTLE_EXIT_FAILED;

@@ -1,19 +1,13 @@
 /* cmd-install.c: `settle install` and `settle uninstall`: register the
  * PKCS#11 module with NSS databases (an explicit one, Chromium's, every
- * Firefox profile), or remove the registration again.  Both are
- * idempotent: running them twice changes nothing the second time. */
-#include <stdio.h>
-#include <string.h>
+ * Firefox profile), or remove the registration again, through the
+ * manager (lib/manage/install.c).  Both are idempotent: running them
+ * twice changes nothing the second time. */
 
 #include "commands.h"
-#include "install.h"
-#include "settle-installs.h"
-#include "settle-nssdb.h"
-#include "settle-openssl-paths.h"
-#include "settle-profiles.h"
 #include "settle-config.h"
-#include "settle-error.h"
-#include "settle-paths.h"
+#include "settle-install.h"
+#include "settle-nssdb.h"
 #include "ui.h"
 
 typedef struct {
@@ -23,12 +17,6 @@ typedef struct {
   gboolean openssl;   /* --openssl: environment.d for OpenSSL default paths */
   char *module;       /* --module, owned */
 } SettleInstallOptions;
-
-typedef struct {
-  GPtrArray *dirs;    /* owned strings: the databases to act on */
-  GPtrArray *create;  /* owned strings: those to create first (Chromium default) */
-  int failures;
-} SettleTargets;
 
 static void
 settle_install_options_clear (SettleInstallOptions *o)
@@ -82,255 +70,37 @@ settle_install_parse (const char *cmd, gboolean installing, int *argc, char ***a
   return TRUE;
 }
 
-/* The module path to register: --module, $SETTLE_PKCS11_MODULE, the build
- * tree's when this settle runs uninstalled, the installed one; absolute,
- * because NSS stores it as given. */
-static char *
-settle_install_module_path (const SettleInstallOptions *o, GError **error)
-{
-  const char *chosen = o->module ? o->module : g_getenv ("SETTLE_PKCS11_MODULE");
-  g_autofree char *uninstalled = settle_build_tree_file ("nss-module/libsettle-pkcs11.so");
-  if (chosen == NULL)
-    chosen = uninstalled != NULL ? uninstalled : SETTLE_PKCS11_MODULE_PATH;
-  g_autofree char *path = g_canonicalize_filename (chosen, NULL);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    {
-      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
-                   "the module %s does not exist; install settle or pass --module PATH.", path);
-      return NULL;
-    }
-  return g_steal_pointer (&path);
-}
-
-static void
-settle_targets_add (SettleTargets *t, const char *dir)
-{
-  for (guint i = 0; i < t->dirs->len; i++)
-    if (strcmp (g_ptr_array_index (t->dirs, i), dir) == 0)
-      return;
-  g_ptr_array_add (t->dirs, g_strdup (dir));
-}
-
-static void
-settle_collect_explicit (const char *cmd, const SettleInstallOptions *o, SettleTargets *t)
-{
-  for (gsize i = 0; o->nssdbs != NULL && o->nssdbs[i] != NULL; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autofree char *dir = settle_nssdb_dir_from_arg (o->nssdbs[i], &error);
-      if (dir == NULL)
-        {
-          settle_ui_fail (cmd, error);
-          t->failures++;
-        }
-      else
-        settle_targets_add (t, dir);
-    }
-}
-
-/* A sandboxed browser's database gets a clear word instead of a module
- * path it could never load; uninstall still cleans it (an older settle
- * may have registered there).  TRUE when `dir` is to be skipped. */
-static gboolean
-settle_skip_sandboxed (const char *cmd, gboolean installing, const char *dir)
-{
-  const char *sandbox = settle_profile_sandbox (dir);
-  if (sandbox == NULL || !installing)
-    return FALSE;
-  fprintf (stderr, "settle %s: not registering in %s: the %s browser there runs in its sandbox and "
-                   "cannot load a module from this system's /usr; use the browser from the distribution's "
-                   "packages (docs/nss-module.md, \"Registration\").\n", cmd, dir, sandbox);
-  return TRUE;
-}
-
-static void
-settle_collect_chromium (const char *cmd, gboolean installing, SettleTargets *t)
-{
-  gboolean to_create = FALSE;
-  g_auto (GStrv) dirs = settle_chromium_nssdbs (&to_create);
-  if (to_create && !installing)
-    return; /* nothing was ever installed for Chromium */
-  for (gsize i = 0; dirs[i] != NULL; i++)
-    {
-      if (settle_skip_sandboxed (cmd, installing, dirs[i]))
-        continue;
-      settle_targets_add (t, dirs[i]);
-      if (to_create)
-        g_ptr_array_add (t->create, g_strdup (dirs[i]));
-    }
-}
-
-static void
-settle_collect_firefox (const char *cmd, gboolean installing, SettleTargets *t)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) profiles = g_ptr_array_new_with_free_func (g_free);
-  if (!settle_firefox_profiles (profiles, &error))
-    {
-      settle_ui_fail (cmd, error);
-      t->failures++;
-      return;
-    }
-  if (profiles->len == 0 && installing)
-    {
-      /* Asked for Firefox and found none: that is a failure, not a success
-       * that registers nothing. */
-      settle_ui_failf (cmd, "no Firefox profile found (no profiles.ini in ~/.config/mozilla/firefox, "
-                            "~/.mozilla/firefox, snap or flatpak); start Firefox once, then run this again.");
-      t->failures++;
-    }
-  for (guint i = 0; i < profiles->len; i++)
-    {
-      const char *dir = g_ptr_array_index (profiles, i);
-      /* Both ways: a running Firefox rewrites pkcs11.txt on exit and would
-       * silently undo a removal just as it would an addition. */
-      if (settle_skip_sandboxed (cmd, installing, dir))
-        continue;
-      if (settle_firefox_profile_in_use (dir))
-        {
-          settle_ui_failf (cmd, "Firefox is running with the profile %s; close it and run this again.", dir);
-          t->failures++;
-        }
-      else if (!settle_nssdb_exists (dir))
-        fprintf (stderr, "settle %s: skipping the profile %s: it has no certificate database yet "
-                         "(start Firefox once).\n", cmd, dir);
-      else
-        settle_targets_add (t, dir);
-    }
-}
-
-static gboolean
-settle_is_to_create (const SettleTargets *t, const char *dir)
-{
-  for (guint i = 0; i < t->create->len; i++)
-    if (strcmp (g_ptr_array_index (t->create, i), dir) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static void settle_remember_registration (const char *cmd, gboolean installed, const char *dir);
-
-static void
-settle_apply (const char *cmd, gboolean installing, const char *module, SettleTargets *t)
-{
-  for (guint i = 0; i < t->dirs->len; i++)
-    {
-      const char *dir = g_ptr_array_index (t->dirs, i);
-      g_autoptr (GError) error = NULL;
-      gboolean changed = FALSE, ok;
-      if (installing && settle_is_to_create (t, dir) && !settle_nssdb_create (dir, &error))
-        ok = FALSE;
-      else if (installing)
-        ok = settle_nssdb_add_module (dir, module, &changed, &error);
-      else
-        ok = settle_nssdb_remove_module (dir, &changed, &error);
-      if (!ok)
-        {
-          settle_ui_fail (cmd, error);
-          t->failures++;
-        }
-      else if (installing)
-        printf ("%s sql:%s\n", changed ? "Registered in" : "Already registered in", dir);
-      else
-        printf ("%s sql:%s\n", changed ? "Removed from" : "Not registered in", dir);
-      if (ok)
-        settle_remember_registration (cmd, installing, dir);
-    }
-}
-
-/* Remembers every database the module is in (installs.h); a failure to
- * remember is a warning, the registration itself stands. */
-static void
-settle_remember_registration (const char *cmd, gboolean installed, const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  gboolean ok = installed ? settle_installs_remember (dir, &error) : settle_installs_forget (dir, &error);
-  if (!ok)
-    fprintf (stderr, "settle %s: warning: %s\n", cmd, error->message);
-}
-
-/* --openssl (openssl-paths.c): one file, reported like a database. */
-static void
-settle_apply_openssl (const char *cmd, gboolean installing, gboolean quiet_absent, SettleTargets *t)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = NULL;
-  gboolean changed = FALSE;
-  if (!(installing ? settle_openssl_paths_install (&path, &changed, &error)
-                   : settle_openssl_paths_uninstall (&path, &changed, &error)))
-    {
-      settle_ui_fail (cmd, error);
-      t->failures++;
-    }
-  else if (installing)
-    printf ("%s %s (OpenSSL default paths; from the next login)\n", changed ? "Wrote" : "Already written:", path);
-  else if (changed || !quiet_absent)
-    printf ("%s %s\n", changed ? "Removed" : "Not there:", path);
-}
-
 static int
 settle_install_run (const char *cmd, gboolean installing, int argc, char **argv)
 {
   SettleInstallOptions o = { 0 };
-  SettleTargets t = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), 0 };
-  g_autofree char *module = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (SettleManager) manager = settle_ui_manager (cmd, NULL, NULL);
+  guint failures = 0;
   int status;
 
   if (!settle_install_parse (cmd, installing, &argc, &argv, &o))
     status = SETTLE_EXIT_USAGE;
-  else if (installing && (o.nssdbs != NULL || o.chromium || o.firefox)
-           && (module = settle_install_module_path (&o, &error)) == NULL)
-    {
-      settle_ui_fail (cmd, error);
-      status = SETTLE_EXIT_FAILED;
-    }
   else
     {
-      settle_collect_explicit (cmd, &o, &t);
-      if (o.chromium)
-        settle_collect_chromium (cmd, installing, &t);
-      if (o.firefox)
-        settle_collect_firefox (cmd, installing, &t);
-      settle_apply (cmd, installing, module, &t);
-      if (o.openssl)
-        settle_apply_openssl (cmd, installing, FALSE, &t);
-      status = t.failures ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
+      SettleInstallPlaces places = {
+        .nssdbs = o.nssdbs,
+        .chromium = o.chromium,
+        .firefox = o.firefox,
+        .openssl = o.openssl,
+        .module = o.module,
+      };
+      if (!(installing ? settle_manager_install (manager, &places, &failures, &error)
+                       : settle_manager_uninstall (manager, &places, &failures, &error)))
+        {
+          settle_ui_fail (cmd, error);
+          status = SETTLE_EXIT_FAILED;
+        }
+      else
+        status = failures ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
     }
-  g_ptr_array_unref (t.dirs);
-  g_ptr_array_unref (t.create);
   settle_install_options_clear (&o);
   return status;
-}
-
-/* Remembered databases that still exist (a deleted one only needs
- * forgetting), Chromium's and every Firefox profile's. */
-static void
-settle_collect_everywhere (const char *cmd, SettleTargets *t)
-{
-  g_auto (GStrv) remembered = settle_installs_list ();
-  for (gsize i = 0; remembered[i] != NULL; i++)
-    if (settle_nssdb_exists (remembered[i]))
-      settle_targets_add (t, remembered[i]);
-    else
-      settle_remember_registration (cmd, FALSE, remembered[i]);
-  settle_collect_chromium (cmd, FALSE, t);
-  settle_collect_firefox (cmd, FALSE, t);
-}
-
-int
-settle_uninstall_everywhere (const char *cmd)
-{
-  SettleTargets t = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), 0 };
-  int failures;
-
-  settle_collect_everywhere (cmd, &t);
-  settle_apply (cmd, FALSE, NULL, &t);
-  settle_apply_openssl (cmd, FALSE, TRUE, &t);
-  failures = t.failures;
-  g_ptr_array_unref (t.dirs);
-  g_ptr_array_unref (t.create);
-  return failures;
 }
 
 int

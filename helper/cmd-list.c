@@ -78,16 +78,14 @@ settle_cmd_list (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- list everything this store trusts");
   g_autoptr (GError) error = NULL;
-  g_autoptr (SettleStore) store = NULL;
+  g_autoptr (SettleManager) manager = settle_ui_manager ("list", NULL, NULL);
   g_autoptr (GPtrArray) records = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context, "Exit status: 0 listed, 1 the store could not be read, 2 usage error.");
   if (!settle_ui_parse_options_only (context, "list", &argc, &argv))
     return SETTLE_EXIT_USAGE;
-  store = settle_ui_open_store (&error);
-  if (store != NULL)
-    records = settle_store_list (store, &error);
+  records = settle_manager_list (manager, NULL, &error);
   if (records == NULL)
     {
       settle_ui_fail ("list", error);

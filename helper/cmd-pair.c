@@ -1,7 +1,8 @@
-/* cmd-pair.c: `settle pair`: read a device's QR code (or its typed code),
- * run the pairing ceremony (lib/ceremony-client.c), ask for consent, and
- * store the scoped anchor and the new client key.  Nothing is stored
- * unless every step succeeded and the user said yes. */
+/* cmd-pair.c: `settle pair`: read a device's QR code (or its typed code)
+ * and pair with it through the manager (lib/manage/pairing.c: the
+ * ceremony, consent, the scoped anchor and the new client key stored),
+ * showing each step.  Nothing is stored unless every step succeeded and
+ * the user said yes. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,20 +10,16 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "settle-commit.h"
-#include "consent.h"
-#include "settle-cert.h"
-#include "settle-fingerprint.h"
 #include "settle-harden.h"
 #include "settle-base32.h"
 #include "settle-ceremony-client.h"
 #include "settle-ceremony-tls.h"
 #include "settle-endpoint.h"
 #include "settle-error.h"
+#include "settle-pairing.h"
 #include "settle-qr-decode.h"
 #include "settle-qr-payload.h"
 #include "settle-scope.h"
-#include "settle-wrap.h"
 #include "ui.h"
 
 #define CMD "pair"
@@ -269,14 +266,15 @@ typedef struct {
 } Progress;
 
 static void
-show_step (SettlePairStep step, gboolean finished, const char *detail, gpointer user_data)
+show_step (int step, gboolean finished, const char *detail, gpointer user_data)
 {
   Progress *progress = user_data;
 
   if (!finished)
     {
-      fprintf (stderr, "  [%d/%d] %s%s%s ... ", (int) step, SETTLE_PAIR_STEP_COUNT, settle_pair_step_describe (step),
-               detail != NULL ? ": " : "", detail != NULL ? detail : "");
+      fprintf (stderr, "  [%d/%d] %s%s%s ... ", step, SETTLE_PAIR_STEP_COUNT,
+               settle_pair_step_describe ((SettlePairStep) step), detail != NULL ? ": " : "",
+               detail != NULL ? detail : "");
       progress->open = TRUE;
     }
   else
@@ -293,135 +291,6 @@ close_failed_step (Progress *progress)
   if (progress->open)
     fprintf (stderr, "failed\n");
   progress->open = FALSE;
-}
-
-/* ---- the record ---- */
-
-static char **
-scope_of (char **names, GError **error)
-{
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-
-  for (char **n = names; *n != NULL; n++)
-    {
-      g_autofree char *canonical = settle_scope_normalize (*n, error);
-      if (canonical == NULL)
-        return NULL;
-      g_strv_builder_add (builder, canonical);
-    }
-  return g_strv_builder_end (builder);
-}
-
-static gboolean
-wrap_into_record (SettleRecord *record, X509 *ca, GError **error)
-{
-  SettleWrapped wrapped = { 0 };
-
-  if (!settle_wrap_ca (ca, (const char *const *) record->scope, record->label, &wrapped, error))
-    return FALSE;
-  record->wrapper_root_der = settle_cert_to_der (wrapped.root);
-  record->cross_der = settle_cert_to_der (wrapped.cross);
-  settle_wrapped_clear (&wrapped);
-  return TRUE;
-}
-
-static SettleRecord *
-record_from_result (const SettlePairResult *result, char **names, const PairOptions *options,
-                    GError **error)
-{
-  g_autoptr (SettleRecord) record = settle_record_new ();
-
-  record->anchor_der = settle_cert_to_der (result->anchor);
-  record->fingerprint = settle_fingerprint_of_der (g_bytes_get_data (record->anchor_der, NULL),
-                                                   g_bytes_get_size (record->anchor_der));
-  record->kind = result->pinned_peer ? SETTLE_KIND_PINNED_PEER : SETTLE_KIND_DEVICE_CA;
-  g_free (record->label);
-  record->label = g_strdup (options->label != NULL ? options->label : result->device_name);
-  g_strfreev (record->names);
-  record->names = g_strdupv (names);
-  g_strfreev (record->scope);
-  record->scope = scope_of (names, error);
-  if (record->scope == NULL)
-    return NULL;
-  if (!result->pinned_peer && !wrap_into_record (record, result->anchor, error))
-    return NULL;
-  record->created = g_get_real_time () / G_USEC_PER_SEC;
-  record->expires = settle_cert_not_after (result->anchor);
-  record->role = g_strdup (result->role);
-  record->client_cert_der = settle_cert_to_der (result->client_cert);
-  return g_steal_pointer (&record);
-}
-
-/* Remembered so that `settle refresh` can find the device again. */
-static char *
-address_text (const SettleQrPayload *payload)
-{
-  return settle_endpoint_format (payload->host, payload->port);
-}
-
-static char *
-consent_prompt (const SettleRecord *record, const SettlePairResult *result, char **refused,
-                gboolean typed_code)
-{
-  g_autofree char *base = settle_consent_describe (record, result->sas);
-  g_autofree char *role = g_strdup_printf ("  This computer gets its own client key for this device, role: %s.\n",
-                                           result->role);
-  g_autofree char *refused_list = g_strjoinv (", ", refused);
-  g_autofree char *not_trusted = refused[0] == NULL ? g_strdup ("")
-    : g_strdup_printf ("  Not trusted for: %s (claimed by the device, vouched for by nothing).\n",
-                       refused_list);
-
-  if (!typed_code)
-    return g_strconcat (base, role, not_trusted, NULL);
-  /* No QR code vouched for the name: only the user can. */
-  g_autofree char *check = g_strdup_printf (
-    "  You typed the code, so no QR code vouched for the device's key or name:\n"
-    "  check that the device's own screen calls itself %s.\n", result->device_name);
-  return g_strconcat (base, role, not_trusted, check, NULL);
-}
-
-/* ---- names nothing authenticated ---- */
-
-static void
-refuse_unverified_for_yes (char **unverified)
-{
-  g_autofree char *list = g_strjoinv (", ", unverified);
-
-  fprintf (stderr,
-           "settle %s: the device also claims %s, which nothing vouched for; --yes never accepts "
-           "such names, so they are not trusted (pair without --yes to be asked about each).\n",
-           CMD, list);
-}
-
-/* The authenticated names plus each unverified one the user accepted with
- * an explicit yes of its own (owned); `refused` gets the others.  NULL
- * without a terminal to ask on. */
-static char **
-accepted_names (const SettlePairResult *result, gboolean yes_flag, GStrvBuilder *refused,
-                GError **error)
-{
-  g_autoptr (GStrvBuilder) accepted = g_strv_builder_new ();
-  const char *intro =
-    "\n  The device also claims names that neither the QR code nor the pairing code\n"
-    "  vouches for: anyone could claim them.  Trusting it for one of them lets it\n"
-    "  speak for that name too.  Say yes only for names you know are this device's.\n\n";
-
-  g_strv_builder_addv (accepted, (const char **) result->names);
-  if (result->unverified_names[0] != NULL && yes_flag)
-    {
-      refuse_unverified_for_yes (result->unverified_names);
-      g_strv_builder_addv (refused, (const char **) result->unverified_names);
-      return g_strv_builder_end (accepted);
-    }
-  for (char **n = result->unverified_names; *n != NULL; n++)
-    {
-      g_autofree char *question = g_strdup_printf ("Also trust it for %s (UNVERIFIED)?", *n);
-      gboolean yes = FALSE;
-      if (!settle_consent_ask (n == result->unverified_names ? intro : NULL, question, &yes, error))
-        return NULL;
-      g_strv_builder_add (yes ? accepted : refused, *n);
-    }
-  return g_strv_builder_end (accepted);
 }
 
 /* ---- the command ---- */
@@ -444,102 +313,52 @@ announce (const SettleQrPayload *payload, gboolean typed_code)
              (unsigned) payload->port);
 }
 
-/* Consent runs inside the ceremony, between the checks and COMMIT, so
- * that a "no" leaves nothing on the device either. */
-typedef struct {
-  const PairOptions *options;
-  const SettleQrPayload *payload;
-  SettleRecord *record;     /* owned: what the user agreed to */
-} PairConsent;
-
-static gboolean
-consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError **error)
-{
-  PairConsent *consent = user_data;
-  const PairOptions *options = consent->options;
-  g_autoptr (GStrvBuilder) refused_builder = g_strv_builder_new ();
-  g_auto (GStrv) names = accepted_names (result, options->yes, refused_builder, error);
-  g_auto (GStrv) refused = g_strv_builder_end (refused_builder);
-  g_autoptr (SettleRecord) record = NULL;
-  g_autofree char *prompt = NULL;
-
-  if (names == NULL)
-    return FALSE;
-  record = record_from_result (result, names, options, error);
-  if (record == NULL)
-    return FALSE;
-  record->address = address_text (consent->payload);
-  prompt = consent_prompt (record, result, refused, options->code != NULL);
-  if (!settle_consent_obtain (prompt, "Pair with it?", options->yes, &record->consent, error))
-    return FALSE;
-  consent->record = g_steal_pointer (&record);
-  return TRUE;
-}
-
-static SettlePairResult *
-run_ceremony (const SettleQrPayload *payload, const PairOptions *options, PairConsent *consent,
-              GError **error)
-{
-  Progress progress = { FALSE };
-  SettlePairRequest request = {
-    .payload = payload,
-    .pinned = options->code == NULL,
-    .role = options->role,
-    .timeout_ms = (guint) options->timeout_s * 1000u,
-    .progress = show_step,
-    .progress_data = &progress,
-    .consent = consent_to_pairing,
-    .consent_data = consent,
-  };
-  SettlePairResult *result;
-
-  announce (payload, options->code != NULL);
-  result = settle_pair_run (&request, error);
-  if (result == NULL)
-    close_failed_step (&progress);
-  return result;
-}
-
 static int
 run_pair (const PairOptions *options)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SettleQrPayload) payload = NULL;
-  g_autoptr (SettlePairResult) result = NULL;
-  g_autoptr (SettleStore) store = NULL;
+  g_autoptr (SettleRecord) paired = NULL;
   g_autofree char *scope = NULL;
-  PairConsent consent = { .options = options };
+  Progress progress = { FALSE };
+  const SettleManagerEvents steps = { .pair_step = show_step };
+  g_autoptr (SettleManager) manager = settle_ui_manager (CMD, &steps, &progress);
+  gboolean enrolled = FALSE;
+  SettlePairing pairing = {
+    .typed_code = options->code != NULL,
+    .role = options->role,
+    .label = options->label,
+    .timeout_ms = (guint) options->timeout_s * 1000u,
+    .yes = options->yes,
+  };
 
   payload = read_payload (options, &error);
   if (payload == NULL)
     goto failed;
   /* Opened first: a store that cannot be written must not cost the
    * device its single-use secret. */
-  store = settle_ui_open_store (&error);
-  if (store == NULL)
+  if (settle_manager_store (manager, &error) == NULL)
     goto failed;
-  consent.payload = payload;
-  result = run_ceremony (payload, options, &consent, &error);
-  if (result == NULL)
-    goto failed;
-  if (!settle_commit_add_with_key (store, consent.record, result->client_key_pem, &error))
+  pairing.payload = payload;
+  announce (payload, pairing.typed_code);
+  if (!settle_manager_pair (manager, &pairing, &paired, &enrolled, &error))
     {
+      close_failed_step (&progress);
+      if (!enrolled)
+        goto failed;
       settle_ui_fail (CMD, error);
       fprintf (stderr, "settle %s: nothing was stored here, but the device has enrolled this "
                        "computer's key; remove that enrolment on the device.\n", CMD);
-      settle_record_free (consent.record);
       return SETTLE_EXIT_FAILED;
     }
-  scope = settle_ui_join (consent.record->scope);
-  printf ("Paired with \"%s\": trusted for %s (%s), role %s, client key stored.\n", consent.record->label,
-          scope, settle_kind_to_string (consent.record->kind), consent.record->role);
-  settle_record_free (consent.record);
+  scope = settle_ui_join (paired->scope);
+  printf ("Paired with \"%s\": trusted for %s (%s), role %s, client key stored.\n", paired->label,
+          scope, settle_kind_to_string (paired->kind), paired->role);
   return SETTLE_EXIT_OK;
 
 failed:
   settle_ui_fail (CMD, error);
   fprintf (stderr, "settle %s: nothing was stored.\n", CMD);
-  settle_record_free (consent.record);
   return SETTLE_EXIT_FAILED;
 }
 

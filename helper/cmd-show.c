@@ -64,7 +64,7 @@ settle_cmd_show (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("NAME|FINGERPRINT - show one trusted binding");
   g_autoptr (GError) error = NULL;
-  g_autoptr (SettleStore) store = NULL;
+  g_autoptr (SettleManager) manager = settle_ui_manager ("show", NULL, NULL);
   g_autoptr (SettleRecord) record = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -79,9 +79,7 @@ settle_cmd_show (int argc, char **argv)
       settle_ui_failf ("show", "give exactly one NAME or FINGERPRINT; run 'settle show --help'");
       return SETTLE_EXIT_USAGE;
     }
-  store = settle_ui_open_store (&error);
-  if (store != NULL)
-    record = settle_store_lookup (store, argv[1], &error);
+  record = settle_manager_lookup (manager, argv[1], &error);
   if (record == NULL)
     {
       settle_ui_fail ("show", error);

@@ -203,3 +203,81 @@ settle_consent_obtain (const char *prompt, const char *question, gboolean yes_fl
                  "you did not answer yes, so nothing was changed");
   return FALSE;
 }
+
+/* ---- the manager's questions ---- */
+
+static char *
+pairing_prompt (const SettleQuestion *question)
+{
+  g_autofree char *base = settle_consent_describe (question->record, question->sas);
+  g_autofree char *role = g_strdup_printf ("  This computer gets its own client key for this device, role: %s.\n",
+                                           question->role);
+  g_autofree char *refused_list = g_strjoinv (", ", (char **) question->refused);
+  g_autofree char *not_trusted = question->refused[0] == NULL ? g_strdup ("")
+    : g_strdup_printf ("  Not trusted for: %s (claimed by the device, vouched for by nothing).\n",
+                       refused_list);
+
+  if (!question->typed_code)
+    return g_strconcat (base, role, not_trusted, NULL);
+  /* No QR code vouched for the name: only the user can. */
+  g_autofree char *check = g_strdup_printf (
+    "  You typed the code, so no QR code vouched for the device's key or name:\n"
+    "  check that the device's own screen calls itself %s.\n", question->device_name);
+  return g_strconcat (base, role, not_trusted, check, NULL);
+}
+
+static char *
+reset_prompt (guint records, guint exports, guint registrations)
+{
+  return g_strdup_printf (
+    "\n  This removes everything settle trusts on this computer:\n"
+    "    %u trusted device(s) and referee(s) with their client keys,\n"
+    "    the trust snapshot that browsers and OpenSSL programs read,\n"
+    "    %u kept export(s), and the module from %u remembered NSS database(s)\n"
+    "    and from Chromium's and every Firefox profile's.\n"
+    "  Afterwards no local device is trusted until you pair with it again.\n\n",
+    records, exports, registrations);
+}
+
+static const char EXTRA_NAMES_INTRO[] =
+  "\n  The device also claims names that neither the QR code nor the pairing code\n"
+  "  vouches for: anyone could claim them.  Trusting it for one of them lets it\n"
+  "  speak for that name too.  Say yes only for names you know are this device's.\n\n";
+
+gboolean
+settle_consent_answer (const SettleQuestion *question, gboolean *yes, SettleConsent *how, GError **error)
+{
+  g_autofree char *prompt = NULL;
+  g_autofree char *text = NULL;
+
+  *yes = FALSE;
+  switch (question->kind)
+    {
+    case SETTLE_QUESTION_EXTRA_NAME:
+      text = g_strdup_printf ("Also trust it for %s (UNVERIFIED)?", question->name);
+      return settle_consent_ask (question->first ? EXTRA_NAMES_INTRO : NULL, text, yes, error);
+    case SETTLE_QUESTION_TRUST:
+      prompt = question->pairing ? pairing_prompt (question) : settle_consent_describe (question->record, NULL);
+      text = g_strdup (question->pairing ? "Pair with it?" : "Trust it?");
+      break;
+    case SETTLE_QUESTION_REMOVE:
+      text = g_strdup_printf ("Stop trusting \"%s\" (%.16s...) and delete its keys?", question->record->label,
+                              question->record->fingerprint);
+      break;
+    case SETTLE_QUESTION_REMOVE_UNREADABLE:
+      text = g_strdup_printf ("Delete the unreadable record %s (%s) and its keys?", question->fingerprint,
+                              question->reason);
+      break;
+    case SETTLE_QUESTION_RESET:
+      prompt = reset_prompt (question->records, question->exports, question->registrations);
+      text = g_strdup ("Remove everything settle trusts? Type yes to confirm:");
+      break;
+    }
+  if (text == NULL)
+    {
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED, "an unknown question was refused");
+      return FALSE;
+    }
+  *yes = settle_consent_obtain (prompt, text, FALSE, how, error);
+  return *yes;
+}

@@ -1,10 +1,12 @@
 /* consent.h: the user's explicit yes, asked on the controlling terminal.
  * Nothing is ever trusted without it (REQ-ARCH-05); --yes exists for
- * scripts and is recorded as such in the record. */
+ * scripts and is recorded as such in the record.  settle_consent_answer
+ * is the manager's consent callback for the terminal (settle-manager.h). */
 #pragma once
 
 #include <glib.h>
 
+#include "settle-manager.h"
 #include "settle-record.h"
 
 /* The text of the consent prompt for `record` (owned).  `sas` is the
@@ -24,3 +26,9 @@ gboolean settle_consent_obtain (const char *prompt, const char *question, gboole
  * only for the whole word yes.  FALSE (SETTLE_ERROR_REFUSED) only when
  * there is no terminal. */
 gboolean settle_consent_ask (const char *prompt, const char *question, gboolean *yes, GError **error);
+
+/* The manager's question on /dev/tty (SettleManagerEvents.consent): the
+ * prompt for each kind of question, then settle_consent_obtain (a no is
+ * FALSE with its reason) or, for an extra name, settle_consent_ask. */
+gboolean settle_consent_answer (const SettleQuestion *question, gboolean *yes, SettleConsent *how,
+                                GError **error);

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
-#include "settle-commit.h"
+#include "consent.h"
 #include "ui.h"
 
 /* Options every command takes, added and parsed in one place. */
@@ -56,22 +56,131 @@ settle_ui_failf (const char *cmd, const char *format, ...)
   fprintf (stderr, "settle %s: %s\n", cmd, message);
 }
 
-SettleStore *
-settle_ui_open_store (GError **error)
-{
-  SettleStore *store = settle_store_open_default (error);
-  g_autoptr (GError) recover_error = NULL;
+/* One command runs per process: its name and its own callbacks. */
+static struct {
+  const char *cmd;
+  SettleManagerEvents extra;
+  gpointer extra_data;
+} ui_command;
 
-  /* Said only when asked: scripts reading --json or a table on stdout and
-   * people reading stderr need no notice on every command. */
-  if (store != NULL && settle_ui_verbose)
-    fprintf (stderr, "settle: using the %s\n", settle_store_describe (store));
-  /* A failure here is not this command's: it is said, and the command
-   * goes on with the store, which is right even when the snapshot lags. */
-  if (store != NULL && !settle_commit_recover (store, &recover_error))
-    fprintf (stderr, "settle: warning: an interrupted change could not be finished: %s\n",
-             recover_error->message);
-  return store;
+static void
+on_note (SettleNote kind, const char *text, gpointer user_data)
+{
+  (void) user_data;
+  switch (kind)
+    {
+    case SETTLE_NOTE_STORE:
+      /* Said only when asked: scripts reading --json or a table on stdout
+       * and people reading stderr need no notice on every command. */
+      if (settle_ui_verbose)
+        fprintf (stderr, "settle: using the %s\n", text);
+      break;
+    case SETTLE_NOTE_RESULT:
+      printf ("%s\n", text);
+      break;
+    case SETTLE_NOTE_NOTICE:
+      fprintf (stderr, "settle %s: %s\n", ui_command.cmd, text);
+      break;
+    case SETTLE_NOTE_WARNING:
+      fprintf (stderr, "settle: warning: %s\n", text);
+      break;
+    case SETTLE_NOTE_PROGRESS:
+      fprintf (stderr, "%s\n", text);
+      break;
+    }
+}
+
+static void
+on_pair_step (int step, gboolean finished, const char *detail, gpointer user_data)
+{
+  (void) user_data;
+  if (ui_command.extra.pair_step != NULL)
+    ui_command.extra.pair_step (step, finished, detail, ui_command.extra_data);
+}
+
+static void
+on_device_done (const SettleDeviceResult *result, gpointer user_data)
+{
+  (void) user_data;
+  if (ui_command.extra.device_done != NULL)
+    ui_command.extra.device_done (result, ui_command.extra_data);
+}
+
+static gboolean
+on_question (const SettleQuestion *question, gboolean *yes, SettleConsent *how, gpointer user_data,
+             GError **error)
+{
+  (void) user_data;
+  return settle_consent_answer (question, yes, how, error);
+}
+
+SettleManager *
+settle_ui_manager (const char *cmd, const SettleManagerEvents *extra, gpointer extra_data)
+{
+  static const SettleManagerEvents events = {
+    .note = on_note,
+    .pair_step = on_pair_step,
+    .consent = on_question,
+    .device_done = on_device_done,
+  };
+
+  ui_command.cmd = cmd;
+  if (extra != NULL)
+    ui_command.extra = *extra;
+  ui_command.extra_data = extra_data;
+  return settle_manager_new (&events, NULL);
+}
+
+const char *
+settle_ui_device_target_problem (int argc, const SettleDeviceTarget *target)
+{
+  if (target->all && (argc > 1 || target->address != NULL))
+    return "--all goes without NAME and --address";
+  if (!target->all && argc != 2)
+    return "give one NAME (or FINGERPRINT), or --all";
+  if (target->timeout_s < 1 || target->timeout_s > SETTLE_DEVICE_TIMEOUT_MAX_S)
+    return "--timeout takes 1 to 600 seconds";
+  return NULL;
+}
+
+static void (*device_done_for_ui) (const SettleDeviceResult *result, gpointer user_data);
+
+static void
+say_device_done (const SettleDeviceResult *result, gpointer user_data)
+{
+  if (result->outcome == SETTLE_DEVICE_FAILED)
+    settle_ui_failf (ui_command.cmd, "%s: %s", result->record->label, result->error->message);
+  else
+    device_done_for_ui (result, user_data);
+}
+
+int
+settle_ui_per_device (const char *cmd, SettleUiDeviceOperation operation, const SettleDeviceTarget *target,
+                      void (*done) (const SettleDeviceResult *result, gpointer user_data))
+{
+  const SettleManagerEvents events = { .device_done = say_device_done };
+  g_autoptr (SettleManager) manager = NULL;
+  g_autoptr (GError) error = NULL;
+  guint failures = 0;
+
+  device_done_for_ui = done;
+  manager = settle_ui_manager (cmd, &events, NULL);
+  /* With --all, a store that cannot be read is said alone; one device's
+   * failure, or a store that cannot be opened, adds "nothing was changed". */
+  if (target->all && settle_manager_store (manager, &error) != NULL)
+    {
+      if (!operation (manager, target, &failures, &error))
+        {
+          settle_ui_fail (cmd, error);
+          return 1;
+        }
+      return failures > 0 ? 1 : 0;
+    }
+  if (error == NULL && operation (manager, target, &failures, &error))
+    return 0;
+  settle_ui_fail (cmd, error);
+  fprintf (stderr, "settle %s: nothing was changed.\n", cmd);
+  return 1;
 }
 
 gboolean

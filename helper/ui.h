@@ -1,12 +1,14 @@
 /* ui.h: what every subcommand shares for talking to the user:
  * option parsing with uniform usage errors, one-sentence failures,
- * the store notice, times and colour. */
+ * the manager with the terminal's events (settle-manager.h), times and
+ * colour. */
 #pragma once
 
 #include <stdio.h>
 #include <glib.h>
 
-#include "settle-store.h"
+#include "settle-manager.h"
+#include "settle-per-device.h"
 
 /* Parses options; on a usage error prints "settle CMD: ..." and a hint and
  * returns FALSE (the caller exits 2).  Takes ownership of nothing. */
@@ -20,9 +22,27 @@ gboolean settle_ui_parse_options_only (GOptionContext *context, const char *cmd,
 void settle_ui_fail (const char *cmd, const GError *error);
 void settle_ui_failf (const char *cmd, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
-/* Opens the store that SETTLE_STORE or the environment selects and says
- * which one on stderr, once.  Owned result, or NULL with `error`. */
-SettleStore *settle_ui_open_store (GError **error);
+/* The manager for the command `cmd` (owned), with the terminal's events:
+ * results on stdout; notices as "settle CMD: ...", warnings as "settle:
+ * warning: ..." and progress on stderr; the store used only with
+ * --verbose; questions on /dev/tty (consent.h).  `extra` (may be NULL)
+ * adds the command's own pair_step and device_done callbacks, which get
+ * `extra_data`.  Opening the store (settle_manager_store()) finishes a
+ * change an earlier command left half done. */
+SettleManager *settle_ui_manager (const char *cmd, const SettleManagerEvents *extra, gpointer extra_data);
+
+/* refresh and renew: a usage error in NAME / --all / --address /
+ * --timeout (static string), or NULL. */
+const char *settle_ui_device_target_problem (int argc, const SettleDeviceTarget *target);
+
+/* Runs refresh or renew (`operation`, settle-per-device.h) with `done`
+ * saying how each device went, failures as "settle CMD: LABEL: ...";
+ * with one device a failure is followed by "nothing was changed".
+ * Returns the exit status. */
+typedef gboolean (*SettleUiDeviceOperation) (SettleManager *manager, const SettleDeviceTarget *target,
+                                             guint *failures, GError **error);
+int settle_ui_per_device (const char *cmd, SettleUiDeviceOperation operation, const SettleDeviceTarget *target,
+                          void (*done) (const SettleDeviceResult *result, gpointer user_data));
 
 /* TRUE when `stream` is a terminal that wants colour (NO_COLOR unset). */
 gboolean settle_ui_use_colour (FILE *stream);

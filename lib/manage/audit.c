@@ -319,3 +319,11 @@ settle_audit_collect (SettleStore *store, GError **error)
   collect_exports (report);
   return g_steal_pointer (&report);
 }
+
+SettleAuditReport *
+settle_manager_audit (SettleManager *manager, GError **error)
+{
+  SettleStore *store = settle_manager_store (manager, error);
+
+  return store != NULL ? settle_audit_collect (store, error) : NULL;
+}

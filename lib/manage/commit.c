@@ -9,7 +9,6 @@
  * the store, which is always the truth. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "settle-commit.h"
@@ -51,12 +50,12 @@ set_pending_mark (GError **error)
 }
 
 static void
-clear_pending_mark (void)
+clear_pending_mark (SettleManager *manager)
 {
   g_autofree char *path = pending_mark_path ();
 
   if (unlink (path) != 0 && errno != ENOENT)
-    fprintf (stderr, "settle: warning: cannot remove %s: %s\n", path, g_strerror (errno));
+    settle_manager_note (manager, SETTLE_NOTE_WARNING, "cannot remove %s: %s", path, g_strerror (errno));
 }
 
 static gboolean
@@ -83,13 +82,13 @@ write_snapshot (SettleStore *store, GError **error)
 /* Exports are conveniences derived from the snapshot: a failure to refresh
  * one is reported but does not undo the change the user asked for. */
 static void
-refresh_exports (void)
+refresh_exports (SettleManager *manager)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *trust_dir = settle_trust_dir ();
 
   if (!settle_export_refresh_all (trust_dir, &error))
-    fprintf (stderr, "settle: warning: %s\n", error->message);
+    settle_manager_note (manager, SETTLE_NOTE_WARNING, "%s", error->message);
 }
 
 static gboolean
@@ -152,12 +151,16 @@ restore_replaced (SettleStore *store, const SettleRecord *old_record, GBytes *cl
 }
 
 static gboolean
-commit (SettleStore *store, ChangeKind kind, const SettleRecord *record, GBytes *client_key_pem,
+commit (SettleManager *manager, ChangeKind kind, const SettleRecord *record, GBytes *client_key_pem,
         const SettleRecord *old_record, GError **error)
 {
   g_autoptr (GError) snapshot_error = NULL;
-  int lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
+  SettleStore *store = settle_manager_store (manager, error);
+  int lock;
 
+  if (store == NULL)
+    return FALSE;
+  lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
   if (lock < 0)
     return FALSE;
   if (!set_pending_mark (error))
@@ -169,7 +172,7 @@ commit (SettleStore *store, ChangeKind kind, const SettleRecord *record, GBytes 
       || (kind == CHANGE_REPLACE && !retire_replaced (store, old_record, record, error)))
     {
       /* The failed step undid itself: the snapshot still matches. */
-      clear_pending_mark ();
+      clear_pending_mark (manager);
       settle_state_unlock (lock);
       return FALSE;
     }
@@ -186,17 +189,21 @@ commit (SettleStore *store, ChangeKind kind, const SettleRecord *record, GBytes 
                    snapshot_error->message);
       return FALSE;
     }
-  clear_pending_mark ();
-  refresh_exports ();
+  clear_pending_mark (manager);
+  refresh_exports (manager);
   settle_state_unlock (lock);
   return TRUE;
 }
 
 gboolean
-settle_commit_recover (SettleStore *store, GError **error)
+settle_commit_recover (SettleManager *manager, GError **error)
 {
+  SettleStore *store = settle_manager_store (manager, error);
   gboolean ok = TRUE;
   int lock;
+
+  if (store == NULL)
+    return FALSE;
 
   if (!pending_mark_exists ())
     return TRUE;
@@ -209,8 +216,8 @@ settle_commit_recover (SettleStore *store, GError **error)
       ok = write_snapshot (store, error);
       if (ok)
         {
-          clear_pending_mark ();
-          refresh_exports ();
+          clear_pending_mark (manager);
+          refresh_exports (manager);
         }
     }
   settle_state_unlock (lock);
@@ -218,30 +225,31 @@ settle_commit_recover (SettleStore *store, GError **error)
 }
 
 gboolean
-settle_commit_add (SettleStore *store, const SettleRecord *record, GError **error)
+settle_commit_add (SettleManager *manager, const SettleRecord *record, GError **error)
 {
-  return commit (store, CHANGE_ADD, record, NULL, NULL, error);
+  return commit (manager, CHANGE_ADD, record, NULL, NULL, error);
 }
 
 gboolean
-settle_commit_add_with_key (SettleStore *store, const SettleRecord *record, GBytes *client_key_pem,
+settle_commit_add_with_key (SettleManager *manager, const SettleRecord *record, GBytes *client_key_pem,
                             GError **error)
 {
-  return commit (store, CHANGE_ADD, record, client_key_pem, NULL, error);
+  return commit (manager, CHANGE_ADD, record, client_key_pem, NULL, error);
 }
 
 gboolean
-settle_commit_remove (SettleStore *store, const SettleRecord *record, GError **error)
+settle_commit_remove (SettleManager *manager, const SettleRecord *record, GError **error)
 {
-  return commit (store, CHANGE_REMOVE, record, NULL, NULL, error);
+  return commit (manager, CHANGE_REMOVE, record, NULL, NULL, error);
 }
 
 gboolean
-settle_commit_remove_unreadable (SettleStore *store, const char *fingerprint, GError **error)
+settle_commit_remove_unreadable (SettleManager *manager, const char *fingerprint, GError **error)
 {
   /* Never in the snapshot: deleting it changes nothing that is trusted,
    * so there is no snapshot to write and nothing to undo. */
-  int lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
+  SettleStore *store = settle_manager_store (manager, error);
+  int lock = store != NULL ? settle_state_lock (LOCK_TIMEOUT_MS, error) : -1;
   if (lock < 0)
     return FALSE;
   gboolean ok = settle_store_remove (store, fingerprint, error);
@@ -250,17 +258,18 @@ settle_commit_remove_unreadable (SettleStore *store, const char *fingerprint, GE
 }
 
 gboolean
-settle_commit_replace (SettleStore *store, const SettleRecord *old_record, const SettleRecord *record,
+settle_commit_replace (SettleManager *manager, const SettleRecord *old_record, const SettleRecord *record,
                        GBytes *client_key_pem, GError **error)
 {
-  return commit (store, CHANGE_REPLACE, record, client_key_pem, old_record, error);
+  return commit (manager, CHANGE_REPLACE, record, client_key_pem, old_record, error);
 }
 
 gboolean
-settle_commit_client_renewal (SettleStore *store, const SettleRecord *record, GBytes *old_key_pem,
+settle_commit_client_renewal (SettleManager *manager, const SettleRecord *record, GBytes *old_key_pem,
                               GBytes *new_key_pem, GError **error)
 {
-  int lock = settle_state_lock (LOCK_TIMEOUT_MS, error);
+  SettleStore *store = settle_manager_store (manager, error);
+  int lock = store != NULL ? settle_state_lock (LOCK_TIMEOUT_MS, error) : -1;
   gboolean ok;
 
   if (lock < 0)

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "settle-manager.h"
 #include "settle-store.h"
 
 typedef struct {
@@ -47,5 +48,7 @@ typedef struct {
 
 /* Owned report, or NULL with `error` when the store cannot be read. */
 SettleAuditReport *settle_audit_collect (SettleStore *store, GError **error);
+/* The same for the manager's store (settle_manager_store()). */
+SettleAuditReport *settle_manager_audit (SettleManager *manager, GError **error);
 void settle_audit_report_free (SettleAuditReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleAuditReport, settle_audit_report_free)

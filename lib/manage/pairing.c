@@ -1,0 +1,211 @@
+/* pairing.c: settle_manager_pair (settle-pairing.h): the ceremony, the
+ * record the user is asked about, and the commit.  Nothing is stored
+ * unless every step succeeded and the user said yes. */
+#include "settle-cert.h"
+#include "settle-ceremony-client.h"
+#include "settle-commit.h"
+#include "settle-endpoint.h"
+#include "settle-error.h"
+#include "settle-fingerprint.h"
+#include "settle-pairing.h"
+#include "settle-scope.h"
+#include "settle-wrap.h"
+
+/* ---- the record ---- */
+
+static char **
+scope_of (char **names, GError **error)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (char **n = names; *n != NULL; n++)
+    {
+      g_autofree char *canonical = settle_scope_normalize (*n, error);
+      if (canonical == NULL)
+        return NULL;
+      g_strv_builder_add (builder, canonical);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static gboolean
+wrap_into_record (SettleRecord *record, X509 *ca, GError **error)
+{
+  SettleWrapped wrapped = { 0 };
+
+  if (!settle_wrap_ca (ca, (const char *const *) record->scope, record->label, &wrapped, error))
+    return FALSE;
+  record->wrapper_root_der = settle_cert_to_der (wrapped.root);
+  record->cross_der = settle_cert_to_der (wrapped.cross);
+  settle_wrapped_clear (&wrapped);
+  return TRUE;
+}
+
+static SettleRecord *
+record_from_result (const SettlePairResult *result, char **names, const SettlePairing *pairing,
+                    GError **error)
+{
+  g_autoptr (SettleRecord) record = settle_record_new ();
+
+  record->anchor_der = settle_cert_to_der (result->anchor);
+  record->fingerprint = settle_fingerprint_of_der (g_bytes_get_data (record->anchor_der, NULL),
+                                                   g_bytes_get_size (record->anchor_der));
+  record->kind = result->pinned_peer ? SETTLE_KIND_PINNED_PEER : SETTLE_KIND_DEVICE_CA;
+  g_free (record->label);
+  record->label = g_strdup (pairing->label != NULL ? pairing->label : result->device_name);
+  g_strfreev (record->names);
+  record->names = g_strdupv (names);
+  g_strfreev (record->scope);
+  record->scope = scope_of (names, error);
+  if (record->scope == NULL)
+    return NULL;
+  if (!result->pinned_peer && !wrap_into_record (record, result->anchor, error))
+    return NULL;
+  record->created = g_get_real_time () / G_USEC_PER_SEC;
+  record->expires = settle_cert_not_after (result->anchor);
+  record->role = g_strdup (result->role);
+  record->client_cert_der = settle_cert_to_der (result->client_cert);
+  return g_steal_pointer (&record);
+}
+
+/* ---- names nothing authenticated ---- */
+
+/* The authenticated names plus each unverified one the user accepted with
+ * an explicit yes of its own (owned); `refused` gets the others.  NULL
+ * when nobody could be asked. */
+static char **
+accepted_names (SettleManager *manager, const SettlePairResult *result, gboolean yes_flag,
+                GStrvBuilder *refused, GError **error)
+{
+  g_autoptr (GStrvBuilder) accepted = g_strv_builder_new ();
+  const SettleManagerEvents *events;
+  gpointer user_data;
+
+  g_strv_builder_addv (accepted, (const char **) result->names);
+  if (result->unverified_names[0] != NULL && yes_flag)
+    {
+      g_autofree char *list = g_strjoinv (", ", result->unverified_names);
+      settle_manager_note (manager, SETTLE_NOTE_NOTICE,
+                           "the device also claims %s, which nothing vouched for; --yes never accepts "
+                           "such names, so they are not trusted (pair without --yes to be asked about each).",
+                           list);
+      g_strv_builder_addv (refused, (const char **) result->unverified_names);
+      return g_strv_builder_end (accepted);
+    }
+  events = settle_manager_events (manager, &user_data);
+  for (char **n = result->unverified_names; *n != NULL; n++)
+    {
+      SettleQuestion question = {
+        .kind = SETTLE_QUESTION_EXTRA_NAME,
+        .name = *n,
+        .first = n == result->unverified_names,
+        .device_name = result->device_name,
+      };
+      gboolean yes = FALSE;
+      SettleConsent how;
+      if (events->consent != NULL && !events->consent (&question, &yes, &how, user_data, error))
+        return NULL;
+      g_strv_builder_add (yes ? accepted : refused, *n);
+    }
+  return g_strv_builder_end (accepted);
+}
+
+/* ---- the ceremony ---- */
+
+/* Consent runs inside the ceremony, between the checks and COMMIT, so
+ * that a "no" leaves nothing on the device either. */
+typedef struct {
+  SettleManager *manager;
+  const SettlePairing *pairing;
+  SettleRecord *record;     /* owned: what the user agreed to */
+} PairConsent;
+
+static gboolean
+consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError **error)
+{
+  PairConsent *consent = user_data;
+  const SettlePairing *pairing = consent->pairing;
+  g_autoptr (GStrvBuilder) refused_builder = g_strv_builder_new ();
+  g_auto (GStrv) names = accepted_names (consent->manager, result, pairing->yes, refused_builder, error);
+  g_auto (GStrv) refused = g_strv_builder_end (refused_builder);
+  g_autoptr (SettleRecord) record = NULL;
+
+  if (names == NULL)
+    return FALSE;
+  record = record_from_result (result, names, pairing, error);
+  if (record == NULL)
+    return FALSE;
+  /* Remembered so that `settle refresh` can find the device again. */
+  record->address = settle_endpoint_format (pairing->payload->host, pairing->payload->port);
+  if (pairing->yes)
+    record->consent = SETTLE_CONSENT_FLAG;
+  else
+    {
+      SettleQuestion question = {
+        .kind = SETTLE_QUESTION_TRUST,
+        .record = record,
+        .pairing = TRUE,
+        .sas = result->sas,
+        .role = result->role,
+        .device_name = result->device_name,
+        .typed_code = pairing->typed_code,
+        .refused = (const char *const *) refused,
+      };
+      if (!settle_manager_ask (consent->manager, &question, &record->consent, error))
+        return FALSE;
+    }
+  consent->record = g_steal_pointer (&record);
+  return TRUE;
+}
+
+static void
+forward_step (SettlePairStep step, gboolean finished, const char *detail, gpointer user_data)
+{
+  SettleManager *manager = user_data;
+  gpointer front_end;
+  const SettleManagerEvents *events = settle_manager_events (manager, &front_end);
+
+  if (events->pair_step != NULL)
+    events->pair_step ((int) step, finished, detail, front_end);
+}
+
+gboolean
+settle_manager_pair (SettleManager *manager, const SettlePairing *pairing, SettleRecord **paired,
+                     gboolean *enrolled_on_device, GError **error)
+{
+  PairConsent consent = { .manager = manager, .pairing = pairing };
+  SettlePairRequest request = {
+    .payload = pairing->payload,
+    .pinned = !pairing->typed_code,
+    .role = pairing->role,
+    .timeout_ms = pairing->timeout_ms,
+    .progress = forward_step,
+    .progress_data = manager,
+    .consent = consent_to_pairing,
+    .consent_data = &consent,
+  };
+  g_autoptr (SettlePairResult) result = NULL;
+
+  *paired = NULL;
+  if (enrolled_on_device != NULL)
+    *enrolled_on_device = FALSE;
+  /* Opened first: a store that cannot be written must not cost the
+   * device its single-use secret. */
+  if (settle_manager_store (manager, error) == NULL)
+    return FALSE;
+  result = settle_pair_run (&request, error);
+  if (result == NULL)
+    {
+      settle_record_free (consent.record);
+      return FALSE;
+    }
+  if (!settle_commit_add_with_key (manager, consent.record, result->client_key_pem, error))
+    {
+      if (enrolled_on_device != NULL)
+        *enrolled_on_device = TRUE;
+      settle_record_free (consent.record);
+      return FALSE;
+    }
+  *paired = consent.record;
+  return TRUE;
+}
