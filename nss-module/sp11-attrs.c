@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "sp11-role.h"
+
 static const CK_BBOOL sp11_true = CK_TRUE;
 static const CK_BBOOL sp11_false = CK_FALSE;
 
@@ -97,6 +99,25 @@ sp11_category (const settle_snap_entry *e)
     }
 }
 
+/* Roots and peers are anchors.  A cross certificate is one only for
+ * GnuTLS through p11-kit (sp11-role.h); for everyone else it must chain to
+ * its wrapper root.  A client identity is nobody's anchor. */
+static int
+sp11_is_anchor (const settle_snap_entry *e)
+{
+  switch (e->role)
+    {
+    case SETTLE_SNAP_ROOT:
+    case SETTLE_SNAP_PEER:
+      return 1;
+    case SETTLE_SNAP_CROSS:
+      return sp11_role_current () == SP11_ROLE_P11_KIT_TRUST_POLICY;
+    case SETTLE_SNAP_CLIENT:
+    default:
+      return 0;
+    }
+}
+
 static int
 sp11_certificate_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_value *out)
 {
@@ -109,9 +130,7 @@ sp11_certificate_attr (const settle_snap_entry *e, CK_ATTRIBUTE_TYPE type, sp11_
     case CKA_CERTIFICATE_CATEGORY:
       return sp11_set_ulong (out, sp11_category (e));
     case CKA_TRUSTED:
-      /* Anchors only: a cross certificate must chain to its wrapper root,
-       * and a client identity is nobody's anchor. */
-      return sp11_set_bool (out, e->role == SETTLE_SNAP_ROOT || e->role == SETTLE_SNAP_PEER);
+      return sp11_set_bool (out, sp11_is_anchor (e));
     case CKA_X_DISTRUSTED:
       return sp11_set_bool (out, 0);
     case CKA_VALUE:

@@ -139,6 +139,25 @@ mk_leaf() {
 }
 fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
 
+# GnuTLS through p11-kit.  p11-kit reads module files from fixed
+# directories only (and ignores per-user ones for root), so tests give it
+# a directory of their own in a private mount namespace: the host's
+# configuration is never touched.
+# p11kit_modules_dir DIR MODULE: DIR gets the shipped
+# packaging/p11-kit/settle.module pointing at MODULE, and p11-kit-trust's
+# file as on the system.
+p11kit_modules_dir() {
+  mkdir -p "$1"
+  sed "s|^module: .*|module: $2|" "$SOURCE_ROOT/packaging/p11-kit/settle.module" >"$1/settle.module"
+  [ ! -f /usr/share/p11-kit/modules/p11-kit-trust.module ] ||
+    cp /usr/share/p11-kit/modules/p11-kit-trust.module "$1/"
+}
+# with_p11kit_modules DIR CMD...: CMD with DIR as p11-kit's module
+# directory; "${P11KIT_RUN[@]}" DIR CMD... is the same as a plain command
+# (for `timeout` and other wrappers).
+P11KIT_RUN=(unshare --mount -- bash -c 'mount --bind "$1" /usr/share/p11-kit/modules && shift && exec "$@"' p11kit)
+with_p11kit_modules() { "${P11KIT_RUN[@]}" "$@"; }
+
 # Sanitized builds (-Db_sanitize=address): a module of ours (the PKCS#11
 # module, the OpenSSL provider) loaded into a program that was not built
 # with ASan (openssl, certutil, modutil, python3) needs the ASan runtime

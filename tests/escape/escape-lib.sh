@@ -14,7 +14,7 @@ STORE_DIR=$XDG_DATA_HOME/settle/store
 mkdir -p "$E_RES"
 
 ROW_IDS=()
-declare -A R_EXPECT R_ANCHOR R_PURPOSE R_HOST R_FLAGS R_LEAF R_INTS R_CHAIN INGEST
+declare -A R_EXPECT R_ANCHOR R_PURPOSE R_HOST R_FLAGS R_LEAF R_INTS R_CHAIN INGEST ANCHOR_KIND
 
 escape_make() {
   if ! bash "$E_SRC/make-escapes.sh" "$E" >"$T_DIR/make.out" 2>&1; then
@@ -41,11 +41,13 @@ chain_of() { [ "${R_CHAIN[$1]}" = - ] || echo "${R_CHAIN[$1]}"; }
 count_store() { local n=0 f; for f in "$STORE_DIR"/*.json; do [ -e "$f" ] && n=$((n + 1)); done; echo "$n"; }
 # escape_ingest: every anchor of anchors.tsv through `settle trust`, as a
 # user would; an anchor the rule forbids must be refused with a message and
-# nothing stored.  INGEST[anchor] = ok | refused.
+# nothing stored.  INGEST[anchor] = ok | refused; ANCHOR_KIND[anchor] =
+# ca | referee | peer.
 escape_ingest() {
   local a kind scope want f args before after
   while IFS=$'\t' read -r a kind scope want; do
     f=$P/$a.pem
+    ANCHOR_KIND[$a]=$kind
     case $kind in
       ca) args=(--ca "$f" --scope "$scope") ;;
       referee) args=(--ca "$f" --referee --scope "$scope") ;;

@@ -9,10 +9,11 @@
 # Columns: $BUILD_ROOT/tests/escape/results/*.tsv; the table:
 # $BUILD_ROOT/tests/escape/escape-matrix.md (docs/escape-matrix.md).
 . "$SOURCE_ROOT/tests/lib.sh"
-need_tool openssl python3 certutil modutil vfychain tstclnt curl certtool gnutls-cli timeout
+need_tool openssl python3 certutil modutil vfychain tstclnt curl certtool gnutls-cli timeout unshare
 . "$SOURCE_ROOT/tests/escape/escape-lib.sh"
 
 MODULE=${TEST_PKCS11_MODULE:-$BUILD_ROOT/nss-module/libsettle-pkcs11.so}
+TP_MODULE=${TEST_TRUST_POLICY_MODULE:-$BUILD_ROOT/nss-module/libsettle-trust-policy.so}
 export OPENSSL_MODULES="$BUILD_ROOT/provider"
 preload_asan_runtime "$MODULE"
 preload_asan_runtime "$OPENSSL_MODULES/settle.so"
@@ -24,13 +25,14 @@ escape_ingest
 
 BUNDLE=$TRUST/bundle.pem
 check "the snapshot has bundle.pem" test -s "$BUNDLE"
-# GnuTLS never checks a trust anchor's purposes, so settle feeds it nothing
-# (docs/security.md): its columns show GnuTLS with Debian's own trust, what
-# GnuTLS programs use, where the controls are n.a.
+# GnuTLS ignores an anchor's purposes in a file, so settle gives it no
+# file (docs/security.md); its columns are GnuTLS through p11-kit, with
+# settle's trust-policy module as packaging/p11-kit/settle.module
+# registers it ("pkcs11:" as the trust store).
 check "the snapshot holds no plain-PEM bundle that GnuTLS could read" \
   bash -c "! ls '$TRUST'/*.pem | grep -v '/bundle.pem$' | xargs -r grep -l -- '-----BEGIN CERTIFICATE-----' | grep -q ."
-SYSTEM_CA=/etc/ssl/certs/ca-certificates.crt
-GNUTLS_NA="settle feeds GnuTLS no trust: it cannot restrict an anchor's purpose"
+P11KIT=$T_DIR/p11-kit-modules
+p11kit_modules_dir "$P11KIT" "$TP_MODULE"
 TRUST_REAL=$(readlink -f "$TRUST")
 
 # NSS: a database with the module, as tests/nss does.
@@ -93,10 +95,11 @@ for id in "${ROW_IDS[@]}"; do
   # certtool --verify wants the chain to end at a CA: a pinned peer given
   # alone is "issuer is not a CA" there, while gnutls-cli (the TLS path)
   # accepts it; certtool has no say on a peer as itself.
-  if [ "${R_EXPECT[$id]}" = accept ]; then
-    cell certtool "$id" n.a. "$GNUTLS_NA"
+  if [ "${R_EXPECT[$id]}" = accept ] && [ "${ANCHOR_KIND[${R_ANCHOR[$id]}]:-}" = peer ]; then
+    cell certtool "$id" n.a. "certtool verifies chains to a CA; a pinned peer is checked by gnutls-cli"
   else
-  try certtool "$id" certtool --verify --load-ca-certificate "$SYSTEM_CA" --infile "$P/$id.chain.pem" "${gargs[@]}"
+    try certtool "$id" "${P11KIT_RUN[@]}" "$P11KIT" certtool --verify --load-ca-certificate pkcs11: \
+      --infile "$P/$id.chain.pem" "${gargs[@]}"
   fi
   # S/MIME: a message signed with the leaf, verified by `openssl cms`.
   if [ "$pur" = smime ]; then
@@ -146,11 +149,8 @@ for id in "${ROW_IDS[@]}"; do
   try cafile-curl "$id" curl -sS -o /dev/null --max-time 15 --cacert "$BUNDLE" --capath /nonexistent \
     --connect-to "$to" "$(url_of "$id")"
   gsni=(); [ "$kind" = name ] && gsni=(--sni-hostname "$h")
-  if [ "${R_EXPECT[$id]}" = accept ]; then
-    cell gnutls-cli "$id" n.a. "$GNUTLS_NA"
-  else
-    try gnutls-cli "$id" gnutls-cli --x509cafile "$SYSTEM_CA" --verify-hostname "$h" "${gsni[@]}" -p "$port" 127.0.0.1 </dev/null
-  fi
+  try gnutls-cli "$id" "${P11KIT_RUN[@]}" "$P11KIT" gnutls-cli --x509cafile=pkcs11: --verify-hostname "$h" \
+    "${gsni[@]}" -p "$port" 127.0.0.1 </dev/null
 done
 
 # --- pinned peers past ingest ---------------------------------------------

@@ -112,7 +112,7 @@ check "the login session sets SSL_CERT_DIR to OpenSSL's directory, then the user
 check "and no SETTLE_*, OPENSSL_* or SSL_CERT_FILE" \
   bash -c "! grep -E '^(SETTLE_|OPENSSL_|SSL_CERT_FILE=)' '$WORK/env.out'"
 check "p11-kit lists settle's module (/usr/share/p11-kit/modules/settle.module)" \
-  bash -c "runuser -l '$U' -c 'p11-kit list-modules' | grep -q 'libsettle-pkcs11.so\|SETTLE'"
+  bash -c "runuser -l '$U' -c 'p11-kit list-modules' | grep -q 'libsettle-trust-policy.so'"
 
 check_fails "before pairing, curl refuses the device (no trust on first use)" "SSL certificate problem|\\(60\\)" \
   as_user "curl -sS -o /dev/null $URL"
@@ -121,7 +121,7 @@ check_fails "before pairing, curl refuses the device (no trust on first use)" "S
 check "settle pair --qr ~/qr.png --yes (the installed settle, the user's own store)" \
   as_user "settle pair --qr ~/qr.png --label 'Installed test printer' --yes"
 check "settle list shows printer.local" bash -c "runuser -l '$U' -c 'settle list' | grep -q printer.local"
-check "the snapshot holds no plain-PEM bundle for GnuTLS (it cannot restrict an anchor's purpose)" \
+check "the snapshot holds no plain-PEM bundle for GnuTLS (a file cannot restrict an anchor's purpose)" \
   test ! -e "$HOME_U/.local/share/settle/trust/bundle-plain.pem"
 
 # --- OpenSSL programs with default paths -------------------------------------
@@ -165,19 +165,31 @@ check "openssl s_client -CAstore settle:// through the installed provider" \
   bash -c "runuser -l '$U' -c 'openssl s_client -provider settle -provider default -CAstore settle:// \
     -no-CAfile -no-CApath -connect printer.local:$PORT -servername printer.local \
     -verify_hostname printer.local -verify_return_error </dev/null' 2>&1 | grep -q 'Verify return code: 0 (ok)'"
-# GnuTLS: settle feeds it nothing, because GnuTLS never checks a trust
-# anchor's purposes (docs/security.md); its programs see the device as
-# untrusted, and so bank.example too.
-check_fails "gnutls-cli (Debian's system trust) does not trust the device: settle feeds GnuTLS nothing" \
+# GnuTLS: Debian builds it with one trust file (ca-certificates.crt), so
+# its default trust never sees settle; a file of settle's anchors would
+# lose their purposes (GnuTLS ignores an anchor's extendedKeyUsage in a
+# file).  Through p11-kit ("pkcs11:" as the trust store: the default of
+# GnuTLS builds that use p11-kit trust, and what a program may name on
+# Debian) GnuTLS reads settle's trust-policy module from the package's
+# p11-kit file, and there it checks the anchor's purposes.
+check_fails "gnutls-cli with Debian's default trust does not see the device (the limit)" \
   "is NOT trusted" \
   as_user "gnutls-cli -p $PORT printer.local </dev/null"
-check_fails "gnutls-cli refuses bank.example from the same device CA" "is NOT trusted" \
-  as_user "gnutls-cli -p $BANK_PORT bank.example </dev/null"
+check "gnutls-cli with p11-kit trust (--x509cafile=pkcs11:) trusts the paired device" \
+  bash -c "runuser -l '$U' -c 'gnutls-cli --x509cafile=pkcs11: -p $PORT printer.local </dev/null' 2>&1 | grep -q 'Status: The certificate is trusted'"
+check_fails "gnutls-cli with p11-kit trust refuses bank.example from the same device CA" "is NOT trusted" \
+  as_user "gnutls-cli --x509cafile=pkcs11: -p $BANK_PORT bank.example </dev/null"
+check "p11-kit's trust tool does not list settle's anchors (no system-wide extraction)" \
+  bash -c "! runuser -l '$U' -c 'trust list' 2>&1 | grep -qi printer.local"
 
 # wget is built with GnuTLS on Debian 12: the same as gnutls-cli.
-check_fails "wget (GnuTLS, system trust) does not trust the device either" \
+check_fails "wget (GnuTLS, default trust) does not trust the device" \
   "is not trusted" \
   as_user "wget -O /dev/null $URL"
+check "wget --ca-certificate=pkcs11: trusts it" \
+  as_user "wget -q --ca-certificate=pkcs11: -O /dev/null $URL"
+check_fails "wget --ca-certificate=pkcs11: refuses bank.example" "is not trusted|ERROR" \
+  as_user "wget --ca-certificate=pkcs11: -O /dev/null $BANK"
 
 # --- settle install --openssl: the same paths for systemd sessions ------------
 check "settle install --openssl writes ~/.config/environment.d/60-settle.conf" \
@@ -275,7 +287,7 @@ check "apt-get purge -y $PACKAGES" \
 check "no package is left installed or configured" bash -c \
   "! dpkg-query -W -f='\${db:Status-Abbrev} \${Package}\n' $PACKAGES 2>/dev/null | grep -v '^[up]n '"
 check "/usr/share/p11-kit/modules/settle.module is gone" test ! -e /usr/share/p11-kit/modules/settle.module
-check "p11-kit no longer lists settle's module" bash -c "! p11-kit list-modules 2>/dev/null | grep -q libsettle-pkcs11"
+check "p11-kit no longer lists settle's module" bash -c "! p11-kit list-modules 2>/dev/null | grep -q 'libsettle-\\|SETTLE'"
 check "no file of the packages is left (dpkg -L before the purge)" bash -c "
   [ -s '$WORK/files.list' ] || exit 1
   while read -r f; do [ -f \"\$f\" ] || [ -L \"\$f\" ] && { echo \"left: \$f\"; bad=1; }; done <'$WORK/files.list'; exit \${bad:-0}"

@@ -16,10 +16,12 @@ OSSL_DIR=$(pkg-config --variable modulesdir libcrypto)
 UNIT_DIR=$(pkg-config --variable systemduserunitdir systemd)
 
 check "the PKCS#11 module is where p11-kit looks ($P11_DIR)" test -f "$DEST$P11_DIR/libsettle-pkcs11.so"
+check "... and its trust-policy build beside it" test -f "$DEST$P11_DIR/libsettle-trust-policy.so"
 check "the p11-kit module file is where p11-kit reads ($P11_CONF)" test -f "$DEST$P11_CONF/settle.module"
 check "it names the module by its absolute installed path" \
-  grep -qx "module: $P11_DIR/libsettle-pkcs11.so" "$DEST$P11_CONF/settle.module"
-check "it is not a trust-policy module" grep -qx "trust-policy: no" "$DEST$P11_CONF/settle.module"
+  grep -qx "module: $P11_DIR/libsettle-trust-policy.so" "$DEST$P11_CONF/settle.module"
+check "it is a trust-policy module (for GnuTLS)" grep -qx "trust-policy: yes" "$DEST$P11_CONF/settle.module"
+check "kept out of p11-kit's trust tool and the proxy" grep -qx "disable-in: trust, p11-kit-proxy" "$DEST$P11_CONF/settle.module"
 check "the OpenSSL provider is in libcrypto's modules directory ($OSSL_DIR)" test -f "$DEST$OSSL_DIR/settle.so"
 check "the documented OpenSSL configurations exist" \
   test -f "$DEST$PREFIX/share/settle/openssl/settle.cnf" -a -f "$DEST$PREFIX/share/settle/openssl/settle-system.cnf"
