@@ -258,7 +258,10 @@ connection_thread (gpointer data)
   close (c->fd);
   settle_device_limits_release (device->limits, &c->source);
   g_free (c);
-  ERR_clear_error ();
+  /* This thread's OpenSSL state (error queue, random generators) goes
+   * now, not in a thread-exit destructor that may still be running when
+   * stop_connections has returned and the process exits. */
+  OPENSSL_thread_stop ();
   g_mutex_lock (&device->lock);
   if (--device->running == 0)
     g_cond_broadcast (&device->idle);

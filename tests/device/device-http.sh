@@ -16,7 +16,13 @@ RENEW=/.well-known/settle/renew
 WHOAMI=/.well-known/settle/whoami
 CSR_MAX=16384
 
-"$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
+# A sanitized build reports every leak of the device, except libsoup's
+# own of the request target after an unknown Transfer-Encoding
+# (lsan-libsoup.supp says which version and where); the full stack of
+# every allocation, as GLib has no frame pointers for the fast unwinder.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0" \
+LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SOURCE_ROOT/tests/device/lsan-libsoup.supp" \
+  "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
   --qr-text "$QR_TXT" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
 DEV_PID=$!
 at_exit "kill $DEV_PID 2>/dev/null"
@@ -142,5 +148,6 @@ check "an idle connection is closed by the device (idle timeout)" \
 check "the device still serves after all this" test "$(code "$URL/")" = 200
 check "SIGTERM stops the device" \
   bash -c "kill -TERM $DEV_PID; for i in \$(seq 50); do kill -0 $DEV_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
-check "no sanitizer report in the device log" bash -c "! grep -Eq 'Sanitizer|runtime error' '$T_DIR/dev.err'"
+check "no sanitizer report in the device log" \
+  bash -c "if grep -Eq 'Sanitizer|runtime error' '$T_DIR/dev.err'; then cat '$T_DIR/dev.err'; exit 1; fi"
 done_testing
