@@ -37,8 +37,10 @@ chmod 0700 "$XDG_RUNTIME_DIR"
 unset DBUS_SESSION_BUS_ADDRESS
 export SETTLE_STORE="file:$XDG_DATA_HOME/settle/store"
 
-# A tool the test cannot do without: a skip (77) on a developer's machine,
-# a failure under CI, where everything must be installed.
+# A tool the test cannot do without: a skip on a developer's machine (a TAP
+# plan of 0 with exit status 0, which meson's TAP parser counts as SKIP; 77
+# would be an ERROR under the TAP protocol), a failure under CI, where
+# everything must be installed.
 need_tool() {
   local t
   for t in "$@"; do
@@ -48,7 +50,7 @@ need_tool() {
         exit 1
       fi
       echo "1..0 # SKIP missing tool $t"
-      exit 77
+      exit 0
     fi
   done
 }

@@ -214,7 +214,7 @@ allow_client_auth() {
   local policy=$dir/settle-test-$$.json
   if ! mkdir -p "$dir" 2>/dev/null || ! touch "$policy" 2>/dev/null; then
     if [ "${CI:-}" = true ]; then echo "Bail out! cannot write $policy (CI runs as root)"; exit 1; fi
-    echo "1..0 # SKIP writing a Chromium policy needs root"; exit 77
+    echo "1..0 # SKIP writing a Chromium policy needs root"; exit 0
   fi
   at_exit "rm -f '$policy'"
   printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://printer.local:%s\\",\\"filter\\":{\\"ISSUER\\":{\\"CN\\":\\"%s\\"}}}"]}\n' \

@@ -37,13 +37,13 @@ homenet_need() {
     if [ "${CI:-}" = true ]; then
       echo "Bail out! libnss-mdns is missing (CI must install it)"; exit 1
     fi
-    echo "1..0 # SKIP libnss-mdns is not installed"; exit 77
+    echo "1..0 # SKIP libnss-mdns is not installed"; exit 0
   fi
   if [ "$(id -u)" -ne 0 ]; then
     if [ "${CI:-}" = true ]; then
       echo "Bail out! the homenet needs root (network and mount namespaces)"; exit 1
     fi
-    echo "1..0 # SKIP the homenet needs root (network and mount namespaces)"; exit 77
+    echo "1..0 # SKIP the homenet needs root (network and mount namespaces)"; exit 0
   fi
 }
 
