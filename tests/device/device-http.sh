@@ -34,28 +34,28 @@ PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T
 check "the device prints the port it picked" test -n "$PORT"
 URL=https://127.0.0.1:$PORT
 
-# raw TEXT: sends TEXT (printf format) over TLS as it is and prints the
-# answer; the device closes the connection after it (Connection: close or
-# an error), so nothing waits for a timeout.
+# raw TEXT: sends TEXT (printf format) over TLS as it is and writes the
+# answer to $T_DIR/raw; fails unless the device closes the connection
+# within 5 s (as it must after Connection: close, HTTP/1.0 or an error).
 raw() {
-  printf "$1" | timeout 20 openssl s_client -quiet -connect "127.0.0.1:$PORT" 2>/dev/null
+  printf "$1" | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$PORT" >"$T_DIR/raw" 2>/dev/null
 }
 code() { curl -sk -o /dev/null -w '%{http_code}' "$@"; }
-export PORT
+export PORT T_DIR
 export -f raw
 
 # ---- keep-alive, HTTP/1.0, methods, paths ----
 
 check "two requests share one connection (keep-alive)" \
   bash -c "test \"\$(curl -sk -o /dev/null -o /dev/null -w '%{http_code}:%{num_connects} ' '$URL/' '$URL/nope')\" = '200:1 404:0 '"
-check "curl says it re-used the connection" \
-  bash -c "curl -sk -v -o /dev/null -o /dev/null '$URL/' '$URL$WHOAMI' 2>&1 | grep -q 'Re-using existing connection'"
+check "curl says it re-used the connection, and connected once" \
+  bash -c "curl -sk -v -o /dev/null -o /dev/null '$URL/' '$URL$WHOAMI' >'$T_DIR/v' 2>&1 && grep -q 'Re-using existing connection' '$T_DIR/v' && test \$(grep -c '^\* Connected to' '$T_DIR/v') = 1"
 check "three pipelined requests in one write get three answers in order" \
-  bash -c "test \"\$(raw 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET $WHOAMI HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | grep '^HTTP/' | cut -d' ' -f2 | tr '\n' ' ')\" = '200 404 401 '"
+  bash -c "raw 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET $WHOAMI HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' && test \"\$(grep '^HTTP/' '$T_DIR/raw' | cut -d' ' -f2 | tr '\n' ' ')\" = '200 404 401 '"
 check "HTTP/1.0 gets an HTTP/1.0 answer with the page" \
   bash -c "curl -sk --http1.0 -i '$URL/' >'$T_DIR/h10' && head -1 '$T_DIR/h10' | grep -q '^HTTP/1.0 200' && grep -q '<h1>printer.local</h1>' '$T_DIR/h10'"
 check "a bare HTTP/1.0 request without Host is served and closed" \
-  bash -c "raw 'GET / HTTP/1.0\r\n\r\n' | grep -q '<h1>printer.local</h1>'"
+  bash -c "raw 'GET / HTTP/1.0\r\n\r\n' && grep -q '<h1>printer.local</h1>' '$T_DIR/raw'"
 check "HEAD / is 200 without a body" \
   bash -c "test \"\$(curl -sk -I -o /dev/null -w '%{http_code}:%{size_download}' '$URL/')\" = 200:0"
 check "unknown paths are 404" test "$(code "$URL/nope")" = 404
@@ -65,10 +65,10 @@ check "GET on renew is 405 and says Allow: POST" \
   bash -c "curl -sk -i '$URL$RENEW' | tr -d '\r' >'$T_DIR/405' && head -1 '$T_DIR/405' | grep -q ' 405' && grep -qi '^Allow: POST$' '$T_DIR/405'"
 check "a request target over 2048 bytes is 414" \
   test "$(code "$URL/$(head -c 3000 /dev/zero | tr '\0' a)")" = 414
-check "a garbage request is 400" bash -c "raw 'GARBAGE\r\n\r\n' | head -1 | grep -q '^HTTP/1.[01] 400'"
-check "an HTTP/1.1 request without Host is 400" bash -c "raw 'GET / HTTP/1.1\r\n\r\n' | head -1 | grep -q ' 400'"
+check "a garbage request is 400" bash -c "raw 'GARBAGE\r\n\r\n' && head -1 '$T_DIR/raw' | grep -q '^HTTP/1.[01] 400'"
+check "an HTTP/1.1 request without Host is 400" bash -c "raw 'GET / HTTP/1.1\r\n\r\n' && head -1 '$T_DIR/raw' | grep -q ' 400'"
 check "an unknown Transfer-Encoding is refused" \
-  bash -c "raw 'POST $RENEW HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nxx' | head -1 | grep -Eq ' (400|501)'"
+  bash -c "raw 'POST $RENEW HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nxx' && head -1 '$T_DIR/raw' | grep -Eq ' (400|501)'"
 check "whoami without a client certificate is 401" test "$(code "$URL$WHOAMI")" = 401
 
 # ---- the body bound ----
