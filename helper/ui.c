@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "consent.h"
 #include "ui.h"
 
@@ -172,15 +173,15 @@ settle_ui_per_device (const char *cmd, SettleUiDeviceOperation operation, const 
       if (!operation (manager, target, &failures, &error))
         {
           settle_ui_fail (cmd, error);
-          return 1;
+          return SETTLE_EXIT_FAILED;
         }
-      return failures > 0 ? 1 : 0;
+      return failures > 0 ? SETTLE_EXIT_FAILED : SETTLE_EXIT_OK;
     }
   if (error == NULL && operation (manager, target, &failures, &error))
-    return 0;
+    return SETTLE_EXIT_OK;
   settle_ui_fail (cmd, error);
   fprintf (stderr, "settle %s: nothing was changed.\n", cmd);
-  return 1;
+  return SETTLE_EXIT_FAILED;
 }
 
 gboolean

@@ -4,7 +4,10 @@
  * (settle_manager_uninstall_everywhere); afterwards nothing of ours
  * trusts anything (REQ-ARCH-03).  Each step runs even when an earlier one
  * failed, so that as much as possible is gone; each failure is a
- * SETTLE_NOTE_NOTICE. */
+ * SETTLE_NOTE_NOTICE.
+ *
+ * Ownership: only the manager is passed in (borrowed); the results are
+ * plain values in the caller's variables. */
 #pragma once
 
 #include "settle-manager.h"
