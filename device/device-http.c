@@ -117,7 +117,9 @@ typedef struct {
 } Pump;
 
 /* Polls `fd` for `want` only; an fd that is not polled at all cannot
- * wake the pump with a hang-up it has no use for yet. */
+ * wake the pump with a hang-up it has no use for yet (the socketpair end
+ * while the pump's buffer for it is full).  The network side is always
+ * watched for a hang-up. */
 static void
 pump_watch (Pump *p, int fd, gpointer *tag, GIOCondition want)
 {
@@ -277,6 +279,10 @@ pump_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   Pump *p = (Pump *) source;
   GIOCondition net_want = 0, app_want = 0;
   gboolean moved = FALSE;
+  /* A reset, or both directions shut (device-serve.c stopping, or the
+   * client's FIN after ours): nothing more reaches the client. */
+  if (p->net_tag != NULL && (g_source_query_unix_fd (source, p->net_tag) & (G_IO_HUP | G_IO_ERR)) != 0)
+    p->net_broken = TRUE;
   while (pump_move (p, &net_want, &app_want))
     moved = TRUE;
   gint64 now = g_get_monotonic_time ();
@@ -293,7 +299,7 @@ pump_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
         callback (user_data);
       return G_SOURCE_REMOVE;
     }
-  pump_watch (p, p->net_fd, &p->net_tag, net_want);
+  pump_watch (p, p->net_fd, &p->net_tag, net_want | G_IO_HUP | G_IO_ERR);
   pump_watch (p, p->app_fd, &p->app_tag, app_want);
   gint64 wake = MIN (p->idle_deadline, p->end_deadline);
   if (p->closing)

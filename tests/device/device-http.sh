@@ -146,8 +146,17 @@ check "the enrolments hold one certificate for this client, no more" \
 check "an idle connection is closed by the device (idle timeout)" \
   bash -c "timeout 30 openssl s_client -quiet -connect 127.0.0.1:$PORT </dev/null >/dev/null 2>&1; test \$? -ne 124"
 check "the device still serves after all this" test "$(code "$URL/")" = 200
-check "SIGTERM stops the device" \
-  bash -c "kill -TERM $DEV_PID; for i in \$(seq 50); do kill -0 $DEV_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+# A client keeps its connection open after a request (s_client -quiet
+# ignores the end of its input and waits for the device to close the
+# connection); SIGTERM must not wait for that.
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >"$T_DIR/held.in"
+openssl s_client -quiet -connect "127.0.0.1:$PORT" <"$T_DIR/held.in" >"$T_DIR/held" 2>/dev/null &
+HOLD_PID=$!
+at_exit "kill $HOLD_PID 2>/dev/null"
+for i in $(seq 50); do grep -q '</html>' "$T_DIR/held" 2>/dev/null && break; sleep 0.1; done
+check "a client holds a keep-alive connection after its answer" grep -q '</html>' "$T_DIR/held"
+check "SIGTERM stops the device at once, also with that connection open" \
+  bash -c "kill -TERM $DEV_PID; for i in \$(seq 30); do kill -0 $DEV_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 check "no sanitizer report in the device log" \
   bash -c "if grep -Eq 'Sanitizer|runtime error' '$T_DIR/dev.err'; then cat '$T_DIR/dev.err'; exit 1; fi"
 done_testing
