@@ -27,11 +27,9 @@
  * ceremony needs on the same port: ALPN decides between the two after one
  * handshake, and SPAKE2 is bound to the TLS exporter.  (libmicrohttpd
  * would own the TLS itself, with GnuTLS; libhttp-parser, used before, is
- * archived upstream.)  Known: libsoup 3.2.3 (Debian 12) leaks the request
- * target of a request with a Transfer-Encoding it does not know (fixed in
- * 3.5.2, commit 450d43c4); once per connection, as it closes after the
- * 501, so a client pays a TLS handshake for every leak of at most its
- * 64 KiB header block (tests/device/lsan-libsoup.supp).
+ * archived upstream.)  libsoup before 3.5.2 (Debian 12 has 3.2.3) leaks
+ * on a Transfer-Encoding or Content-Length it does not recognise; the
+ * pump keeps such requests from it (HeadGuard below).
  *
  * One connection: after the handshake a pump copies bytes between the
  * SSL and one end of a socketpair (bounded buffers, an idle timeout and a
@@ -94,6 +92,115 @@ typedef struct {
   gboolean done;               /* the pump has ended */
 } HttpConn;
 
+/* ---- libsoup < 3.5.2: framing headers it would leak on ---- */
+
+/* libsoup before 3.5.2 leaks the request target of a request whose
+ * Transfer-Encoding or Content-Length it does not recognise
+ * (parse_headers() in soup-server-message-io-http1.c returns 501 or 400
+ * without freeing it; fixed by upstream commit 450d43c4): up to its 64 KiB
+ * header limit for every such request, as many as clients care to send.
+ * The pump refuses such header lines before they reach the server, by
+ * libsoup's own rules (soup-headers.c, soup-message-headers.c): '\n' ends
+ * a line, NUL bytes are dropped, the name runs to ':' without blanks, case
+ * does not matter, a line starting with a blank continues the previous
+ * one; Transfer-Encoding must be chunked or identity, Content-Length
+ * digits.  The pump sees bytes, not where requests begin, so it looks at
+ * every line and counts framing headers since the last empty line: a body
+ * line that looks like a bad framing header costs its connection, which
+ * no PKCS#10 request (base64 or DER) does in practice. */
+#define SOUP_LEAKS_ON_BAD_FRAMING (!SOUP_CHECK_VERSION (3, 5, 2))
+#define GUARD_LINE 48
+
+typedef struct {
+  char line[GUARD_LINE];       /* the start of the current line, lowercased */
+  gsize len;                   /* its length so far (may exceed what is kept) */
+  guint framing_lines;         /* Transfer-Encoding and Content-Length since the last empty line */
+  gboolean after_framing;      /* the previous line was one of them */
+} HeadGuard;
+
+/* `line` is NAME ':' (libsoup: no blanks in a name); *value the rest
+ * without leading blanks. */
+static gboolean
+header_named (const char *line, const char *name, const char **value)
+{
+  gsize n = strlen (name);
+  if (strncmp (line, name, n) != 0 || line[n] != ':')
+    return FALSE;
+  const char *v = line + n + 1;
+  while (*v == ' ' || *v == '\t')
+    v++;
+  *value = v;
+  return TRUE;
+}
+
+/* `value` is `word` (or, for word NULL, digits only), trailing blanks aside. */
+static gboolean
+value_is (const char *value, const char *word)
+{
+  const char *rest = value;
+  if (word == NULL)
+    while (g_ascii_isdigit (*rest))
+      rest++;
+  else if (strncmp (value, word, strlen (word)) == 0)
+    rest = value + strlen (word);
+  else
+    return FALSE;
+  while (*rest == ' ' || *rest == '\t' || *rest == '\r')
+    rest++;
+  return *rest == '\0';
+}
+
+/* One whole line; FALSE for framing that libsoup would not recognise. */
+static gboolean
+guard_line (HeadGuard *g)
+{
+  gboolean whole = g->len < GUARD_LINE;
+  g->line[MIN (g->len, GUARD_LINE - 1)] = '\0';
+  if (g->len == 0 || (g->len == 1 && g->line[0] == '\r'))
+    {
+      g->framing_lines = 0;
+      g->after_framing = FALSE;
+      return TRUE;
+    }
+  if (g->line[0] == ' ' || g->line[0] == '\t')
+    return !g->after_framing;
+  const char *value = NULL;
+  gboolean te = header_named (g->line, "transfer-encoding", &value);
+  gboolean cl = !te && header_named (g->line, "content-length", &value);
+  g->after_framing = te || cl;
+  if (!g->after_framing)
+    return TRUE;
+  /* libsoup joins repeated headers ("chunked, chunked"). */
+  if (++g->framing_lines > 1 || !whole)
+    return FALSE;
+  return te ? value_is (value, "chunked") || value_is (value, "identity") : value_is (value, NULL);
+}
+
+/* The client's next bytes: how many of them may go to the server, all
+ * of them or those before the '\n' that ends a refused line (without it,
+ * that line never completes a header block that libsoup would parse). */
+static gsize
+guard_feed (HeadGuard *g, const guint8 *data, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    {
+      guint8 c = data[i];
+      if (c == '\0')
+        continue;
+      if (c == '\n')
+        {
+          if (!guard_line (g))
+            return i;
+          g->len = 0;
+          continue;
+        }
+      if (g->len < GUARD_LINE - 1)
+        g->line[g->len] = g_ascii_tolower ((char) c);
+      g->len++;
+    }
+  return len;
+}
+
 /* ---- the pump: SSL <-> socketpair ---- */
 
 typedef struct {
@@ -102,6 +209,7 @@ typedef struct {
   int net_fd;                  /* borrowed: the TCP socket under ssl */
   int app_fd;                  /* owned: the pump's end of the socketpair */
   const guint *app_busy;       /* borrowed: requests the server is working on */
+  const char *peer_address;    /* borrowed */
   gpointer net_tag, app_tag;
   guint8 to_app[PUMP_BUF];
   gsize to_app_off, to_app_len;
@@ -113,6 +221,8 @@ typedef struct {
   gboolean app_gone;           /* the server reads no more: drop the client's bytes */
   gboolean app_shut;           /* the server was told that the client is done */
   gboolean closing;            /* close_notify sent, lingering */
+  gboolean refused;            /* the client sent framing libsoup would leak on (logged once) */
+  HeadGuard guard;
   gint64 idle_deadline, end_deadline, linger_deadline;
 } Pump;
 
@@ -135,18 +245,21 @@ pump_watch (Pump *p, int fd, gpointer *tag, GIOCondition want)
     g_source_modify_unix_fd (&p->source, *tag, want);
 }
 
+/* What a failed SSL_read or SSL_write waits for; 0 when it failed for
+ * good (*error says how). */
 static GIOCondition
-ssl_wants (SSL *ssl, int rc, gboolean *failed)
+ssl_wants (SSL *ssl, int rc, int *error)
 {
-  int e = SSL_get_error (ssl, rc);
+  *error = SSL_get_error (ssl, rc);
   ERR_clear_error ();
-  if (e == SSL_ERROR_WANT_READ)
+  if (*error == SSL_ERROR_WANT_READ)
     return G_IO_IN;
-  if (e == SSL_ERROR_WANT_WRITE)
+  if (*error == SSL_ERROR_WANT_WRITE)
     return G_IO_OUT;
-  *failed = TRUE;
   return 0;
 }
+
+
 
 /* Moves what can move without waiting; TRUE when something moved. */
 static gboolean
@@ -159,26 +272,42 @@ pump_move (Pump *p, GIOCondition *net_want, GIOCondition *app_want)
   if (!p->net_eof && p->to_app_len == 0)
     {
       int n = SSL_read (p->ssl, p->to_app, sizeof p->to_app);
-      gboolean failed = FALSE;
       if (n > 0)
         {
           progress = TRUE;
+          gsize pass = (gsize) n;
+          if (SOUP_LEAKS_ON_BAD_FRAMING && !p->app_gone)
+            pass = guard_feed (&p->guard, p->to_app, (gsize) n);
           if (!p->app_gone)
             {
               p->to_app_off = 0;
-              p->to_app_len = (gsize) n;
+              p->to_app_len = pass;
+            }
+          if (pass < (gsize) n)
+            {
+              /* The server gets what came before and then the end of
+               * its input: it answers what it can, the unfinished
+               * request with 400, and closes. */
+              p->refused = TRUE;
+              p->app_gone = TRUE;
+              g_printerr ("settle-device: HTTPS request from %s: a Transfer-Encoding or Content-Length that "
+                          "libsoup %u.%u.%u would not recognise (400)\n",
+                          p->peer_address, soup_get_major_version (), soup_get_minor_version (),
+                          soup_get_micro_version ());
             }
         }
       else
         {
-          *net_want |= ssl_wants (p->ssl, n, &failed);
+          int error = 0;
+          GIOCondition want = ssl_wants (p->ssl, n, &error);
+          *net_want |= want;
           /* close_notify: the client may still read the answer to what
            * it sent.  A FIN without it, a reset or a TLS failure (also
            * device-serve.c shutting the socket down) ends everything. */
-          if (failed)
+          if (want == 0)
             {
               p->net_eof = TRUE;
-              p->net_broken = p->net_broken || SSL_get_error (p->ssl, n) != SSL_ERROR_ZERO_RETURN;
+              p->net_broken = p->net_broken || error != SSL_ERROR_ZERO_RETURN;
               progress = TRUE;
             }
         }
@@ -203,7 +332,7 @@ pump_move (Pump *p, GIOCondition *net_want, GIOCondition *app_want)
           progress = TRUE;
         }
     }
-  if (p->net_eof && p->to_app_len == 0 && !p->app_shut)
+  if ((p->net_eof || p->refused) && p->to_app_len == 0 && !p->app_shut)
     {
       shutdown (p->app_fd, SHUT_WR);
       p->app_shut = TRUE;
@@ -236,7 +365,6 @@ pump_move (Pump *p, GIOCondition *net_want, GIOCondition *app_want)
     {
       /* After WANT_*, the same arguments again, as OpenSSL requires. */
       int n = SSL_write (p->ssl, p->to_net + p->to_net_off, (int) (p->to_net_len - p->to_net_off));
-      gboolean failed = FALSE;
       if (n > 0)
         {
           progress = TRUE;
@@ -246,8 +374,10 @@ pump_move (Pump *p, GIOCondition *net_want, GIOCondition *app_want)
         }
       else
         {
-          *net_want |= ssl_wants (p->ssl, n, &failed);
-          if (failed)
+          int error = 0;
+          GIOCondition want = ssl_wants (p->ssl, n, &error);
+          *net_want |= want;
+          if (want == 0)
             {
               p->net_broken = TRUE;
               progress = TRUE;
@@ -324,7 +454,7 @@ static GSourceFuncs pump_funcs = {
 /* Owns `app_fd`.  The first dispatch comes at once: the handshake may
  * have left request bytes inside the SSL, where no poll sees them. */
 static GSource *
-pump_new (SSL *ssl, int net_fd, int app_fd, const guint *app_busy)
+pump_new (SSL *ssl, int net_fd, int app_fd, const guint *app_busy, const char *peer_address)
 {
   GSource *source = g_source_new (&pump_funcs, sizeof (Pump));
   Pump *p = (Pump *) source;
@@ -332,6 +462,7 @@ pump_new (SSL *ssl, int net_fd, int app_fd, const guint *app_busy)
   p->net_fd = net_fd;
   p->app_fd = app_fd;
   p->app_busy = app_busy;
+  p->peer_address = peer_address;
   gint64 now = g_get_monotonic_time ();
   p->idle_deadline = now + (gint64) HTTP_IDLE_MS * 1000;
   p->end_deadline = now + (gint64) HTTP_LIFETIME_MS * 1000;
@@ -773,7 +904,7 @@ serve_in_context (HttpConn *hc, SSL *ssl, GError **error)
       close (pair[1]);
       return FALSE;
     }
-  GSource *pump = pump_new (ssl, net_fd, pair[0], &hc->busy);
+  GSource *pump = pump_new (ssl, net_fd, pair[0], &hc->busy, hc->peer_address);
   hc->stream = g_socket_connection_factory_create_connection (app_socket);
   SoupServer *server = soup_server_new ("server-header", "settle-device", NULL);
   soup_server_add_handler (server, NULL, route, hc, NULL);

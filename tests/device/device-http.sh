@@ -16,12 +16,11 @@ RENEW=/.well-known/settle/renew
 WHOAMI=/.well-known/settle/whoami
 CSR_MAX=16384
 
-# A sanitized build reports every leak of the device, except libsoup's
-# own of the request target after an unknown Transfer-Encoding
-# (lsan-libsoup.supp says which version and where); the full stack of
-# every allocation, as GLib has no frame pointers for the fast unwinder.
+# A sanitized build reports every leak of the device at its end (the last
+# check), with the full stack of every allocation, as GLib has no frame
+# pointers for the fast unwinder.  libsoup before 3.5.2 would leak on the
+# bad framing headers below, were they not kept from it.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0" \
-LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SOURCE_ROOT/tests/device/lsan-libsoup.supp" \
   "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
   --qr-text "$QR_TXT" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
 DEV_PID=$!
@@ -69,6 +68,13 @@ check "a garbage request is 400" bash -c "raw 'GARBAGE\r\n\r\n' && head -1 '$T_D
 check "an HTTP/1.1 request without Host is 400" bash -c "raw 'GET / HTTP/1.1\r\n\r\n' && head -1 '$T_DIR/raw' | grep -q ' 400'"
 check "an unknown Transfer-Encoding is refused" \
   bash -c "raw 'POST $RENEW HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nxx' && head -1 '$T_DIR/raw' | grep -Eq ' (400|501)'"
+check "a Content-Length that is no number is 400" \
+  bash -c "raw 'POST $RENEW HTTP/1.1\r\nHost: x\r\nContent-Length: 2x\r\n\r\nxx' && head -1 '$T_DIR/raw' | grep -q ' 400'"
+check "two Transfer-Encoding lines are refused" \
+  bash -c "raw 'POST $RENEW HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n' && head -1 '$T_DIR/raw' | grep -Eq ' (400|501)'"
+check "a pipelined request before a refused one is still answered" \
+  bash -c "raw 'GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST $RENEW HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  GZIP \r\n\r\n' && test \"\$(grep '^HTTP/' '$T_DIR/raw' | cut -d' ' -f2 | tr '\n' ' ')\" = '200 400 '"
+check "the device logged the refused framing" grep -q 'Transfer-Encoding or Content-Length that libsoup' "$T_DIR/dev.err"
 check "whoami without a client certificate is 401" test "$(code "$URL$WHOAMI")" = 401
 
 # ---- the body bound ----
