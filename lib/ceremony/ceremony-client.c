@@ -17,6 +17,7 @@
 #include "settle-ceremony-msg.h"
 #include "settle-ceremony-tls.h"
 #include "settle-cert.h"
+#include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 #include "settle-spake2.h"
@@ -130,10 +131,70 @@ should_try_name (const PairRun *run, gint64 started_us)
          && spent_ms < (gint64) run->timeout_ms / 2;
 }
 
+/* Where to look for a device whose payload has no address (A): an owned
+ * list of SettleEndpoint, in the order to try (schema/qr-payload.md, "A
+ * payload without an address").
+ *
+ * DISCOVERY GOES HERE.  lib/discovery/ will browse DNS-SD _settle._tcp
+ * for instances whose target host is payload->name and put what it
+ * resolves first (SETTLE_ENDPOINT_DISCOVERED: the SRV port on the name's
+ * addresses); discovery only says where to knock, the pin check in
+ * step_pin still decides.  Until then the name alone is tried, through
+ * the system resolver (libnss-mdns for .local), on the default port. */
+static GPtrArray *
+endpoints_for_name (const PairRun *run)
+{
+  const SettleQrPayload *payload = run->request->payload;
+  GPtrArray *endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_endpoint_free);
+
+  g_ptr_array_add (endpoints, settle_endpoint_new (payload->name, SETTLE_ENDPOINT_DEFAULT_PORT,
+                                                   SETTLE_ENDPOINT_NAME));
+  return endpoints;
+}
+
+/* A payload without an address: each endpoint in turn, within the one
+ * timeout; the error names the device, not an address it never gave. */
+static gboolean
+connect_by_name (PairRun *run, GError **error)
+{
+  const SettleQrPayload *payload = run->request->payload;
+  g_autoptr (GPtrArray) endpoints = NULL;
+  g_autoptr (GError) last_error = NULL;
+  g_autofree char *looking = NULL;
+
+  if (payload->name == NULL)
+    return fail (error, SETTLE_ERROR_FORMAT,
+                 "The pairing code has neither an address nor a device name, so the device "
+                 "cannot be found.");
+  looking = g_strdup_printf ("%s on the local network", payload->name);
+  report (run, SETTLE_PAIR_STEP_CONNECT, FALSE, looking);
+  endpoints = endpoints_for_name (run);
+  for (guint i = 0; i < endpoints->len && run->conn == NULL; i++)
+    {
+      const SettleEndpoint *at = g_ptr_array_index (endpoints, i);
+      g_clear_error (&last_error);
+      run->conn = settle_tls_connect (at->host, at->port, payload->name, run->timeout_ms, &last_error);
+      if (run->conn != NULL)
+        {
+          g_autofree char *answered = settle_endpoint_to_string (at);
+          report (run, SETTLE_PAIR_STEP_CONNECT, TRUE, answered);
+        }
+    }
+  if (run->conn != NULL)
+    return TRUE;
+  return fail (error, last_error != NULL ? last_error->code : SETTLE_ERROR_NETWORK,
+               "%s was not found on the local network: %s", payload->name,
+               last_error != NULL ? last_error->message : "nothing to try.");
+}
+
 static gboolean
 step_connect (PairRun *run, GError **error)
 {
   const SettleQrPayload *payload = run->request->payload;
+
+  if (payload->host == NULL)
+    return connect_by_name (run, error);
+
   g_autofree char *hint = address_text (payload->host, payload->port);
   g_autoptr (GError) hint_error = NULL;
   gint64 started = g_get_monotonic_time ();
