@@ -1,5 +1,5 @@
 /* qr-payload.c: parse and format the `SETTLE:` QR payload
- * (schema/qr-payload.md).  The parser is strict: a QR code is machine
+ * (schema/qr-payload.md), with or without the address hint A.  The parser is strict: a QR code is machine
  * made, so anything but the canonical form points at a broken or hostile
  * device, and every refusal says which field is wrong. */
 #include "settle-qr-payload.h"
@@ -146,11 +146,22 @@ check_envelope (const char *text, gsize len, GError **error)
   return TRUE;
 }
 
+/* Every known field is required except the address hint A: a payload
+ * without it means "find N on the local network" (schema/qr-payload.md).
+ * A field that is there must not be empty. */
+static gboolean
+field_optional (int id)
+{
+  return id == F_A;
+}
+
 static gboolean
 require_fields (const Fields *fields, GError **error)
 {
   for (int i = 0; i < F_COUNT; i++)
     {
+      if (fields->value[i] == NULL && field_optional (i))
+        continue;
       if (fields->value[i] == NULL)
         {
           g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
@@ -276,13 +287,13 @@ parse_known_fields (const Fields *f, SettleQrPayload *p, GError **error)
   g_autofree char *v = g_strndup (f->value[F_V], f->len[F_V]);
   g_autofree char *g = g_strndup (f->value[F_G], f->len[F_G]);
   g_autofree char *n = g_strndup (f->value[F_N], f->len[F_N]);
-  g_autofree char *a = g_strndup (f->value[F_A], f->len[F_A]);
+  g_autofree char *a = f->value[F_A] != NULL ? g_strndup (f->value[F_A], f->len[F_A]) : NULL;
   char *s = g_strndup (f->value[F_S], f->len[F_S]);
 
   gboolean ok = parse_version (v, f->len[F_V], &p->version, error)
                 && parse_suite (g, &p->suite, error)
                 && (p->name = settle_name_normalize_in (n, "device name N of the pairing code", error)) != NULL
-                && parse_address (a, p, error)
+                && (a == NULL || parse_address (a, p, error))
                 && parse_spki_hash (f->value[F_H], f->len[F_H], p->spki_sha256, error)
                 && parse_secret (s, f->len[F_S], p, error);
   settle_base32_wipe_free (s);
@@ -349,19 +360,25 @@ char *
 settle_qr_payload_format (const SettleQrPayload *p, GError **error)
 {
   const char *suite = settle_spake2_suite_qr_id (p->suite);
-  if (suite == NULL || p->name == NULL || p->host == NULL
-      || !settle_base32_secret_length_ok (p->secret_len))
+  if (suite == NULL || p->name == NULL || !settle_base32_secret_length_ok (p->secret_len))
     {
-      refuse (error, "The pairing code cannot be written: its suite, name, address or secret is missing.");
+      refuse (error, "The pairing code cannot be written: its suite, name or secret is missing.");
+      return NULL;
+    }
+  /* No host: no A field, and then no port either (the port comes from
+   * DNS-SD or is the default one). */
+  if (p->host == NULL && p->port != 0)
+    {
+      refuse (error, "The pairing code cannot be written: it has a port but no address.");
       return NULL;
     }
 
   g_autofree char *hash = spki_hash_to_base64url (p->spki_sha256);
+  g_autofree char *address = p->host != NULL ? settle_endpoint_format (p->host, p->port) : NULL;
+  g_autofree char *a_field = address != NULL ? g_strdup_printf ("A:%s;", address) : g_strdup ("");
   char *secret = settle_base32_encode (p->secret, p->secret_len);
-  gboolean bracket = strchr (p->host, ':') != NULL;
-  char *text = g_strdup_printf (PREFIX "V:%u;G:%s;N:%s;A:%s%s%s:%u;H:%s;S:%s;;", p->version,
-                                suite, p->name, bracket ? "[" : "", p->host, bracket ? "]" : "",
-                                p->port, hash, secret);
+  char *text = g_strdup_printf (PREFIX "V:%u;G:%s;N:%s;%sH:%s;S:%s;;", p->version, suite, p->name,
+                                a_field, hash, secret);
   settle_base32_wipe_free (secret);
 
   /* The parser is the definition of valid: what it would refuse, or read

@@ -1,6 +1,13 @@
 /* settle-qr-payload.h: the `SETTLE:` text a device shows as a QR code.
  *
  *   SETTLE:V:1;G:p256;N:printer-3fa9.local;A:192.168.1.20:8443;H:<43 base64url>;S:<base32>;;
+ *   SETTLE:V:1;G:p256;N:printer-3fa9.local;H:<43 base64url>;S:<base32>;;   (no address)
+ *
+ * The address hint A is optional: without it the device is found by its
+ * name N on the local network (DNS-SD `_settle._tcp` whose target host is
+ * N, else N through the system resolver on SETTLE_ENDPOINT_DEFAULT_PORT);
+ * `host` is then NULL and `port` 0.  Readers older than this rule refuse
+ * such a payload ("no address field A").
  *
  * Grammar, field rules and sizing: schema/qr-payload.md.
  *
@@ -25,8 +32,9 @@ typedef struct {
   guint version;                 /* SETTLE_QR_PAYLOAD_VERSION */
   SettleSpake2Suite suite;       /* from `G:` */
   char *name;                    /* owned: canonical device name (settle_name_normalize) */
-  char *host;                    /* owned: address hint host: IPv4, IPv6 without brackets, or a name */
-  guint16 port;                  /* address hint port, 1..65535 */
+  char *host;                    /* owned: address hint host: IPv4, IPv6 without brackets, or a name;
+                                    NULL when the payload has no A field (find the device by name) */
+  guint16 port;                  /* address hint port, 1..65535; 0 when host is NULL */
   guint8 spki_sha256[SETTLE_QR_SPKI_HASH_LEN]; /* SHA-256 of the TLS SubjectPublicKeyInfo DER */
   guint8 secret[SETTLE_SECRET_MAX_BYTES];      /* the pairing secret (wiped on free) */
   gsize secret_len;              /* 16, 20 or 32 (settle_base32_secret_length_ok) */
@@ -43,8 +51,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleQrPayload, settle_qr_payload_free)
  * ignored).  Owned result, or NULL with SETTLE_ERROR_FORMAT. */
 SettleQrPayload *settle_qr_payload_parse (const char *text, gsize len, GError **error);
 
-/* The canonical text (fields in the order V G N A H S).  Refuses a payload
- * that the parser would refuse.  Owned; it holds the secret, so free it
+/* The canonical text (fields in the order V G N A H S; no A when `host`
+ * is NULL, which needs `port` 0).  Refuses a payload that the parser
+ * would refuse.  Owned; it holds the secret, so free it
  * with settle_base32_wipe_free(). */
 char *settle_qr_payload_format (const SettleQrPayload *payload, GError **error);
 

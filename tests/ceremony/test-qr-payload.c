@@ -90,6 +90,52 @@ test_tolerated_variants (void)
   g_assert_cmpstr (q->host, ==, "nas.home.arpa");
 }
 
+/* Without A the device is found by its name (schema/qr-payload.md):
+ * host NULL, port 0, and the canonical text has no A field. */
+#define NO_A "SETTLE:V:1;G:p256;N:printer.local;H:" GOOD_H ";S:" GOOD_S ";;"
+
+static void
+test_without_address (void)
+{
+  g_autoptr (SettleQrPayload) p = parse_ok (NO_A);
+  g_assert_cmpstr (p->name, ==, "printer.local");
+  g_assert_null (p->host);
+  g_assert_cmpuint (p->port, ==, 0);
+  g_assert_cmpuint (p->secret_len, ==, 20);
+  for (guint i = 0; i < SETTLE_QR_SPKI_HASH_LEN; i++)
+    g_assert_cmpuint (p->spki_sha256[i], ==, i);
+
+  g_autoptr (GError) error = NULL;
+  char *text = settle_qr_payload_format (p, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, NO_A);
+  g_assert_null (strstr (text, "A:"));
+  settle_base32_wipe_free (text);
+
+  /* Any order, unknown fields and trailing white space, as with A. */
+  g_autoptr (SettleQrPayload) q = parse_ok ("settle:S:" GOOD_S ";H:" GOOD_H ";X:1;N:Printer.Local;G:p256;V:1;;\r\n");
+  g_assert_cmpstr (q->name, ==, "printer.local");
+  g_assert_null (q->host);
+
+  /* A payload made without an address formats without A; dropping the
+   * host of one that had an address (and its port) gives the same text. */
+  g_autoptr (SettleQrPayload) r = parse_ok (GOOD);
+  g_clear_pointer (&r->host, g_free);
+  r->port = 0;
+  g_free (r->name);
+  r->name = g_strdup ("printer.local");
+  text = settle_qr_payload_format (r, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, NO_A);
+  settle_base32_wipe_free (text);
+
+  /* A port without a host cannot be written. */
+  r->port = 8443;
+  g_assert_null (settle_qr_payload_format (r, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_assert_cmpstr (error->message, ==, "The pairing code cannot be written: it has a port but no address.");
+}
+
 static void
 test_format_refusals (void)
 {
@@ -170,8 +216,10 @@ static const Malformed malformed[] = {
     "(device name N of the pairing code)." },
   { WITH_N ("local"),
     NULL /* settle_name_normalize's own sentence, with the field named */ },
-  { F ("V:1;G:p256;N:printer.local;H:" GOOD_H ";S:" GOOD_S ";;"),
-    "The pairing code has no address field A." },
+  { F ("V:1;G:p256;N:printer.local;A:;H:" GOOD_H ";S:" GOOD_S ";;"),
+    "The pairing code's address field A is empty." },
+  { F ("V:1;G:p256;N:printer.local;A:10.0.0.2:443;A:10.0.0.2:443;H:" GOOD_H ";S:" GOOD_S ";;"),
+    "The pairing code has the address field A twice." },
   { WITH_A ("10.0.0.2"), "The pairing code's address (A) has no ':port'." },
   { WITH_A ("10.0.0.2:0"), "The pairing code's address (A) has a port that is not a number from 1 to 65535." },
   { WITH_A ("10.0.0.2:65536"), "The pairing code's address (A) has a port that is not a number from 1 to 65535." },
@@ -274,6 +322,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qr-payload/round-trip", test_round_trip);
   g_test_add_func ("/qr-payload/round-trip-generated", test_round_trip_generated);
   g_test_add_func ("/qr-payload/tolerated-variants", test_tolerated_variants);
+  g_test_add_func ("/qr-payload/without-address", test_without_address);
   g_test_add_func ("/qr-payload/format-refusals", test_format_refusals);
   g_test_add_func ("/qr-payload/spki-match", test_spki_match);
   g_test_add_func ("/qr-payload/malformed", test_malformed_table);
