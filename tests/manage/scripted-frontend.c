@@ -214,7 +214,8 @@ int
 main (int argc, char **argv)
 {
   Script script = { .extras = g_ptr_array_new () };
-  const char *trust = NULL, *answer = NULL;
+  g_autofree char *trust = NULL;
+  g_autofree char *answer = NULL;
   char **extras = NULL;
   int timeout_s = 10;
   GOptionEntry entries[] = {
