@@ -3,6 +3,7 @@
  *
  *   settle-device serve --name NAME --state DIR --listen ADDR:PORT
  *                       [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]
+ *                       [--no-mdns] [--qr-address yes|no|auto]
  *   settle-device rotate --state DIR
  *   settle-device reset --state DIR */
 #include "device.h"
@@ -19,6 +20,7 @@ static const char usage_text[] =
   "Usage:\n"
   "  settle-device serve --name NAME --state DIR --listen ADDR:PORT\n"
   "                      [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]\n"
+  "                      [--no-mdns] [--qr-address yes|no|auto]\n"
   "  settle-device rotate --state DIR   new device CA, cross-signed by the old one\n"
   "  settle-device reset --state DIR    factory reset: destroys every key and enrolment\n";
 
@@ -60,6 +62,8 @@ static int
 cmd_serve (int argc, char **argv)
 {
   g_autofree char *name = NULL, *state = NULL, *listen = NULL, *qr_png = NULL, *qr_text = NULL, *grant = NULL;
+  g_autofree char *qr_address = NULL;
+  gboolean no_mdns = FALSE;
   GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Device name below .local, home.arpa or .alt", "NAME" },
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "State directory (created 0700)", "DIR" },
@@ -68,10 +72,20 @@ cmd_serve (int argc, char **argv)
     { "qr-text", 0, 0, G_OPTION_ARG_FILENAME, &qr_text, "Also write the QR payload text", "FILE" },
     { "grant", 0, 0, G_OPTION_ARG_STRING, &grant, "Role for every client (default: first admin, then guest)",
       "admin|user|guest" },
+    { "no-mdns", 0, 0, G_OPTION_ARG_NONE, &no_mdns, "Do not advertise the device through avahi-daemon", NULL },
+    { "qr-address", 0, 0, G_OPTION_ARG_STRING, &qr_address,
+      "Put the address in the QR code (default auto: only when not advertised)", "yes|no|auto" },
     G_OPTION_ENTRY_NULL
   };
   if (!parse_options ("serve", entries, &argc, &argv))
     return EXIT_USAGE;
+  SettleDeviceQrAddress qr_mode = SETTLE_DEVICE_QR_ADDRESS_AUTO;
+  if (qr_address != NULL && strcmp (qr_address, "yes") == 0)
+    qr_mode = SETTLE_DEVICE_QR_ADDRESS_YES;
+  else if (qr_address != NULL && strcmp (qr_address, "no") == 0)
+    qr_mode = SETTLE_DEVICE_QR_ADDRESS_NO;
+  else if (qr_address != NULL && strcmp (qr_address, "auto") != 0)
+    return usage_error ("--qr-address takes yes, no or auto.");
   if (name == NULL || state == NULL || listen == NULL)
     return usage_error ("serve needs --name, --state and --listen.");
   if (grant != NULL && !is_known_role (grant))
@@ -79,6 +93,7 @@ cmd_serve (int argc, char **argv)
   SettleDeviceServeOptions options = {
     .name = name, .state_dir = state, .listen = listen,
     .qr_png = qr_png, .qr_text = qr_text, .grant = grant,
+    .no_mdns = no_mdns, .qr_address = qr_mode,
   };
   return settle_device_serve (&options);
 }

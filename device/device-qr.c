@@ -3,6 +3,7 @@
  * of the secret made here is wiped before it is released. */
 #include "device.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,8 +33,9 @@ payload_new (const SettleDeviceQrTarget *target, SettleCeremonyServer *server, G
 {
   g_autoptr (SettleQrPayload) payload = settle_qr_payload_new ();
   payload->name = g_strdup (target->name);
-  payload->host = g_strdup (target->host);
-  payload->port = target->port;
+  /* Without A the helper finds the device by its name (schema/qr-payload.md). */
+  payload->host = target->address ? g_strdup (target->host) : NULL;
+  payload->port = target->address ? target->port : 0;
   payload->secret_len = settle_ceremony_server_copy_secret (server, payload->secret, NULL);
   if (payload->secret_len == 0)
     {
@@ -66,15 +68,21 @@ print_terminal (const SettleDeviceQrTarget *target, const SettleQrPayload *paylo
   if (drawing == NULL)
     return FALSE;
   char *code = settle_base32_code_format (payload->secret, payload->secret_len);
-  gboolean v6 = strchr (target->host, ':') != NULL;
+  /* Without an address in the QR code, the typed code goes by name too. */
+  const char *host = target->address ? target->host : target->name;
+  gboolean v6 = strchr (host, ':') != NULL;
   /* The command line asks for the code instead of carrying it: argv is
    * visible to every local user. */
-  g_print ("\n%s\nScan this code with `settle pair --qr`, or type the pairing code:\n"
+  g_print ("\n%s\nScan this code with `settle pair --qr`%s, or type the pairing code:\n"
            "  Pairing code: %s\n"
            "  settle pair --code - --address %s%s%s:%u   (then type the code)\n"
            "A check code appears here once a helper has proved the code; compare it with the\n"
            "helper's.\n\n",
-           drawing, code, v6 ? "[" : "", target->host, v6 ? "]" : "", (unsigned) target->port);
+           drawing, target->address ? "" : " (it finds the device by name on the local network)",
+           code, v6 ? "[" : "", host, v6 ? "]" : "", (unsigned) target->port);
+  /* At once, also when standard output is a file: a new code must be
+   * there when the device says it shows one. */
+  fflush (stdout);
   settle_base32_wipe_free (code);
   settle_base32_wipe_free (drawing);
   return TRUE;

@@ -43,6 +43,7 @@ typedef struct {
   SettleDeviceQrTarget qr;              /* host and paths owned */
   SettleDeviceHttpContext http;
   SettleDeviceLimits *limits;           /* owned */
+  SettleDeviceMdns *mdns;               /* owned, NULL with --no-mdns or on loopback */
 
   GMutex lock;                          /* guards the fields below */
   GCond idle;
@@ -102,6 +103,8 @@ record_enrolment (X509 *cert, const char *role, const char *peer_address, gpoint
   Device *device = user_data;
   if (!settle_device_enrolments_add (device->enrolments, cert, role, peer_address, error))
     return FALSE;
+  /* Owned now: the network hears pair=0 (docs/device.md). */
+  settle_device_mdns_set_pairing (device->mdns, FALSE);
   g_autofree char *serial = settle_device_serial_hex (cert);
   g_printerr ("settle-device: paired the client at %s as %s (certificate serial %s)\n", peer_address,
               role, serial);
@@ -126,11 +129,30 @@ show_check_code (const char *check_code, const char *peer_address, gpointer user
   g_printerr ("settle-device: check code %s for the pairing with %s\n", check_code, peer_address);
 }
 
+/* Whether the QR code carries the address: by default only when the
+ * device is not found by name on the network (not advertised, or its name
+ * taken by another host), so that a helper can still reach it. */
+static gboolean
+qr_with_address (Device *device)
+{
+  switch (device->options->qr_address)
+    {
+    case SETTLE_DEVICE_QR_ADDRESS_YES:
+      return TRUE;
+    case SETTLE_DEVICE_QR_ADDRESS_NO:
+      return FALSE;
+    case SETTLE_DEVICE_QR_ADDRESS_AUTO:
+    default:
+      return !settle_device_mdns_advertising (device->mdns);
+    }
+}
+
 static void
 secret_changed (SettleCeremonyServer *server, gpointer user_data)
 {
   Device *device = user_data;
   g_autoptr (GError) local = NULL;
+  device->qr.address = qr_with_address (device);
   if (!settle_device_qr_show (&device->qr, server, &local))
     g_printerr ("settle-device: %s\n", local->message);
   else
@@ -525,9 +547,16 @@ prepare (Device *device, int *listen_fd, GError **error)
   *listen_fd = listen_on (host, port, &bound, error);
   if (*listen_fd < 0)
     return FALSE;
+  if (!o->no_mdns && settle_device_mdns_is_loopback (host))
+    g_printerr ("settle-device: listening on loopback only: not advertising %s on the local network\n",
+                device->identity->name);
+  else if (!o->no_mdns)
+    device->mdns = settle_device_mdns_start (device->identity->name, host, bound,
+                                             settle_device_enrolments_count (device->enrolments) == 0);
   device->qr.name = device->identity->name;
   device->qr.host = address_hint (host);
   device->qr.port = bound;
+  device->qr.address = qr_with_address (device);
   device->qr.tls_cert = device->identity->tls_cert;
   device->qr.png_path = g_strdup (o->qr_png);
   device->qr.text_path = g_strdup (o->qr_text);
@@ -565,9 +594,13 @@ settle_device_serve (const SettleDeviceServeOptions *options)
   else
     {
       accept_loop (&device, listen_fd, sig_fd);
+      /* Off the network first, so that nobody new is sent here. */
+      settle_device_mdns_stop (device.mdns);
+      device.mdns = NULL;
       stop_connections (&device);
       g_printerr ("settle-device: stopped\n");
     }
+  settle_device_mdns_stop (device.mdns);
   if (listen_fd >= 0)
     close (listen_fd);
   if (sig_fd >= 0)

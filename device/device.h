@@ -7,6 +7,7 @@
  *   device-qr.c          the SETTLE: payload shown as QR code and files
  *   device-http.c        the HTTPS page, /.well-known/settle/whoami and renew
  *   device-serve.c       listening, one thread per connection, signals
+ *   device-mdns.c        advertising the name and services through avahi-daemon
  *   device-limits.c      per-source connection limits and pairing backoff
  *                        (its own header, device-limits.h)
  *
@@ -102,6 +103,7 @@ typedef struct {
   char *name;          /* borrowed from the identity */
   char *host;          /* owned: address hint host */
   guint16 port;
+  gboolean address;    /* the payload carries A (host:port); else the device is found by name */
   X509 *tls_cert;      /* borrowed */
   char *png_path;      /* owned or NULL */
   char *text_path;     /* owned or NULL */
@@ -127,7 +129,34 @@ typedef struct {
 gboolean settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx,
                                    GError **error);
 
+/* ---- device-mdns.c ---- */
+
+typedef struct _SettleDeviceMdns SettleDeviceMdns;
+
+/* TRUE for 127.0.0.0/8 and ::1: nothing to advertise to the network. */
+gboolean settle_device_mdns_is_loopback (const char *listen_host);
+/* Starts advertising `name` (A/AAAA for what `listen_host` reaches,
+ * _settle._tcp and _https._tcp on `port`, TXT pair=1 when `pairing`)
+ * through avahi-daemon, and waits (at most 5 s) until it is known whether
+ * the name is ours.  Never fails: without a daemon, or when another host
+ * has the name, it says so on standard error once and the device serves
+ * without the advertisement.  Owned; settle_device_mdns_stop(). */
+SettleDeviceMdns *settle_device_mdns_start (const char *name, const char *listen_host, guint16 port,
+                                            gboolean pairing);
+/* TRUE while the name is ours on the network (or still being probed). */
+gboolean settle_device_mdns_advertising (SettleDeviceMdns *m);
+/* pair=1 / pair=0 in the _settle._tcp TXT record, updated on the network. */
+void settle_device_mdns_set_pairing (SettleDeviceMdns *m, gboolean pairing);
+/* Withdraws everything (avahi-daemon sends goodbyes) and frees; NULL is fine. */
+void settle_device_mdns_stop (SettleDeviceMdns *m);
+
 /* ---- device-serve.c ---- */
+
+typedef enum {
+  SETTLE_DEVICE_QR_ADDRESS_AUTO = 0,  /* A only when the device is not advertised */
+  SETTLE_DEVICE_QR_ADDRESS_YES,
+  SETTLE_DEVICE_QR_ADDRESS_NO,
+} SettleDeviceQrAddress;
 
 typedef struct {
   const char *name;
@@ -136,6 +165,8 @@ typedef struct {
   const char *qr_png;
   const char *qr_text;
   const char *grant;       /* NULL: first client admin, then guest */
+  gboolean no_mdns;        /* do not advertise through avahi-daemon */
+  SettleDeviceQrAddress qr_address;
 } SettleDeviceServeOptions;
 
 int settle_device_serve (const SettleDeviceServeOptions *options);
