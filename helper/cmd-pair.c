@@ -308,6 +308,8 @@ announce (const SettleQrPayload *payload, gboolean typed_code)
   if (typed_code)
     fprintf (stderr, "Pairing with %s at %s port %u using a typed code (no key in it to compare).\n",
              payload->name != NULL ? payload->name : "the device", payload->host, (unsigned) payload->port);
+  else if (payload->host == NULL)
+    fprintf (stderr, "Pairing with %s (no address in the code: looking for it by its name).\n", payload->name);
   else
     fprintf (stderr, "Pairing with %s (address hint %s port %u).\n", payload->name, payload->host,
              (unsigned) payload->port);

@@ -117,6 +117,7 @@ accepted_names (SettleManager *manager, const SettlePairResult *result, gboolean
 typedef struct {
   SettleManager *manager;
   const SettlePairing *pairing;
+  char *answered;           /* owned: where the device answered (HOST:PORT), once connected */
   SettleRecord *record;     /* owned: what the user agreed to */
 } PairConsent;
 
@@ -135,8 +136,12 @@ consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError *
   record = record_from_result (result, names, pairing, error);
   if (record == NULL)
     return FALSE;
-  /* Remembered so that `settle refresh` can find the device again. */
-  record->address = settle_endpoint_format (pairing->payload->host, pairing->payload->port);
+  /* Remembered so that `settle refresh` can find the device again: the
+   * address the code gave, else (a code without one: found by its name)
+   * where it answered. */
+  record->address = pairing->payload->host != NULL
+                      ? settle_endpoint_format (pairing->payload->host, pairing->payload->port)
+                      : g_strdup (consent->answered);
   if (pairing->yes)
     record->consent = SETTLE_CONSENT_FLAG;
   else
@@ -161,10 +166,15 @@ consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError *
 static void
 forward_step (SettlePairStep step, gboolean finished, const char *detail, gpointer user_data)
 {
-  SettleManager *manager = user_data;
+  PairConsent *consent = user_data;
   gpointer front_end;
-  const SettleManagerEvents *events = settle_manager_events (manager, &front_end);
+  const SettleManagerEvents *events = settle_manager_events (consent->manager, &front_end);
 
+  if (step == SETTLE_PAIR_STEP_CONNECT && finished && detail != NULL)
+    {
+      g_free (consent->answered);
+      consent->answered = g_strdup (detail);
+    }
   if (events->pair_step != NULL)
     events->pair_step ((int) step, finished, detail, front_end);
 }
@@ -180,7 +190,7 @@ settle_manager_pair (SettleManager *manager, const SettlePairing *pairing, Settl
     .role = pairing->role,
     .timeout_ms = pairing->timeout_ms,
     .progress = forward_step,
-    .progress_data = manager,
+    .progress_data = &consent,
     .consent = consent_to_pairing,
     .consent_data = &consent,
   };
@@ -197,8 +207,10 @@ settle_manager_pair (SettleManager *manager, const SettlePairing *pairing, Settl
   if (result == NULL)
     {
       settle_record_free (consent.record);
+      g_free (consent.answered);
       return FALSE;
     }
+  g_free (consent.answered);
   if (!settle_commit_add_with_key (manager, consent.record, result->client_key_pem, error))
     {
       if (enrolled_on_device != NULL)
