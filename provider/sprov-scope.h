@@ -2,7 +2,7 @@
  * and a pinned peer's names.
  *
  * The name rule itself (syntax, the namespaces, "lies in a subtree") is
- * lib/settle-name-rule.h, the same plain-C code every part of settle
+ * lib/names/settle-name-rule.h, the same plain-C code every part of settle
  * uses; this file only applies it to what the provider serves. */
 #pragma once
 

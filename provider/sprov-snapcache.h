@@ -7,7 +7,7 @@
  * are still walking the old one keep it alive through their reference.
  *
  * Each certificate is checked against the scope rule
- * (lib/settle-anchor-rule.h) the first time it would be served, and the
+ * (lib/x509/settle-anchor-rule.h) the first time it would be served, and the
  * verdict is remembered for the life of that load.  One
  * refused certificate condemns the whole snapshot (it was altered outside
  * settle), as the snapshot reader does for bad scopes. */

@@ -1,7 +1,7 @@
 /* settle-name-rule.h: the one local-name rule, in plain C.
  *
  * Every part of settle that judges a DNS name uses these functions: the
- * helper (lib/scope.c, which adds the IDNA round trip GLib can do and
+ * helper (lib/names/scope.c, which adds the IDNA round trip GLib can do and
  * canonical lowercase), the record parser, the snapshot reader (inside
  * browsers), the OpenSSL provider and the anchor rule.  No allocation, no
  * dependencies, any case accepted: callers that need the canonical form

@@ -106,7 +106,7 @@ int settle_snapshot_stamp_read (const char *dir, settle_snapshot_stamp *stamp);
 int settle_snapshot_stamp_equal (const settle_snapshot_stamp *a, const settle_snapshot_stamp *b);
 
 /* Where settle keeps its state, for every reader and writer alike (the
- * one rule; lib/paths.c uses it too): SETTLE_DATA_DIR, else
+ * one rule; lib/common/paths.c uses it too): SETTLE_DATA_DIR, else
  * $XDG_DATA_HOME/settle (absolute values only), else
  * $HOME/.local/share/settle.  Writes into buf; returns 0, or -1 if it does
  * not fit or nothing names a directory. */

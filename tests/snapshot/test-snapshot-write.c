@@ -684,7 +684,7 @@ test_default_dir (void)
   g_assert_cmpstr (buf, ==, "/home/u/.local/share/settle/trust");
 
   /* SETTLE_DATA_DIR moves the trust folder for readers as for the writer
-   * (settle_trust_dir() in lib/paths.c gives the same answer). */
+   * (settle_trust_dir() in lib/common/paths.c gives the same answer). */
   g_setenv ("SETTLE_DATA_DIR", "/var/lib/settle-test", TRUE);
   g_assert_cmpint (settle_snapshot_default_dir (buf, sizeof buf), ==, 0);
   g_assert_cmpstr (buf, ==, "/var/lib/settle-test/trust");

@@ -1,4 +1,4 @@
-/* test-endpoint.c: the one HOST:PORT parser (lib/endpoint.c).  The QR
+/* test-endpoint.c: the one HOST:PORT parser (lib/common/endpoint.c).  The QR
  * payload's address cases are in tests/ceremony/test-qr-payload.c. */
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * the same run, and how fast our QR decoding is against zbarimg.
  *
  * 1. Pairing on loopback: settle_pair_run (the helper's state machine)
- *    against lib/ceremony-server.c in a thread of this process, over real
+ *    against lib/ceremony/ceremony-server.c in a thread of this process, over real
  *    TCP + TLS 1.3.  Floor: one TLS 1.3 handshake on the same server
  *    context, plus the ceremony's P-256 operations done back to back
  *    without a network (both SPAKE2 sides, the client key, signing and
