@@ -25,6 +25,13 @@ extern "C" {
 #endif
 
 #define SETTLE_SNAPSHOT_INDEX "index.cbor"
+/* Beside index.cbor in the same generation: the same entries in a
+ * fixed-layout, checksummed form with hash tables, which readers map and
+ * search in place (docs/snapshot.md, "index.snap").  Derived from
+ * index.cbor, which stays the authority: a reader uses index.snap only
+ * when it was written for the index.cbor beside it (size and mtime). */
+#define SETTLE_SNAPSHOT_MAPPED "index.snap"
+#define SETTLE_SNAPSHOT_MAPPED_VERSION 1
 /* Beside the index: every trust anchor as PEM `TRUSTED CERTIFICATE` with
  * OpenSSL trust settings for TLS server authentication alone (also the
  * form of the hash links). */
@@ -100,6 +107,59 @@ const settle_snap_entry *settle_snapshot_entry (const settle_snapshot *snap, siz
 const settle_snap_entry *settle_snapshot_find_subject (const settle_snapshot *snap,
                                                        const uint8_t *subject, size_t len,
                                                        size_t *cursor);
+
+/* The keys the mapped format keeps a hash table on (settle_snapshot_find). */
+typedef enum {
+  SETTLE_SNAP_KEY_SUBJECT = 0,   /* DER Name, every role */
+  SETTLE_SNAP_KEY_ISSUER_SERIAL, /* settle_snapshot_find_issuer_serial */
+  SETTLE_SNAP_KEY_DER,           /* the certificate */
+  SETTLE_SNAP_KEY_SHA1,          /* 20 bytes, SHA-1 of der */
+  SETTLE_SNAP_KEY_ID,            /* CKA_ID */
+  SETTLE_SNAP_KEY_LABEL,         /* the label's bytes, without NUL */
+  SETTLE_SNAP_KEY_COUNT
+} settle_snap_key;
+
+/* Opens the snapshot in `dir` without reading all of it: index.snap is
+ * mapped (read-only) when it belongs to the index.cbor beside it, and
+ * each entry is validated the first time settle_snapshot_entry or a find
+ * returns it; otherwise index.cbor is loaded as by settle_snapshot_load.
+ * On a snapshot opened so, settle_snapshot_entry may return NULL for an
+ * index below the count: that entry failed validation (the file was
+ * altered outside settle; settle_snapshot_refusal says why) and must be
+ * treated as refused.  A missing directory or index is an empty snapshot.
+ * Returns 0, or -1 with a message in errbuf. */
+int settle_snapshot_open (const char *dir, settle_snapshot **out, char *errbuf, size_t errlen);
+/* An index.snap image in memory, opened as by settle_snapshot_open: the
+ * snapshot borrows `data`, which must outlive it (fuzzing, tests). */
+int settle_snapshot_parse_mapped (const uint8_t *data, size_t len, settle_snapshot **out,
+                                  char *errbuf, size_t errlen);
+/* 1 when `snap` searches a mapped index.snap, 0 when it was decoded from
+ * index.cbor. */
+int settle_snapshot_is_mapped (const settle_snapshot *snap);
+/* Why an entry of a lazily opened snapshot was refused (the first
+ * refusal), or NULL while none was. */
+const char *settle_snapshot_refusal (const settle_snapshot *snap);
+/* The position of an entry this snapshot returned, or SIZE_MAX. */
+size_t settle_snapshot_index_of (const settle_snapshot *snap, const settle_snap_entry *entry);
+
+/* Entries whose `key` equals data[0..len), every role included, through
+ * the mapped file's hash table (a scan on a snapshot decoded from
+ * index.cbor).  Same cursor contract as settle_snapshot_find_subject.
+ * SETTLE_SNAP_KEY_ISSUER_SERIAL is not accepted here. */
+const settle_snap_entry *settle_snapshot_find (const settle_snapshot *snap, settle_snap_key key,
+                                               const uint8_t *data, size_t len, size_t *cursor);
+const settle_snap_entry *settle_snapshot_find_issuer_serial (const settle_snapshot *snap,
+                                                             const uint8_t *issuer, size_t issuer_len,
+                                                             const uint8_t *serial, size_t serial_len,
+                                                             size_t *cursor);
+
+/* Encodes a loaded snapshot (every entry valid) as index.snap bytes
+ * (owned by the caller, free()), bound to the index.cbor of `cbor_size`
+ * bytes modified at `cbor_mtime` that it was loaded from.  Returns 0, or
+ * -1 with a message in errbuf. */
+int settle_snapshot_encode_mapped (const settle_snapshot *snap, uint64_t written, uint64_t cbor_size,
+                                   struct timespec cbor_mtime, uint8_t **out, size_t *out_len,
+                                   char *errbuf, size_t errlen);
 
 /* Fills `stamp` for `dir`; returns 0 (absent counts as success). */
 int settle_snapshot_stamp_read (const char *dir, settle_snapshot_stamp *stamp);

@@ -21,8 +21,9 @@
 struct settle_snapshot {
   uint64_t generation;
   size_t count;
-  settle_snap_entry *entries;
+  settle_snap_entry *entries;     /* decoded from index.cbor; NULL when mapped */
   snapshot_subject_index by_subject;
+  struct snapshot_mapped *mapped; /* owned (snapshot-mapped.h): index.snap, or NULL */
 };
 
 typedef struct {

@@ -221,6 +221,12 @@ snapshot_cbor_decode_new (const uint8_t *data, size_t len, size_t max_items, sna
 /* ---- typed access to CBOR items -------------------------------------- */
 
 bool
+snapshot_cbor_utf8_valid (const uint8_t *s, size_t n)
+{
+  return valid_utf8 (s, n);
+}
+
+bool
 snapshot_cbor_text_is (const cbor_item_t *item, const char *s)
 {
   size_t n = strlen (s);

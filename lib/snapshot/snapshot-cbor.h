@@ -32,6 +32,10 @@ int snapshot_cbor_prescan (const uint8_t *data, size_t len, size_t max_items, sn
 cbor_item_t *snapshot_cbor_decode_new (const uint8_t *data, size_t len, size_t max_items,
                                        snapshot_error *err);
 
+/* true when s[0..n) is UTF-8 (the pre-scan's test, for the mapped
+ * format's strings: snapshot-mapped.c). */
+bool snapshot_cbor_utf8_valid (const uint8_t *s, size_t n);
+
 /* Typed access; every item is borrowed from its tree. */
 /* true when `item` is definite text equal to `s`. */
 bool snapshot_cbor_text_is (const cbor_item_t *item, const char *s);

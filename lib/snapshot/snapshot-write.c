@@ -6,6 +6,7 @@
  * old or the new snapshot, never a mixture, even across a crash.
  * Format and layout: docs/snapshot.md. */
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -553,6 +554,54 @@ hash_file_name (X509 *cert, GHashTable *used)
   return g_strdup_printf ("%08lx.%u", hash, n);
 }
 
+/* index.snap (docs/snapshot.md), written after index.cbor and bound to
+ * it by its size and mtime: the same entries, laid out for the module and
+ * the provider to map and search in place.  Encoded from what the reader
+ * decodes of index.cbor, and checked by the mapped reader, entry by entry,
+ * before it is written. */
+static gboolean
+write_mapped_index (int dir_fd, const char *dir, const GByteArray *index, GError **error)
+{
+  struct stat st;
+  if (fstatat (dir_fd, SETTLE_SNAPSHOT_INDEX, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    {
+      g_autofree char *path = g_build_filename (dir, SETTLE_SNAPSHOT_INDEX, NULL);
+      return set_errno_error (error, errno, "stat", path);
+    }
+  char why[256] = "";
+  settle_snapshot *snap = NULL;
+  guint8 *bytes = NULL;
+  size_t len = 0;
+  gboolean ok = settle_snapshot_parse (index->data, index->len, &snap, why, sizeof why) == 0
+                && settle_snapshot_encode_mapped (snap, (guint64) (g_get_real_time () / G_USEC_PER_SEC),
+                                                  (guint64) st.st_size, st.st_mtim, &bytes, &len,
+                                                  why, sizeof why) == 0;
+  settle_snapshot_free (snap);
+  snap = NULL;
+  if (ok && settle_snapshot_parse_mapped (bytes, len, &snap, why, sizeof why) == 0)
+    {
+      for (size_t i = 0; ok && i < settle_snapshot_count (snap); i++)
+        if (settle_snapshot_entry (snap, i) == NULL)
+          {
+            g_strlcpy (why, settle_snapshot_refusal (snap), sizeof why);
+            ok = FALSE;
+          }
+      settle_snapshot_free (snap);
+    }
+  else
+    ok = FALSE;
+  if (!ok)
+    {
+      free (bytes);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "The trust snapshot was not written because its mapped index failed: %s", why);
+      return FALSE;
+    }
+  ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_MAPPED, bytes, len, error);
+  free (bytes);
+  return ok;
+}
+
 static gboolean
 write_generation_files (const char *dir, GPtrArray *items, const GByteArray *index, GError **error)
 {
@@ -562,7 +611,8 @@ write_generation_files (const char *dir, GPtrArray *items, const GByteArray *ind
 
   g_autoptr (GString) bundle = g_string_new (NULL);
   g_autoptr (GHashTable) used = g_hash_table_new (g_direct_hash, g_direct_equal);
-  gboolean ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, index->data, index->len, error);
+  gboolean ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, index->data, index->len, error)
+                && write_mapped_index (dir_fd, dir, index, error);
   for (guint i = 0; ok && i < items->len; i++)
     {
       const SnapItem *item = g_ptr_array_index (items, i);

@@ -1,6 +1,8 @@
 /* test-snapshot-write.c: settle_snapshot_write and the reader against
  * each other, with real certificates and the real `openssl verify`. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -718,6 +720,287 @@ lookup_many (gpointer data)
   return GINT_TO_POINTER (0);
 }
 
+
+/* ---- index.snap, the mapped index ----------------------------------------- */
+
+static settle_snapshot *
+cbor_snapshot (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->trust, SETTLE_SNAPSHOT_INDEX, NULL);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  char why[256];
+  settle_snapshot *snap = NULL;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpint (settle_snapshot_parse ((const guint8 *) bytes, len, &snap, why, sizeof why), ==, 0);
+  /* The bytes are copied into the snapshot's arena. */
+  return snap;
+}
+
+static void
+assert_same_entry (const settle_snap_entry *a, const settle_snap_entry *b)
+{
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_cmpint (a->role, ==, b->role);
+  g_assert_cmpmem (a->der.data, a->der.len, b->der.data, b->der.len);
+  g_assert_cmpmem (a->subject.data, a->subject.len, b->subject.data, b->subject.len);
+  g_assert_cmpmem (a->issuer.data, a->issuer.len, b->issuer.data, b->issuer.len);
+  g_assert_cmpmem (a->serial.data, a->serial.len, b->serial.data, b->serial.len);
+  g_assert_cmpmem (a->id.data, a->id.len, b->id.data, b->id.len);
+  g_assert_cmpmem (a->ec_params.data, a->ec_params.len, b->ec_params.data, b->ec_params.len);
+  g_assert_cmpmem (a->sha1, 20, b->sha1, 20);
+  g_assert_cmpmem (a->md5, 16, b->md5, 16);
+  g_assert_cmpmem (a->sha256, 32, b->sha256, 32);
+  g_assert_cmpstr (a->label, ==, b->label);
+  g_assert_cmpstr (a->record, ==, b->record);
+  assert_strv (a->scope, b->scope);
+  assert_strv (a->names, b->names);
+  g_assert_cmpint (a->not_after, ==, b->not_after);
+}
+
+static settle_snapshot *
+open_ok (const char *dir)
+{
+  char why[256] = "";
+  settle_snapshot *snap = NULL;
+  g_assert_cmpint (settle_snapshot_open (dir, &snap, why, sizeof why), ==, 0);
+  g_assert_nonnull (snap);
+  return snap;
+}
+
+/* index.snap holds exactly what index.cbor holds, and every key finds its
+ * entries through the file's hash tables. */
+static void
+test_mapped_same_as_cbor (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  printer->client_cert_der = stc_der (certs.leaf); /* a client identity too */
+  write_ok (f);
+  settle_snapshot *cbor = cbor_snapshot (f);
+  settle_snapshot *snap = open_ok (f->trust);
+  g_assert_true (settle_snapshot_is_mapped (snap));
+  g_assert_false (settle_snapshot_is_mapped (cbor));
+  g_assert_cmpuint (settle_snapshot_generation (snap), ==, settle_snapshot_generation (cbor));
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 6);
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, settle_snapshot_count (cbor));
+  for (size_t i = 0; i < settle_snapshot_count (snap); i++)
+    {
+      const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+      assert_same_entry (e, settle_snapshot_entry (cbor, i));
+      g_assert_cmpuint (settle_snapshot_index_of (snap, e), ==, i);
+      g_assert_cmpuint (settle_snapshot_index_of (cbor, settle_snapshot_entry (cbor, i)), ==, i);
+      /* Every key finds the entry, on both kinds of snapshot. */
+      settle_snapshot *both[2] = { snap, cbor };
+      for (int k = 0; k < 2; k++)
+        {
+          const settle_snap_entry *want = settle_snapshot_entry (both[k], i), *got;
+          size_t cursor;
+          gboolean seen;
+#define FINDS(call)                                             \
+          for (cursor = 0, seen = FALSE; (got = (call)) != NULL;) \
+            seen |= got == want;                                \
+          g_assert_true (seen);
+          FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_SUBJECT, e->subject.data, e->subject.len, &cursor));
+          FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_DER, e->der.data, e->der.len, &cursor));
+          FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_SHA1, e->sha1, sizeof e->sha1, &cursor));
+          FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_ID, e->id.data, e->id.len, &cursor));
+          FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_LABEL, (const guint8 *) e->label,
+                                       strlen (e->label), &cursor));
+          FINDS (settle_snapshot_find_issuer_serial (both[k], e->issuer.data, e->issuer.len,
+                                                     e->serial.data, e->serial.len, &cursor));
+#undef FINDS
+        }
+    }
+  /* The two crosses share subject and serial: issuer and serial tell them apart. */
+  const settle_snap_entry *cross_a = settle_snapshot_entry (snap, 1), *got;
+  size_t cursor = 0, n = 0;
+  while ((got = settle_snapshot_find_issuer_serial (snap, cross_a->issuer.data, cross_a->issuer.len,
+                                                    cross_a->serial.data, cross_a->serial.len, &cursor)))
+    {
+      g_assert_true (got == cross_a);
+      n++;
+    }
+  g_assert_cmpuint (n, ==, 1);
+  g_autoptr (GBytes) device = i2d_name (X509_get_subject_name (certs.cross_a));
+  for (cursor = 0, n = 0; settle_snapshot_find_subject (snap, g_bytes_get_data (device, NULL),
+                                                        g_bytes_get_size (device), &cursor); n++)
+    ;
+  g_assert_cmpuint (n, ==, 2);
+  /* Nothing else is found, and a key of another kind is refused. */
+  g_autoptr (GBytes) leaf = stc_der (certs.leaf);
+  cursor = 0;
+  const settle_snap_entry *client = NULL;
+  while ((got = settle_snapshot_find (snap, SETTLE_SNAP_KEY_DER, g_bytes_get_data (leaf, NULL),
+                                      g_bytes_get_size (leaf), &cursor)))
+    client = got;
+  g_assert_nonnull (client);
+  g_assert_cmpint (client->role, ==, SETTLE_SNAP_CLIENT);
+  g_autoptr (GBytes) stranger = stc_der (certs.stranger_ca);
+  cursor = 0;
+  g_assert_null (settle_snapshot_find (snap, SETTLE_SNAP_KEY_DER, g_bytes_get_data (stranger, NULL),
+                                       g_bytes_get_size (stranger), &cursor));
+  cursor = 0;
+  g_assert_null (settle_snapshot_find (snap, SETTLE_SNAP_KEY_ISSUER_SERIAL, cross_a->issuer.data,
+                                       cross_a->issuer.len, &cursor));
+  g_assert_null (settle_snapshot_refusal (snap));
+  settle_snapshot_free (cbor);
+  settle_snapshot_free (snap);
+}
+
+static char *
+mapped_path (Fixture *f)
+{
+  return g_build_filename (f->trust, SETTLE_SNAPSHOT_MAPPED, NULL);
+}
+
+/* index.cbor is the authority: an index.snap that was not made for it, or
+ * whose header is damaged, is passed over for index.cbor. */
+static void
+test_mapped_falls_back (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  g_autofree char *cbor_path = g_build_filename (f->trust, SETTLE_SNAPSHOT_INDEX, NULL);
+  g_autofree char *snap_path = mapped_path (f);
+  settle_snapshot *snap = open_ok (f->trust);
+  g_assert_true (settle_snapshot_is_mapped (snap));
+  settle_snapshot_free (snap);
+
+  /* index.cbor rewritten (same bytes, another mtime). */
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (cbor_path, &bytes, &len, NULL));
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { 1000000000, 12345 } };
+  g_assert_cmpint (utimensat (AT_FDCWD, cbor_path, times, 0), ==, 0);
+  snap = open_ok (f->trust);
+  g_assert_false (settle_snapshot_is_mapped (snap));
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 5);
+  settle_snapshot_free (snap);
+
+  /* A damaged header, index.cbor as written. */
+  write_ok (f);
+  g_free (snap_path);
+  snap_path = mapped_path (f);
+  g_autofree char *image = NULL;
+  g_assert_true (g_file_get_contents (snap_path, &image, &len, NULL));
+  image[30] ^= 1;
+  g_assert_true (g_file_set_contents (snap_path, image, (gssize) len, NULL));
+  snap = open_ok (f->trust);
+  g_assert_false (settle_snapshot_is_mapped (snap));
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 5);
+  settle_snapshot_free (snap);
+
+  /* No index.snap at all (a snapshot written before it existed). */
+  g_assert_cmpint (g_unlink (snap_path), ==, 0);
+  snap = open_ok (f->trust);
+  g_assert_false (settle_snapshot_is_mapped (snap));
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 5);
+  settle_snapshot_free (snap);
+}
+
+/* Rewrites index.snap in place, keeping its mtime-independent binding to
+ * index.cbor (which is not touched). */
+static void
+damage_mapped (Fixture *f, gsize at)
+{
+  g_autofree char *path = mapped_path (f);
+  FILE *file = fopen (path, "r+b");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fseek (file, (long) at, SEEK_SET), ==, 0);
+  int c = fgetc (file);
+  g_assert_cmpint (c, !=, EOF);
+  g_assert_cmpint (fseek (file, (long) at, SEEK_SET), ==, 0);
+  fputc (c ^ 0x20, file);
+  fclose (file);
+}
+
+/* One damaged record: opened lazily, that entry is refused (NULL, with a
+ * reason) and the others are served; loaded whole, the snapshot is
+ * refused as index.cbor would be. */
+static void
+test_mapped_damaged_entry (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  settle_snapshot *snap = open_ok (f->trust);
+  g_assert_true (settle_snapshot_is_mapped (snap));
+  /* Entry 2's record starts where entry 2's table slot says. */
+  g_autofree char *path = mapped_path (f);
+  g_autofree char *image = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &image, &len, NULL));
+  const guint8 *slot = (const guint8 *) image + 128 + 2 * 16;
+  gsize rec = (gsize) slot[0] | (gsize) slot[1] << 8 | (gsize) slot[2] << 16 | (gsize) slot[3] << 24;
+  settle_snapshot_free (snap);
+  damage_mapped (f, rec + 200);
+
+  snap = open_ok (f->trust);
+  g_assert_true (settle_snapshot_is_mapped (snap));
+  g_assert_null (settle_snapshot_refusal (snap));
+  g_assert_nonnull (settle_snapshot_entry (snap, 0));
+  g_assert_null (settle_snapshot_entry (snap, 2));
+  g_assert_null (settle_snapshot_entry (snap, 2));
+  g_assert_nonnull (settle_snapshot_refusal (snap));
+  g_assert_nonnull (strstr (settle_snapshot_refusal (snap), "checksum"));
+  g_assert_nonnull (settle_snapshot_entry (snap, 4));
+  /* Root B (entry 2) is no longer found by its subject. */
+  g_autoptr (GBytes) root_b = i2d_name (X509_get_subject_name (certs.root_b));
+  size_t cursor = 0;
+  g_assert_null (settle_snapshot_find_subject (snap, g_bytes_get_data (root_b, NULL),
+                                               g_bytes_get_size (root_b), &cursor));
+  settle_snapshot_free (snap);
+
+  char why[256] = "";
+  snap = NULL;
+  g_assert_cmpint (settle_snapshot_load (f->trust, &snap, why, sizeof why), ==, -1);
+  g_assert_null (snap);
+  g_assert_nonnull (strstr (why, "entry 2"));
+}
+
+/* Every prefix and every single-byte change of a real index.snap: the
+ * reader refuses or serves entries that pass every check, and never reads
+ * outside the image (ASan builds check that). */
+static void
+test_mapped_mutations (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  g_autofree char *path = mapped_path (f);
+  g_autofree char *image = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &image, &len, NULL));
+  for (gsize cut = 0; cut <= len; cut += (cut < 400 ? 1 : 97))
+    {
+      guint8 *copy = g_memdup2 (image, cut ? cut : 1);
+      settle_snapshot *snap = NULL;
+      if (settle_snapshot_parse_mapped (copy, cut, &snap, NULL, 0) == 0)
+        {
+          g_assert_true (cut == len);
+          settle_snapshot_free (snap);
+        }
+      g_free (copy);
+    }
+  for (gsize at = 0; at < len; at += (at < 600 ? 1 : 13))
+    {
+      guint8 *copy = g_memdup2 (image, len);
+      copy[at] ^= 0x41;
+      settle_snapshot *snap = NULL;
+      if (settle_snapshot_parse_mapped (copy, len, &snap, NULL, 0) == 0)
+        {
+          for (size_t i = 0; i < settle_snapshot_count (snap); i++)
+            {
+              const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+              if (e != NULL)
+                g_assert_true (e->der.len > 0 && e->label != NULL && e->scope != NULL);
+            }
+          settle_snapshot_free (snap);
+        }
+      g_free (copy);
+    }
+}
+
 static void
 test_threads (Fixture *f, gconstpointer data)
 {
@@ -754,6 +1037,10 @@ main (int argc, char **argv)
   ADD ("/snapshot/write/refuses-missing-cross", test_refuses_missing_cross);
   ADD ("/snapshot/write/openssl-capath", test_openssl_capath);
   ADD ("/snapshot/read/threads", test_threads);
+  ADD ("/snapshot/mapped/same-as-cbor", test_mapped_same_as_cbor);
+  ADD ("/snapshot/mapped/falls-back", test_mapped_falls_back);
+  ADD ("/snapshot/mapped/damaged-entry", test_mapped_damaged_entry);
+  ADD ("/snapshot/mapped/mutations", test_mapped_mutations);
 #undef ADD
   int rc = g_test_run ();
   free_certs ();
