@@ -14,11 +14,6 @@
 enum { VERDICT_UNCHECKED = 0, VERDICT_SERVABLE, VERDICT_REFUSED };
 
 typedef struct {
-  const settle_snap_entry *entry;  /* borrowed from the snapshot */
-  size_t index;
-} addr_slot;
-
-typedef struct {
   unsigned long hash;  /* X509_NAME_hash_ex of the subject (canonical form) */
   size_t index;
 } canon_slot;
@@ -27,8 +22,7 @@ struct sprov_snap {
   pthread_mutex_t lock;       /* guards everything below `dir` */
   char *dir;                  /* owned */
   settle_snapshot_stamp stamp;
-  settle_snapshot *snapshot;  /* owned */
-  addr_slot *by_addr;         /* owned, sorted by entry address */
+  settle_snapshot *snapshot;  /* owned: mapped in place when index.snap is there */
   size_t count;
   unsigned refs;
   uint8_t *verdicts;          /* owned, one per entry */
@@ -37,14 +31,6 @@ struct sprov_snap {
   size_t canon_len;
   int canon_built;
 };
-
-static int
-compare_addr (const void *a, const void *b)
-{
-  uintptr_t x = (uintptr_t) ((const addr_slot *) a)->entry;
-  uintptr_t y = (uintptr_t) ((const addr_slot *) b)->entry;
-  return x < y ? -1 : x > y;
-}
 
 static int
 compare_canon (const void *a, const void *b)
@@ -61,7 +47,6 @@ snap_free (sprov_snap *snap)
     return;
   settle_snapshot_free (snap->snapshot);
   OPENSSL_free (snap->dir);
-  OPENSSL_free (snap->by_addr);
   OPENSSL_free (snap->verdicts);
   OPENSSL_free (snap->refusal);
   OPENSSL_free (snap->canon);
@@ -69,24 +54,15 @@ snap_free (sprov_snap *snap)
   OPENSSL_free (snap);
 }
 
-/* The reader returns entries by pointer; the verdicts and the name
- * selection are per index, so keep a sorted address table (one pass per
- * load, no assumption about how the reader lays entries out). */
+/* One verdict per entry, zeroed (calloc of untouched pages: no cost
+ * proportional to the entries until they are asked for). */
 static int
-build_address_table (sprov_snap *snap)
+alloc_verdicts (sprov_snap *snap)
 {
   if (snap->count == 0)
     return 1;
-  snap->by_addr = OPENSSL_malloc (snap->count * sizeof (*snap->by_addr));
   snap->verdicts = OPENSSL_zalloc (snap->count);
-  if (snap->by_addr == NULL || snap->verdicts == NULL)
-    return 0;
-  for (size_t i = 0; i < snap->count; i++) {
-    snap->by_addr[i].entry = settle_snapshot_entry (snap->snapshot, i);
-    snap->by_addr[i].index = i;
-  }
-  qsort (snap->by_addr, snap->count, sizeof (*snap->by_addr), compare_addr);
-  return 1;
+  return snap->verdicts != NULL;
 }
 
 static sprov_snap *
@@ -103,13 +79,15 @@ snap_load (sprov_ctx *ctx, const char *dir, const settle_snapshot_stamp *stamp)
   snap->refs = 1;
 
   char why[512] = "";
-  if (settle_snapshot_load (dir, &snap->snapshot, why, sizeof why) != 0) {
+  /* Opened, not loaded: index.snap is mapped and each entry is checked
+   * when it is first served, so a store opens in the same time at any N. */
+  if (settle_snapshot_open (dir, &snap->snapshot, why, sizeof why) != 0) {
     sprov_raise (ctx, SPROV_R_SNAPSHOT_UNREADABLE, "%s: %s", dir, why);
     snap_free (snap);
     return NULL;
   }
   snap->count = settle_snapshot_count (snap->snapshot);
-  if (!build_address_table (snap)) {
+  if (!alloc_verdicts (snap)) {
     sprov_raise (ctx, SPROV_R_OUT_OF_MEMORY, "indexing the trust snapshot in %s", dir);
     snap_free (snap);
     return NULL;
@@ -211,12 +189,7 @@ sprov_snap_get (const sprov_snap *snap)
 size_t
 sprov_snap_index_of (const sprov_snap *snap, const settle_snap_entry *entry)
 {
-  if (snap->count == 0)
-    return SIZE_MAX;  /* no array to search (bsearch wants a real one) */
-  addr_slot key = { .entry = entry, .index = 0 };
-  const addr_slot *hit = bsearch (&key, snap->by_addr, snap->count, sizeof (*snap->by_addr),
-                                  compare_addr);
-  return hit != NULL ? hit->index : SIZE_MAX;
+  return settle_snapshot_index_of (snap->snapshot, entry);
 }
 
 static const char *
@@ -238,6 +211,15 @@ condemn_locked (sprov_snap *snap, const settle_snap_entry *entry, const char *wh
 {
   if (snap->refusal != NULL)
     return;
+  if (entry == NULL) {
+    /* The reader refused the entry itself (index.snap damaged). */
+    const char *fmt = "%s: %s; the snapshot was altered outside settle, "
+                      "so none of it is served until settle rewrites it";
+    int len = snprintf (NULL, 0, fmt, snap->dir, why);
+    if (len >= 0 && (snap->refusal = OPENSSL_malloc ((size_t) len + 1)) != NULL)
+      snprintf (snap->refusal, (size_t) len + 1, fmt, snap->dir, why);
+    return;
+  }
   const char *fmt = "%s: %s certificate \"%s\" %s; the snapshot was altered outside settle, "
                     "so none of it is served until settle rewrites it";
   int len = snprintf (NULL, 0, fmt, snap->dir, role_name (entry->role), entry->label, why);
@@ -267,7 +249,13 @@ sprov_snap_servable (sprov_ctx *ctx, sprov_snap *snap, size_t index)
      * user's snapshot must not reach it (the scope rule, as the writer
      * applied it). */
     char why[256] = "";
-    verdict = settle_anchor_rule_check_entry (entry, why, sizeof why) ? VERDICT_SERVABLE : VERDICT_REFUSED;
+    if (entry == NULL) {
+      const char *refusal = settle_snapshot_refusal (snap->snapshot);
+      snprintf (why, sizeof why, "%s", refusal != NULL ? refusal : "an entry was refused");
+      verdict = VERDICT_REFUSED;
+    } else {
+      verdict = settle_anchor_rule_check_entry (entry, why, sizeof why) ? VERDICT_SERVABLE : VERDICT_REFUSED;
+    }
     pthread_mutex_lock (&snap->lock);
     snap->verdicts[index] = verdict;
     if (verdict == VERDICT_REFUSED)
@@ -302,7 +290,7 @@ build_canonical_index_locked (sprov_snap *snap)
   for (size_t i = 0; i < snap->count; i++) {
     const settle_snap_entry *entry = settle_snapshot_entry (snap->snapshot, i);
     unsigned long hash;
-    if (entry->role == SETTLE_SNAP_CLIENT)
+    if (entry == NULL || entry->role == SETTLE_SNAP_CLIENT)
       continue; /* an identity, never an issuer */
     if (subject_hash (entry->subject.data, entry->subject.len, &hash))
       snap->canon[snap->canon_len++] = (canon_slot) { .hash = hash, .index = i };
@@ -363,7 +351,7 @@ match_canonically (sprov_snap *snap, const uint8_t *subject_der, size_t len,
       hit--;
     for (; hit != NULL && hit < snap->canon + snap->canon_len && hit->hash == hash; hit++) {
       const settle_snap_entry *entry = settle_snapshot_entry (snap->snapshot, hit->index);
-      if (names_equal_canonically (query, &entry->subject) && !append_index (out, count, hit->index)) {
+      if (entry != NULL && names_equal_canonically (query, &entry->subject) && !append_index (out, count, hit->index)) {
         result = 0;
         break;
       }

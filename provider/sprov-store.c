@@ -96,7 +96,8 @@ select_for_host (sprov_store_ctx *sctx, const char *host)
     return 0;
   for (size_t i = 0; i < count; i++) {
     const settle_snap_entry *entry = settle_snapshot_entry (snapshot, i);
-    if (!entry_serves_host (entry, host))
+    /* NULL: refused by the reader (a damaged index.snap), never served. */
+    if (entry == NULL || !entry_serves_host (entry, host))
       continue;
     sctx->selected[i] = 1;
     if (entry->role == SETTLE_SNAP_CROSS)
@@ -233,7 +234,9 @@ static int
 candidate_wanted (const sprov_store_ctx *sctx, size_t index)
 {
   const settle_snap_entry *entry = settle_snapshot_entry (sprov_snap_get (sctx->snap), index);
-  if (entry->role == SETTLE_SNAP_CLIENT)
+  /* An entry the reader refused stays a candidate: sprov_snap_servable
+   * then condemns the snapshot, as for one the scope rule refuses. */
+  if (entry != NULL && entry->role == SETTLE_SNAP_CLIENT)
     return 0;
   return sctx->selected == NULL || sctx->selected[index];
 }
