@@ -187,8 +187,25 @@ start_device forced --qr-address yes
 check "--qr-address yes: the QR code carries the address while advertising" \
   qr_has_address forced "$HOMENET_DEVICE_ADDR:$PORT"
 check "SIGTERM stops it" stop_device
+check "ua forgets $NAME (the goodbye, then the cache)" homenet_wait not_resolved
 start_device bare --no-mdns --qr-address no
 check "--no-mdns --qr-address no: no address in the QR code" qr_has_no_address bare
+check_fails "a device nobody advertises is not found by its name: settle pair says so" \
+  "$NAME was not found on the local network: " in_ua "$SETTLE" pair --qr "$T_DIR/bare.png" --yes --timeout 10
+check "and stored nothing more" one_anchor_for_name
+check "SIGTERM stops it" stop_device
+
+# --- no system bus at all: said once, served anyway, QR with A ----------------
+# (settle-device is the program here: homenet_bg runs `env` first.)
+homenet_bg device env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/settle-test-bus \
+  "$SETTLE_DEVICE" serve --name "$NAME" --state "$T_DIR/nobus" --listen "0.0.0.0:$PORT" \
+  --qr-png "$T_DIR/nobus.png" --qr-text "$T_DIR/nobus.txt"
+DEV_PID=$HOMENET_BG_PID DEV_LOG=$HOMENET_BG_LOG
+check "no system bus: the device starts" homenet_wait device_listening nobus
+check "it says once that no avahi-daemon is reachable" \
+  test "$(grep -c '^settle-device: no avahi-daemon is reachable' "$DEV_LOG")" -eq 1
+check "its QR code carries the address" qr_has_address nobus "$HOMENET_DEVICE_ADDR:$PORT"
+check "it serves" serves_page_by_address
 check "SIGTERM stops it" stop_device
 
 # Under -Db_sanitize the devices' own reports (leaks, overflows, UB in the
