@@ -146,7 +146,13 @@ kill "$rogue_name_pid" 2>/dev/null || true
 check "the rogue's name is gone" homenet_wait not_resolved
 
 # --- no avahi-daemon: said once, served anyway; back when the daemon is ------
+# Gone from the device host's bus, not just told to go.
+avahi_gone() {
+  in_device dbus-send --system --print-reply=literal --dest=org.freedesktop.DBus / \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.Avahi | grep -qw false
+}
 check "avahi-daemon -k stops the device host's daemon" in_device avahi-daemon -k
+check "it is gone from the device host's system bus" homenet_wait avahi_gone
 start_device nodaemon
 check "the device says once that no avahi-daemon is there" \
   test "$(grep -c '^settle-device: no avahi-daemon' "$DEV_LOG")" -eq 1
