@@ -1,9 +1,14 @@
-/* sp11-view.c: building the object list and the lookup index of one snapshot. */
+/* sp11-view.c: one snapshot as PKCS#11 objects, built entry by entry as
+ * they are served (sp11-view.h).  Lookups go through the snapshot's own
+ * hash tables (index.snap, docs/snapshot.md); opening a view costs two
+ * zeroed arrays, whatever the number of entries. */
 #include "sp11-view.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "settle-anchor-rule.h"
 #include "sp11-attrs.h"
 
 /* A peer with more names than this gets pinned assertions for the first ones
@@ -14,45 +19,27 @@
 #define SP11_INDEX_BITS (sizeof (CK_ULONG) >= 8 ? 32u : 24u)
 #define SP11_INDEX_MASK ((((CK_ULONG) 1) << SP11_INDEX_BITS) - 1u)
 
-/* The attributes lookups may be served from the index, most selective first:
- * sp11_view_find uses the first one the template names. */
-static const CK_ATTRIBUTE_TYPE sp11_indexed[] = {
-  CKA_VALUE, CKA_SERIAL_NUMBER, CKA_CERT_SHA1_HASH, SP11_CKA_HASH_OF_CERTIFICATE,
-  SP11_CKA_X_CERTIFICATE_VALUE, CKA_ID, CKA_SUBJECT, SP11_CKA_X_PEER, CKA_ISSUER,
-  CKA_LABEL, CKA_CLASS,
-};
-#define SP11_N_INDEXED (sizeof sp11_indexed / sizeof sp11_indexed[0])
+/* Every entry owns a fixed range of object numbers (certificate, trust
+ * objects, one assertion per pinned name), so a handle is computed from
+ * the entry's position without building anything. */
+#define SP11_OBJS_PER_ENTRY (4u + SP11_MAX_PINS_PER_PEER)
 
+/* The objects of one entry, built the first time the entry is served. */
 typedef struct {
-  uint64_t hash;
-  uint32_t object; /* index into objects */
-  uint32_t next;   /* next link in the bucket + 1, 0 ends */
-} sp11_link;
+  size_t n;
+  sp11_object o[];
+} sp11_entry_objects;
+
+enum { SP11_ENTRY_UNCHECKED = 0, SP11_ENTRY_SERVED, SP11_ENTRY_REFUSED };
 
 struct sp11_view {
-  settle_snapshot *snap; /* owned, may be NULL */
+  settle_snapshot *snap;        /* owned, may be NULL */
   uint32_t tag;
-  sp11_object *objects;  /* owned */
-  size_t n_objects;
-  uint32_t *buckets;     /* owned: first link + 1, 0 = empty */
-  size_t n_buckets;      /* a power of two */
-  sp11_link *links;      /* owned */
-  size_t n_links;
+  size_t count;                 /* entries */
+  uint8_t *state;               /* owned, one per entry */
+  sp11_entry_objects **objects; /* owned, one per entry, NULL until served */
+  int condemned;                /* an entry was refused: nothing more is served */
 };
-
-static uint64_t
-sp11_hash_key (CK_ATTRIBUTE_TYPE type, const void *data, CK_ULONG len)
-{
-  /* FNV-1a: the keys are snapshot data, written by the helper. */
-  uint64_t h = 0xcbf29ce484222325ull;
-  const uint8_t *p = (const uint8_t *) &type;
-  for (size_t i = 0; i < sizeof type; i++)
-    h = (h ^ p[i]) * 0x100000001b3ull;
-  p = data;
-  for (CK_ULONG i = 0; i < len; i++)
-    h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
 
 static size_t
 sp11_count_names (const char *const *names)
@@ -76,84 +63,86 @@ sp11_objects_of_entry (const settle_snap_entry *e)
   return n;
 }
 
-static sp11_object *
-sp11_add_object (sp11_view *view, sp11_obj_kind kind, const settle_snap_entry *e, const char *peer)
+static void
+sp11_add_object (sp11_entry_objects *objs, sp11_obj_kind kind, const settle_snap_entry *e,
+                 const char *peer)
 {
-  sp11_object *obj = &view->objects[view->n_objects++];
+  sp11_object *obj = &objs->o[objs->n++];
   obj->kind = kind;
   obj->entry = e;
   obj->peer = peer;
-  return obj;
 }
 
 static void
-sp11_add_entry_objects (sp11_view *view, const settle_snap_entry *e)
+sp11_add_entry_objects (sp11_entry_objects *objs, const settle_snap_entry *e)
 {
   if (e->role == SETTLE_SNAP_CLIENT)
     {
       /* No trust objects: NSS treats an identity as a user certificate
        * because a private key with the same CKA_ID sits beside it. */
-      sp11_add_object (view, SP11_OBJ_CERTIFICATE, e, NULL);
-      sp11_add_object (view, SP11_OBJ_PRIVATE_KEY, e, NULL);
+      sp11_add_object (objs, SP11_OBJ_CERTIFICATE, e, NULL);
+      sp11_add_object (objs, SP11_OBJ_PRIVATE_KEY, e, NULL);
       return;
     }
-  sp11_add_object (view, SP11_OBJ_CERTIFICATE, e, NULL);
-  sp11_add_object (view, SP11_OBJ_NSS_TRUST, e, NULL);
-  sp11_add_object (view, SP11_OBJ_PKCS_TRUST, e, NULL);
+  sp11_add_object (objs, SP11_OBJ_CERTIFICATE, e, NULL);
+  sp11_add_object (objs, SP11_OBJ_NSS_TRUST, e, NULL);
+  sp11_add_object (objs, SP11_OBJ_PKCS_TRUST, e, NULL);
   if (e->role == SETTLE_SNAP_ROOT)
-    sp11_add_object (view, SP11_OBJ_ASSERTION, e, NULL);
+    sp11_add_object (objs, SP11_OBJ_ASSERTION, e, NULL);
   else if (e->role == SETTLE_SNAP_PEER)
     for (size_t i = 0; i < sp11_count_names (e->names); i++)
-      sp11_add_object (view, SP11_OBJ_ASSERTION, e, e->names[i]);
+      sp11_add_object (objs, SP11_OBJ_ASSERTION, e, e->names[i]);
 }
 
-static int
-sp11_build_objects (sp11_view *view)
-{
-  size_t entries = view->snap ? settle_snapshot_count (view->snap) : 0;
-  size_t total = 0;
-  for (size_t i = 0; i < entries; i++)
-    total += sp11_objects_of_entry (settle_snapshot_entry (view->snap, i));
-  if (total >= SP11_INDEX_MASK)
-    return -1;
-  view->objects = calloc (total ? total : 1, sizeof *view->objects);
-  if (view->objects == NULL)
-    return -1;
-  for (size_t i = 0; i < entries; i++)
-    sp11_add_entry_objects (view, settle_snapshot_entry (view->snap, i));
-  return 0;
-}
-
+/* Refuses entry `index` and with it the whole view: the writer never
+ * publishes what the reader or the scope rule refuses, so the snapshot was
+ * altered outside settle (settle-anchor-rule.h); what was served before
+ * cannot be taken back, nothing more is served. */
 static void
-sp11_index_insert (sp11_view *view, uint64_t hash, uint32_t object)
+sp11_condemn (sp11_view *view, size_t index, const char *why)
 {
-  size_t b = (size_t) hash & (view->n_buckets - 1);
-  sp11_link *link = &view->links[view->n_links];
-  link->hash = hash;
-  link->object = object;
-  link->next = view->buckets[b];
-  view->buckets[b] = (uint32_t) ++view->n_links;
+  view->state[index] = SP11_ENTRY_REFUSED;
+  if (!view->condemned)
+    fprintf (stderr, "settle-pkcs11: serving no more anchors: the trust snapshot was altered "
+             "outside settle: %s\n", why);
+  view->condemned = 1;
 }
 
-static int
-sp11_build_index (sp11_view *view)
+/* The objects of entry `index`, checked on first use (the reader's checks,
+ * then the scope rule); NULL when it, or any entry before, was refused.
+ * Called under the module lock, like every view function. */
+static const sp11_entry_objects *
+sp11_serve (sp11_view *view, size_t index)
 {
-  size_t max_links = view->n_objects * SP11_N_INDEXED;
-  view->n_buckets = 64;
-  while (view->n_buckets < max_links)
-    view->n_buckets *= 2;
-  view->buckets = calloc (view->n_buckets, sizeof *view->buckets);
-  view->links = calloc (max_links ? max_links : 1, sizeof *view->links);
-  if (view->buckets == NULL || view->links == NULL)
-    return -1;
-  for (size_t i = 0; i < view->n_objects; i++)
-    for (size_t k = 0; k < SP11_N_INDEXED; k++)
-      {
-        sp11_value v;
-        if (sp11_attr_get (&view->objects[i], sp11_indexed[k], &v))
-          sp11_index_insert (view, sp11_hash_key (sp11_indexed[k], v.data, v.len), (uint32_t) i);
-      }
-  return 0;
+  if (view->condemned || index >= view->count)
+    return NULL;
+  if (view->state[index] == SP11_ENTRY_SERVED)
+    return view->objects[index];
+  if (view->state[index] == SP11_ENTRY_REFUSED)
+    return NULL;
+  const settle_snap_entry *e = settle_snapshot_entry (view->snap, index);
+  char why[256] = "";
+  if (e == NULL)
+    {
+      const char *refusal = settle_snapshot_refusal (view->snap);
+      sp11_condemn (view, index, refusal != NULL ? refusal : "an entry was refused");
+      return NULL;
+    }
+  if (settle_snapshot_is_mapped (view->snap) && !settle_anchor_rule_check_entry (e, why, sizeof why))
+    {
+      /* A snapshot read from index.cbor was checked whole when it was
+       * loaded (sp11-watch.c); a mapped one is checked entry by entry. */
+      sp11_condemn (view, index, why);
+      return NULL;
+    }
+  sp11_entry_objects *objs = malloc (sizeof *objs + sp11_objects_of_entry (e) * sizeof (sp11_object));
+  if (objs == NULL)
+    return NULL;   /* out of memory: not served now, tried again next time */
+  objs->n = 0;
+  sp11_add_entry_objects (objs, e);
+  view->objects[index] = objs;
+  view->state[index] = SP11_ENTRY_SERVED;
+  return objs;
 }
 
 sp11_view *
@@ -167,7 +156,16 @@ sp11_view_new (settle_snapshot *snap, uint32_t tag)
     }
   view->snap = snap;
   view->tag = tag;
-  if (sp11_build_objects (view) < 0 || sp11_build_index (view) < 0)
+  view->count = snap ? settle_snapshot_count (snap) : 0;
+  if (view->count > 0)
+    {
+      /* calloc: untouched pages cost nothing, so opening stays
+       * independent of the number of entries. */
+      view->state = calloc (view->count, sizeof *view->state);
+      view->objects = calloc (view->count, sizeof *view->objects);
+    }
+  if (view->count >= SP11_INDEX_MASK / SP11_OBJS_PER_ENTRY
+      || (view->count > 0 && (view->state == NULL || view->objects == NULL)))
     {
       sp11_view_free (view);
       return NULL;
@@ -180,9 +178,10 @@ sp11_view_free (sp11_view *view)
 {
   if (view == NULL)
     return;
-  free (view->links);
-  free (view->buckets);
+  for (size_t i = 0; view->objects != NULL && i < view->count; i++)
+    free (view->objects[i]);
   free (view->objects);
+  free (view->state);
   if (view->snap)
     settle_snapshot_free (view->snap);
   free (view);
@@ -211,60 +210,113 @@ const sp11_object *
 sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle)
 {
   CK_ULONG number = handle & SP11_INDEX_MASK;
-  if (number == 0 || number > view->n_objects)
+  if (number == 0 || number > view->count * SP11_OBJS_PER_ENTRY)
     return NULL;
   if (sp11_view_handle (view, number - 1) != handle)
     return NULL;
-  const sp11_object *obj = &view->objects[number - 1];
+  size_t entry = (number - 1) / SP11_OBJS_PER_ENTRY, at = (number - 1) % SP11_OBJS_PER_ENTRY;
+  /* The view is the module's, changed only under its lock: serving an
+   * entry for the first time fills it in. */
+  const sp11_entry_objects *objs = sp11_serve ((sp11_view *) view, entry);
+  if (objs == NULL || at >= objs->n)
+    return NULL;
+  const sp11_object *obj = &objs->o[at];
   return sp11_object_slot (obj) == slot ? obj : NULL;
 }
 
-static const CK_ATTRIBUTE *
-sp11_pick_key (const CK_ATTRIBUTE *tmpl, CK_ULONG count)
-{
-  for (size_t k = 0; k < SP11_N_INDEXED; k++)
-    for (CK_ULONG i = 0; i < count; i++)
-      if (tmpl[i].type == sp11_indexed[k] && (tmpl[i].pValue != NULL || tmpl[i].ulValueLen == 0))
-        return &tmpl[i];
-  return NULL;
-}
-
+/* Emits the objects of entry `index` in `slot` that match the template. */
 static int
-sp11_find_by_key (const sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *key,
-                  const CK_ATTRIBUTE *tmpl, CK_ULONG count, sp11_emit_fn emit, void *user)
+sp11_emit_entry (sp11_view *view, size_t index, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl,
+                 CK_ULONG count, sp11_emit_fn emit, void *user)
 {
-  uint64_t hash = sp11_hash_key (key->type, key->pValue, key->ulValueLen);
-  uint32_t next = view->buckets[(size_t) hash & (view->n_buckets - 1)];
-  while (next != 0)
-    {
-      const sp11_link *link = &view->links[next - 1];
-      next = link->next;
-      if (link->hash != hash)
-        continue;
-      const sp11_object *obj = &view->objects[link->object];
-      if (sp11_object_slot (obj) != slot || !sp11_attr_match (obj, tmpl, count))
-        continue;
-      int stop = emit (user, sp11_view_handle (view, link->object));
-      if (stop)
-        return stop;
-    }
-  return 0;
-}
-
-int
-sp11_view_find (const sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
-                sp11_emit_fn emit, void *user)
-{
-  const CK_ATTRIBUTE *key = sp11_pick_key (tmpl, count);
-  if (key != NULL)
-    return sp11_find_by_key (view, slot, key, tmpl, count, emit, user);
-  for (size_t i = 0; i < view->n_objects; i++)
-    if (sp11_object_slot (&view->objects[i]) == slot
-        && sp11_attr_match (&view->objects[i], tmpl, count))
+  const sp11_entry_objects *objs = sp11_serve (view, index);
+  for (size_t j = 0; objs != NULL && j < objs->n; j++)
+    if (sp11_object_slot (&objs->o[j]) == slot && sp11_attr_match (&objs->o[j], tmpl, count))
       {
-        int stop = emit (user, sp11_view_handle (view, i));
+        int stop = emit (user, sp11_view_handle (view, index * SP11_OBJS_PER_ENTRY + j));
         if (stop)
           return stop;
       }
+  return 0;
+}
+
+static const CK_ATTRIBUTE *
+sp11_find_attr (const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE type)
+{
+  for (CK_ULONG i = 0; i < count; i++)
+    if (tmpl[i].type == type && (tmpl[i].pValue != NULL || tmpl[i].ulValueLen == 0))
+      return &tmpl[i];
+  return NULL;
+}
+
+/* The template attributes the snapshot's hash tables answer, most
+ * selective first: sp11_view_find uses the first one the template names. */
+static const struct {
+  CK_ATTRIBUTE_TYPE type;
+  settle_snap_key key;
+} sp11_keyed[] = {
+  { CKA_VALUE, SETTLE_SNAP_KEY_DER },
+  { SP11_CKA_X_CERTIFICATE_VALUE, SETTLE_SNAP_KEY_DER },
+  { CKA_CERT_SHA1_HASH, SETTLE_SNAP_KEY_SHA1 },
+  { SP11_CKA_HASH_OF_CERTIFICATE, SETTLE_SNAP_KEY_SHA256 },
+  { CKA_ID, SETTLE_SNAP_KEY_ID },
+  { CKA_SUBJECT, SETTLE_SNAP_KEY_SUBJECT },
+  { CKA_LABEL, SETTLE_SNAP_KEY_LABEL },
+};
+
+/* Emits every match among the entries the snapshot's table returns for
+ * the key (each entry is in each table once, so nothing is emitted
+ * twice); issuer and serial go together or not at all. */
+static int
+sp11_find_keyed (sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                 const CK_ATTRIBUTE *issuer, const CK_ATTRIBUTE *serial, const CK_ATTRIBUTE *key,
+                 settle_snap_key kind, sp11_emit_fn emit, void *user)
+{
+  size_t cursor = 0;
+  for (;;)
+    {
+      const settle_snap_entry *e;
+      if (issuer != NULL)
+        e = settle_snapshot_find_issuer_serial (view->snap, issuer->pValue, issuer->ulValueLen,
+                                                serial->pValue, serial->ulValueLen, &cursor);
+      else
+        e = settle_snapshot_find (view->snap, kind, key->pValue, key->ulValueLen, &cursor);
+      if (e == NULL)
+        return 0;
+      size_t index = settle_snapshot_index_of (view->snap, e);
+      if (index == SIZE_MAX)
+        continue;
+      int stop = sp11_emit_entry (view, index, slot, tmpl, count, emit, user);
+      if (stop)
+        return stop;
+    }
+}
+
+int
+sp11_view_find (const sp11_view *cview, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                sp11_emit_fn emit, void *user)
+{
+  sp11_view *view = (sp11_view *) cview;   /* serving fills entries in (sp11_serve) */
+  if (view->condemned || view->count == 0)
+    return 0;
+  for (size_t k = 0; k < sizeof sp11_keyed / sizeof sp11_keyed[0]; k++)
+    {
+      const CK_ATTRIBUTE *key = sp11_find_attr (tmpl, count, sp11_keyed[k].type);
+      if (key != NULL)
+        return sp11_find_keyed (view, slot, tmpl, count, NULL, NULL, key, sp11_keyed[k].key, emit, user);
+    }
+  const CK_ATTRIBUTE *issuer = sp11_find_attr (tmpl, count, CKA_ISSUER);
+  const CK_ATTRIBUTE *serial = sp11_find_attr (tmpl, count, CKA_SERIAL_NUMBER);
+  if (issuer != NULL && serial != NULL)
+    return sp11_find_keyed (view, slot, tmpl, count, issuer, serial, NULL, SETTLE_SNAP_KEY_COUNT,
+                            emit, user);
+  /* Nothing keyed (every object of a class, the assertions of a peer):
+   * the whole token, in order. */
+  for (size_t i = 0; i < view->count; i++)
+    {
+      int stop = sp11_emit_entry (view, i, slot, tmpl, count, emit, user);
+      if (stop)
+        return stop;
+    }
   return 0;
 }

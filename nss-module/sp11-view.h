@@ -1,15 +1,18 @@
 /* sp11-view.h: one snapshot generation seen as PKCS#11 objects.
  *
- * A view is built once per snapshot the module loads and never changes
- * afterwards: the objects of each entry (certificate, NSS trust, PKCS#11 3.2
- * trust, p11-kit trust assertions) and a hash index over the attributes that
- * lookups search by, so that C_FindObjectsInit never scans the whole token.
+ * A view is made once per snapshot the module opens; the objects of an
+ * entry (certificate, NSS trust, PKCS#11 3.2 trust, p11-kit trust
+ * assertions) are built the first time the entry is served, after the
+ * scope rule passed it, and never change afterwards.  Lookups by value,
+ * hash, id, subject, label or issuer and serial go through the snapshot's
+ * hash tables, so C_FindObjectsInit scans the token only for templates
+ * that name none of them.  View functions run under the module lock.
  *
  * Handles carry the view's tag in their upper bits: a handle from an earlier
  * view is simply not found, so an anchor removed from the snapshot cannot be
  * read through a stale handle.
  *
- * Ownership: a view owns its snapshot, objects and index; objects borrow
+ * Ownership: a view owns its snapshot and objects; objects borrow
  * their bytes from the snapshot. */
 #pragma once
 

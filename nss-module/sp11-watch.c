@@ -37,14 +37,16 @@ sp11_watch_load (sp11_watch *watch)
     return sp11_view_new (NULL, sp11_next_tag (watch));
   if (settle_snapshot_stamp_read (watch->dir, &watch->stamp) != 0)
     memset (&watch->stamp, 0, sizeof watch->stamp);
-  if (settle_snapshot_load (watch->dir, &snap, err, sizeof err) != 0)
+  /* Opened, not loaded: a mapped index.snap is checked entry by entry as
+   * the view serves it (sp11-view.c), so starting costs the same at any N. */
+  if (settle_snapshot_open (watch->dir, &snap, err, sizeof err) != 0)
     {
       /* Inside a browser the only channel is stderr; the stamp stops the
        * message from repeating until the snapshot changes again. */
       fprintf (stderr, "settle-pkcs11: serving no anchors: %s\n", err);
       snap = NULL;
     }
-  else if (!settle_anchor_rule_check_snapshot (snap, err, sizeof err))
+  else if (!settle_snapshot_is_mapped (snap) && !settle_anchor_rule_check_snapshot (snap, err, sizeof err))
     {
       /* The writer never publishes what the scope rule refuses, so the
        * snapshot was altered outside settle: a peer that could issue or an

@@ -116,6 +116,7 @@ typedef enum {
   SETTLE_SNAP_KEY_SHA1,          /* 20 bytes, SHA-1 of der */
   SETTLE_SNAP_KEY_ID,            /* CKA_ID */
   SETTLE_SNAP_KEY_LABEL,         /* the label's bytes, without NUL */
+  SETTLE_SNAP_KEY_SHA256,        /* 32 bytes, SHA-256 of der */
   SETTLE_SNAP_KEY_COUNT
 } settle_snap_key;
 

@@ -155,6 +155,8 @@ hash_of (const settle_snap_entry *e, settle_snap_key key)
       return snapshot_key_hash (key, e->sha1, sizeof e->sha1, NULL, 0);
     case SETTLE_SNAP_KEY_ID:
       return snapshot_key_hash (key, e->id.data, e->id.len, NULL, 0);
+    case SETTLE_SNAP_KEY_SHA256:
+      return snapshot_key_hash (key, e->sha256, sizeof e->sha256, NULL, 0);
     case SETTLE_SNAP_KEY_LABEL:
     default:
       return snapshot_key_hash (key, (const uint8_t *) e->label, strlen (e->label), NULL, 0);

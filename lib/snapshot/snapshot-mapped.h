@@ -15,7 +15,7 @@
  *    64  u64 index.cbor size      72  i64 index.cbor mtime seconds   80 i64 ... nanoseconds
  *    88  reserved (zero)         120  u64 FNV-1a 64 of bytes 0..120
  *   entry table: count x { u64 record offset, u32 record length, u32 zero }
- *   hash tables: SETTLE_SNAP_KEY_COUNT x slots x { u32 key hash, u32 entry + 1 (0: empty) }
+ *   hash tables: SETTLE_SNAP_KEY_COUNT (7) x slots x { u32 key hash, u32 entry + 1 (0: empty) }
  *   records (one per entry):
  *     0  u32 role   4 u32 scope count   8 u32 names count   12 u32 zero   16 i64 not_after
  *    24  sha1[20]  44 md5[16]  60 sha256[32]

@@ -405,6 +405,8 @@ entry_has (const settle_snap_entry *e, settle_snap_key key, const uint8_t *a, si
       return alen == sizeof e->sha1 && memcmp (e->sha1, a, alen) == 0;
     case SETTLE_SNAP_KEY_ID:
       return bytes_are (e->id, a, alen);
+    case SETTLE_SNAP_KEY_SHA256:
+      return alen == sizeof e->sha256 && memcmp (e->sha256, a, alen) == 0;
     case SETTLE_SNAP_KEY_LABEL:
       return strlen (e->label) == alen && (alen == 0 || memcmp (e->label, a, alen) == 0);
     default:

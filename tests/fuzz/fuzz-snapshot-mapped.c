@@ -91,6 +91,7 @@ check_key (const settle_snapshot *snap, const settle_snap_entry *e, settle_snap_
         case SETTLE_SNAP_KEY_DER: FUZZ_ASSERT (same_bytes (s->der, e->der)); break;
         case SETTLE_SNAP_KEY_SHA1: FUZZ_ASSERT (memcmp (s->sha1, e->sha1, 20) == 0); break;
         case SETTLE_SNAP_KEY_ID: FUZZ_ASSERT (same_bytes (s->id, e->id)); break;
+        case SETTLE_SNAP_KEY_SHA256: FUZZ_ASSERT (memcmp (s->sha256, e->sha256, 32) == 0); break;
         case SETTLE_SNAP_KEY_LABEL: FUZZ_ASSERT (strcmp (s->label, e->label) == 0); break;
         default: FUZZ_ASSERT (0);
         }
@@ -120,6 +121,7 @@ check_entry (const settle_snapshot *snap, const settle_snap_entry *e, size_t ind
   check_key (snap, e, SETTLE_SNAP_KEY_SUBJECT, e->subject.data, e->subject.len);
   check_key (snap, e, SETTLE_SNAP_KEY_DER, e->der.data, e->der.len);
   check_key (snap, e, SETTLE_SNAP_KEY_SHA1, e->sha1, sizeof e->sha1);
+  check_key (snap, e, SETTLE_SNAP_KEY_SHA256, e->sha256, sizeof e->sha256);
   check_key (snap, e, SETTLE_SNAP_KEY_ID, e->id.data, e->id.len);
   check_key (snap, e, SETTLE_SNAP_KEY_LABEL, (const uint8_t *) e->label, strlen (e->label));
   size_t cursor = 0;

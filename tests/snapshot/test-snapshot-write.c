@@ -805,6 +805,7 @@ test_mapped_same_as_cbor (Fixture *f, gconstpointer data)
           FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_SUBJECT, e->subject.data, e->subject.len, &cursor));
           FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_DER, e->der.data, e->der.len, &cursor));
           FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_SHA1, e->sha1, sizeof e->sha1, &cursor));
+          FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_SHA256, e->sha256, sizeof e->sha256, &cursor));
           FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_ID, e->id.data, e->id.len, &cursor));
           FINDS (settle_snapshot_find (both[k], SETTLE_SNAP_KEY_LABEL, (const guint8 *) e->label,
                                        strlen (e->label), &cursor));
