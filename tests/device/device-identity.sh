@@ -8,10 +8,11 @@ need_tool openssl stat
 DEV=${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}
 STATE=$T_DIR/state
 
-# Starts settle-device in the background, waits for its "listening" line.
+# Starts settle-device in the background (ARGS added), waits for its
+# "listening" line.
 start_device() {
   "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
-    --qr-text "$T_DIR/qr.txt" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
+    --qr-text "$T_DIR/qr.txt" "$@" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
   DEV_PID=$!
   at_exit "kill $DEV_PID 2>/dev/null"
   local i
@@ -42,6 +43,18 @@ check "stop is logged" grep -q 'settle-device: stopped' "$T_DIR/dev.err"
 fp_before=$(fingerprint "$STATE/ca.pem")
 check "second run reuses the identity" start_device
 check "same CA after restart" test "$(fingerprint "$STATE/ca.pem")" = "$fp_before"
+# Loopback is never advertised on the network (docs/device.md, "On the
+# local network"), so the QR code carries the address.
+check "on loopback it says it does not advertise" \
+  grep -qx 'settle-device: listening on loopback only: not advertising printer.local on the local network' "$T_DIR/dev.err"
+check "and the QR code carries the address" grep -q '^SETTLE:V:1;G:p256;N:printer.local;A:127\.0\.0\.1:[0-9]*;H:' "$T_DIR/qr.txt"
+stop_device
+check "--qr-address no: the QR code has no address" start_device --qr-address no
+check "its payload has no A field" bash -c "grep -q '^SETTLE:V:1;G:p256;N:printer.local;H:' '$T_DIR/qr.txt' && ! grep -q ';A:' '$T_DIR/qr.txt'"
+check "and the hint for a typed code names the device" grep -q 'settle pair --code - --address printer.local:' "$T_DIR/dev.out"
+stop_device
+check "--no-mdns: the device starts" start_device --no-mdns
+check "--no-mdns says nothing about advertising" bash -c "! grep -qi 'advertis\|avahi' '$T_DIR/dev.err'"
 stop_device
 
 check_fails "another name for the same state is refused" "belongs to the device printer.local" \
@@ -61,6 +74,8 @@ check_fails "a bad --listen is refused" "ADDRESS:PORT" \
   "$DEV" serve --name printer.local --state "$STATE" --listen localhost
 check_fails "an unknown --grant is refused" "admin, user or guest" \
   "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 --grant root
+check_fails "an unknown --qr-address is refused" "yes, no or auto" \
+  "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 --qr-address maybe
 
 cp "$STATE/ca.pem" "$T_DIR/old-ca.pem"
 check "rotate succeeds" "$DEV" rotate --state "$STATE"
