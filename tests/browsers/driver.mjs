@@ -20,6 +20,7 @@
 // and "result error <message> -" when the request itself failed.
 // Chromium reaches NAME through --host-resolver-rules, Firefox through
 // network.dns.localDomains: both send every listed name to 127.0.0.1.
+// With --map '' neither is set: names go to the system resolver.
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
 
@@ -65,8 +66,6 @@ async function launch() {
     });
   }
   const prefs = {
-    // Names the test maps to loopback (Firefox resolves them to 127.0.0.1).
-    'network.dns.localDomains': names.join(','),
     'network.proxy.type': 0,
     'network.captive-portal-service.enabled': false,
     'network.connectivity-service.enabled': false,
@@ -80,6 +79,9 @@ async function launch() {
     // JSON (the device's whoami) as plain text in a <pre>, not the viewer.
     'devtools.jsonview.enabled': false,
   };
+  // Names the test maps to loopback (Firefox resolves them to 127.0.0.1);
+  // without --map the pref is not written at all (the system resolver).
+  if (names.length) prefs['network.dns.localDomains'] = names.join(',');
   // Mutual TLS without a dialog: what an administrator sets for users
   // whose devices ask for their identity (docs/browsers.md).
   if (clientAuth) prefs['security.default_personal_cert'] = 'Select Automatically';
