@@ -57,12 +57,15 @@ browser_pids() {
 # rule or told to ignore certificate errors; Firefox's prefs name no
 # localDomains.
 no_overrides() {
-  local b=$1 mark=$2 pids p n=0 bad=0
+  local b=$1 mark=$2 pids p n=0 bad=0 ns args
   pids=$(browser_pids "$b" "$mark")
   for p in $pids; do
+    # (a helper process may end meanwhile: it is not counted)
+    ns=$(readlink "/proc/$p/ns/net" 2>/dev/null) && args=$(tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline") &&
+      [ -n "$ns" ] || continue
     n=$((n + 1))
-    [ "$(readlink "/proc/$p/ns/net")" = "$UA_NETNS" ] || { echo "pid $p not in ua: $(readlink "/proc/$p/ns/net")"; bad=1; }
-    if tr '\0' '\n' <"/proc/$p/cmdline" | grep -E -- '--(host-resolver-rules|ignore-certificate-errors|host-rules|proxy-server)'; then
+    [ "$ns" = "$UA_NETNS" ] || { echo "pid $p not in ua: $ns"; bad=1; }
+    if grep -E -- '^--(host-resolver-rules|ignore-certificate-errors|host-rules|proxy-server)' <<<"$args"; then
       echo "pid $p has an override"; bad=1
     fi
   done
