@@ -141,6 +141,28 @@ mk_leaf() {
 }
 fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
 
+# start_loopback_device STATE [ARGS...]: settle-device ($SETTLE_DEVICE, else
+# the build's) serving printer.local on 127.0.0.1 at a port it picks, with
+# state directory STATE and ARGS (e.g. --qr-text FILE); output in
+# $T_DIR/dev.out and $T_DIR/dev.err.  Sets DEV_PID (stopped at exit) and
+# PORT; returns 1, with the device's stderr, when it did not start.
+start_loopback_device() {
+  local state=$1 i; shift
+  "${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}" serve --name printer.local --state "$state" \
+    --listen 127.0.0.1:0 "$@" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
+  DEV_PID=$!
+  at_exit "kill $DEV_PID 2>/dev/null"
+  PORT=
+  for i in $(seq 100); do
+    PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_DIR/dev.out" 2>/dev/null)
+    [ -n "$PORT" ] && return 0
+    kill -0 "$DEV_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  sed 's/^/# /' "$T_DIR/dev.err"
+  return 1
+}
+
 # GnuTLS through p11-kit.  p11-kit reads module files from fixed
 # directories only (and ignores per-user ones for root), so tests give it
 # a directory of their own in a private mount namespace: the host's

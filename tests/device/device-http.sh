@@ -21,15 +21,7 @@ CSR_MAX=16384
 # pointers for the fast unwinder.  libsoup before 3.5.2 would leak on the
 # bad framing headers below, were they not kept from it.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0" \
-  "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
-  --qr-text "$QR_TXT" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
-DEV_PID=$!
-at_exit "kill $DEV_PID 2>/dev/null"
-for i in $(seq 100); do
-  grep -q 'listening on' "$T_DIR/dev.out" 2>/dev/null && break
-  sleep 0.1
-done
-PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_DIR/dev.out")
+  start_loopback_device "$STATE" --qr-text "$QR_TXT" || true
 check "the device prints the port it picked" test -n "$PORT"
 URL=https://127.0.0.1:$PORT
 

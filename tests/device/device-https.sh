@@ -11,15 +11,7 @@ STATE=$T_DIR/state
 QR_PNG=$T_DIR/qr.png
 QR_TXT=$T_DIR/qr.txt
 
-"$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
-  --qr-png "$QR_PNG" --qr-text "$QR_TXT" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
-DEV_PID=$!
-at_exit "kill $DEV_PID 2>/dev/null"
-for i in $(seq 100); do
-  grep -q 'listening on' "$T_DIR/dev.out" 2>/dev/null && break
-  sleep 0.1
-done
-PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_DIR/dev.out")
+start_loopback_device "$STATE" --qr-png "$QR_PNG" --qr-text "$QR_TXT" || true
 check "the device prints the port it picked" test -n "$PORT" -a "${PORT:-0}" -gt 0
 URL=https://127.0.0.1:$PORT
 

@@ -16,15 +16,7 @@ PER_SOURCE=8        # SETTLE_DEVICE_LIMIT_CONNECTIONS_PER_SOURCE
 FAILURES=4          # SETTLE_DEVICE_LIMIT_FAILURES
 FAILURES_TOTAL=10   # SETTLE_DEVICE_LIMIT_FAILURES_TOTAL
 
-"$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
-  --qr-text "$QR_TXT" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
-DEV_PID=$!
-at_exit "kill $DEV_PID 2>/dev/null"
-for i in $(seq 100); do
-  grep -q 'listening on' "$T_DIR/dev.out" 2>/dev/null && break
-  sleep 0.1
-done
-PORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_DIR/dev.out")
+start_loopback_device "$STATE" --qr-text "$QR_TXT" || true
 if [ -z "$PORT" ]; then
   echo "Bail out! settle-device did not start"; sed 's/^/# /' "$T_DIR/dev.err"; exit 1
 fi
