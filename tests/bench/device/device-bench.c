@@ -95,7 +95,10 @@ request (SSL_CTX *ctx, const char *source, guint16 port, const char *path)
   if (ok)
     {
       char req[256];
-      int len = g_snprintf (req, sizeof req, "GET %s HTTP/1.1\r\nHost: printer.local\r\n\r\n", path);
+      /* One request per connection, read to the end: the device keeps
+       * HTTP/1.1 connections open unless asked to close them. */
+      int len = g_snprintf (req, sizeof req,
+                            "GET %s HTTP/1.1\r\nHost: printer.local\r\nConnection: close\r\n\r\n", path);
       ok = SSL_write (ssl, req, len) == len && read_ok_answer (ssl);
     }
   SSL_free (ssl);
