@@ -292,12 +292,36 @@ sp11_find_keyed (sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_
     }
 }
 
+/* 0 when no object of the token can match: a class it never serves, or
+ * CKA_TOKEN false.  NSS asks for such (its builtin root list, profiles)
+ * when it loads a module; answering them without a scan keeps its start
+ * independent of the number of entries. */
+static int
+sp11_template_may_match (const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+  const CK_ATTRIBUTE *cls = sp11_find_attr (tmpl, count, CKA_CLASS);
+  if (cls != NULL)
+    {
+      CK_OBJECT_CLASS c;
+      if (cls->ulValueLen != sizeof c)
+        return 0;
+      memcpy (&c, cls->pValue, sizeof c);
+      if (c != CKO_CERTIFICATE && c != CKO_NSS_TRUST && c != SP11_CKO_TRUST
+          && c != SP11_CKO_X_TRUST_ASSERTION && c != CKO_PRIVATE_KEY)
+        return 0;
+    }
+  const CK_ATTRIBUTE *token = sp11_find_attr (tmpl, count, CKA_TOKEN);
+  if (token != NULL && (token->ulValueLen != sizeof (CK_BBOOL) || *(const CK_BBOOL *) token->pValue != CK_TRUE))
+    return 0;
+  return 1;
+}
+
 int
 sp11_view_find (const sp11_view *cview, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
                 sp11_emit_fn emit, void *user)
 {
   sp11_view *view = (sp11_view *) cview;   /* serving fills entries in (sp11_serve) */
-  if (view->condemned || view->count == 0)
+  if (view->condemned || view->count == 0 || !sp11_template_may_match (tmpl, count))
     return 0;
   for (size_t k = 0; k < sizeof sp11_keyed / sizeof sp11_keyed[0]; k++)
     {
