@@ -131,36 +131,74 @@ should_try_name (const PairRun *run, gint64 started_us)
          && spent_ms < (gint64) run->timeout_ms / 2;
 }
 
+static void
+notice (const PairRun *run, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+notice (const PairRun *run, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  if (run->request->notice == NULL)
+    return;
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  run->request->notice (text, run->request->notice_data);
+}
+
 /* Where to look for a device whose payload has no address (A): an owned
  * list of SettleEndpoint, in the order to try (schema/qr-payload.md, "A
- * payload without an address").
- *
- * DISCOVERY GOES HERE.  lib/discovery/ will browse DNS-SD _settle._tcp
- * for instances whose target host is payload->name and put what it
- * resolves first (SETTLE_ENDPOINT_DISCOVERED: the SRV port on the name's
- * addresses); discovery only says where to knock, the pin check in
- * step_pin still decides.  Until then the name alone is tried, through
- * the system resolver (libnss-mdns for .local), on the default port. */
+ * payload without an address"): first what the request's locate callback
+ * finds (the manager's DNS-SD browse, lib/discovery/: the SRV port of
+ * each _settle._tcp instance whose target host is the name, on the
+ * addresses avahi resolved), then the name itself through the system
+ * resolver (libnss-mdns for .local) on the default port.  Discovery only
+ * says where to knock: every endpoint must pass the pin check. */
 static GPtrArray *
-endpoints_for_name (const PairRun *run)
+endpoints_for_name (const PairRun *run, char **note)
 {
   const SettleQrPayload *payload = run->request->payload;
-  GPtrArray *endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_endpoint_free);
+  GPtrArray *endpoints = NULL;
 
+  *note = NULL;
+  if (run->request->locate != NULL)
+    endpoints = run->request->locate (payload->name, run->timeout_ms, run->request->locate_data, note);
+  if (endpoints == NULL)
+    endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_endpoint_free);
+  if (*note != NULL)
+    notice (run, "%s", *note);
   g_ptr_array_add (endpoints, settle_endpoint_new (payload->name, SETTLE_ENDPOINT_DEFAULT_PORT,
                                                    SETTLE_ENDPOINT_NAME));
   return endpoints;
 }
 
+static gboolean
+key_matches (const PairRun *run)
+{
+  g_autoptr (GBytes) spki = settle_tls_peer_spki (run->conn);
+  gsize len = 0;
+  const guint8 *der = spki != NULL ? g_bytes_get_data (spki, &len) : NULL;
+
+  return !run->request->pinned
+         || (der != NULL && len > 0 && settle_qr_payload_spki_matches (run->request->payload, der, len));
+}
+
 /* A payload without an address: each endpoint in turn, within the one
- * timeout; the error names the device, not an address it never gave. */
+ * timeout each, until one answers with the key of the QR code (a rogue
+ * advertising the name with its own port is skipped, told, not fatal
+ * while others remain); the error names the device and what was tried. */
 static gboolean
 connect_by_name (PairRun *run, GError **error)
 {
   const SettleQrPayload *payload = run->request->payload;
   g_autoptr (GPtrArray) endpoints = NULL;
   g_autoptr (GError) last_error = NULL;
+  g_autoptr (GString) tried = g_string_new (NULL);
   g_autofree char *looking = NULL;
+  g_autofree char *wrong_key = NULL;
+  g_autofree char *note = NULL;
 
   if (payload->name == NULL)
     return fail (error, SETTLE_ERROR_FORMAT,
@@ -168,23 +206,49 @@ connect_by_name (PairRun *run, GError **error)
                  "cannot be found.");
   looking = g_strdup_printf ("%s on the local network", payload->name);
   report (run, SETTLE_PAIR_STEP_CONNECT, FALSE, looking);
-  endpoints = endpoints_for_name (run);
+  endpoints = endpoints_for_name (run, &note);
   for (guint i = 0; i < endpoints->len && run->conn == NULL; i++)
     {
       const SettleEndpoint *at = g_ptr_array_index (endpoints, i);
+      g_autofree char *where = settle_endpoint_to_string (at);
+      gboolean discovered = at->source == SETTLE_ENDPOINT_DISCOVERED;
+
+      g_string_append_printf (tried, "%s%s%s", tried->len > 0 ? ", " : "", where,
+                              discovered ? " (DNS-SD)" : "");
       g_clear_error (&last_error);
       run->conn = settle_tls_connect (at->host, at->port, payload->name, run->timeout_ms, &last_error);
+      if (run->conn != NULL && !key_matches (run))
+        {
+          g_free (wrong_key);
+          wrong_key = g_strdup (where);
+          settle_tls_close (run->conn);
+          run->conn = NULL;
+          if (i + 1 < endpoints->len)
+            notice (run, "Skipped %s%s: it does not have the key named in the QR code (an impostor, or "
+                         "another device); trying the next.", where, discovered ? ", found by DNS-SD" : "");
+          continue;
+        }
       if (run->conn != NULL)
         {
-          g_autofree char *answered = settle_endpoint_to_string (at);
+          /* Recorded as where the device answered: its name and the port
+           * it answered on (the address was only how avahi resolved it). */
+          g_autofree char *answered = discovered ? settle_endpoint_format (payload->name, at->port)
+                                                 : settle_endpoint_to_string (at);
           report (run, SETTLE_PAIR_STEP_CONNECT, TRUE, answered);
         }
     }
   if (run->conn != NULL)
     return TRUE;
+  if (wrong_key != NULL)
+    return fail (error, SETTLE_ERROR_AUTH,
+                 "The device at %s does not have the key named in the QR code, so nothing was sent "
+                 "to it: it may be an impostor (evil twin) on the network, or the QR code belongs "
+                 "to another device (tried %s%s%s).", wrong_key, tried->str, note != NULL ? "; " : "",
+                 note != NULL ? note : "");
   return fail (error, last_error != NULL ? last_error->code : SETTLE_ERROR_NETWORK,
-               "%s was not found on the local network: %s", payload->name,
-               last_error != NULL ? last_error->message : "nothing to try.");
+               "%s was not found on the local network: %s (tried %s%s%s)", payload->name,
+               last_error != NULL ? last_error->message : "nothing to try.", tried->str,
+               note != NULL ? "; " : "", note != NULL ? note : "");
 }
 
 static gboolean

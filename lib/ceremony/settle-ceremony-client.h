@@ -1,7 +1,11 @@
 /* settle-ceremony-client.h: the helper's side of the pairing ceremony
  * (SPAKE2 role A; schema/ceremony.md), as `settle pair` runs it.
  *
- *   connect (address hint, then the name)  TLS 1.3, ALPN settle/1, SNI = name
+ *   connect (address hint, then the name; without a hint: the request's
+ *            locate callback's endpoints (DNS-SD), then the name on 443;
+ *            each discovered endpoint must pass the pin check, a mismatch
+ *            is told through `notice` and the next one is tried)
+ *            TLS 1.3, ALPN settle/1, SNI = name
  *   pin      SHA-256 of the server's SPKI = the QR code's H, before a byte is sent
  *   prove    exporter -> SPAKE2 AAD; CLIENT_HELLO; SERVER_SHARE; cB checked in
  *            constant time; CLIENT_CONFIRM
@@ -82,6 +86,17 @@ typedef struct _SettlePairResult SettlePairResult;
 typedef gboolean (*SettlePairConsentFn) (const SettlePairResult *result, gpointer user_data,
                                         GError **error);
 
+/* Where a device without an address in its payload may answer, besides
+ * its name on the HTTPS port: an owned array of SettleEndpoint (found on
+ * the network, e.g. DNS-SD; tried in order, each still pin-checked), or
+ * NULL/empty.  `*note` (owned, may stay NULL) says why nothing was found
+ * when that is worth telling ("no avahi-daemon").  The ceremony does not
+ * know how the endpoints are found (lib/ceremony links no Avahi: the
+ * manager passes lib/discovery/ in). */
+typedef GPtrArray *(*SettlePairLocateFn) (const char *name, guint timeout_ms, gpointer user_data, char **note);
+/* A step's remark that does not end it (an endpoint skipped); borrowed. */
+typedef void (*SettlePairNoticeFn) (const char *text, gpointer user_data);
+
 typedef struct {
   /* name: canonical device name (SPAKE2 identity B, SNI), or NULL when
    * pairing from a typed code without a name (then the name comes from
@@ -94,6 +109,12 @@ typedef struct {
   gpointer progress_data;
   SettlePairConsentFn consent;  /* NULL: commit without asking (the caller decided before) */
   gpointer consent_data;
+  /* A payload without an address: where else to look (NULL: the name
+   * only), and remarks on endpoints skipped (NULL: none told). */
+  SettlePairLocateFn locate;
+  gpointer locate_data;
+  SettlePairNoticeFn notice;
+  gpointer notice_data;
 } SettlePairRequest;
 
 struct _SettlePairResult {

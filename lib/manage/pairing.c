@@ -4,6 +4,7 @@
 #include "settle-cert.h"
 #include "settle-ceremony-client.h"
 #include "settle-commit.h"
+#include "settle-discover.h"
 #include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"
@@ -119,6 +120,7 @@ typedef struct {
   const SettlePairing *pairing;
   char *answered;           /* owned: where the device answered (HOST:PORT), once connected */
   SettleRecord *record;     /* owned: what the user agreed to */
+  GPtrArray *notices;       /* owned: remarks of the connect step, told once it ends */
 } PairConsent;
 
 static gboolean
@@ -177,13 +179,38 @@ forward_step (SettlePairStep step, gboolean finished, const char *detail, gpoint
     }
   if (events->pair_step != NULL)
     events->pair_step ((int) step, finished, detail, front_end);
+  /* Told after the step's line is complete, not in the middle of it. */
+  if (step == SETTLE_PAIR_STEP_CONNECT && finished)
+    {
+      for (guint i = 0; i < consent->notices->len; i++)
+        settle_manager_note (consent->manager, SETTLE_NOTE_NOTICE, "%s", (char *) consent->notices->pdata[i]);
+      g_ptr_array_set_size (consent->notices, 0);
+    }
+}
+
+static void
+queue_notice (const char *text, gpointer user_data)
+{
+  PairConsent *consent = user_data;
+
+  g_ptr_array_add (consent->notices, g_strdup (text));
+}
+
+/* A QR code without an address: DNS-SD (lib/discovery/) says where the
+ * name answers; the ceremony still pin-checks every endpoint. */
+static GPtrArray *
+locate_by_dns_sd (const char *name, guint timeout_ms, gpointer user_data, char **note)
+{
+  (void) user_data;
+  return settle_discover_endpoints_for (name, MIN (timeout_ms, SETTLE_DISCOVERY_DEFAULT_TIMEOUT_MS), note);
 }
 
 gboolean
 settle_manager_pair (SettleManager *manager, const SettlePairing *pairing, SettleRecord **paired,
                      gboolean *enrolled_on_device, GError **error)
 {
-  PairConsent consent = { .manager = manager, .pairing = pairing };
+  g_autoptr (GPtrArray) notices = g_ptr_array_new_with_free_func (g_free);
+  PairConsent consent = { .manager = manager, .pairing = pairing, .notices = notices };
   SettlePairRequest request = {
     .payload = pairing->payload,
     .pinned = !pairing->typed_code,
@@ -193,6 +220,9 @@ settle_manager_pair (SettleManager *manager, const SettlePairing *pairing, Settl
     .progress_data = &consent,
     .consent = consent_to_pairing,
     .consent_data = &consent,
+    .locate = locate_by_dns_sd,
+    .notice = queue_notice,
+    .notice_data = &consent,
   };
   g_autoptr (SettlePairResult) result = NULL;
 

@@ -112,10 +112,44 @@ refresh_one (SettleManager *manager, SettleRecord *record, const SettleDeviceTar
   g_autoptr (SettleEndpoint) device = settle_device_endpoint (record, target->address, error);
   if (device == NULL)
     return FALSE;
-  where = settle_endpoint_to_string (device);
+  g_autoptr (GError) first_error = NULL;
   if (!settle_tls_probe (device->host, device->port, record->names[0], (guint) target->timeout_s * 1000u,
-                         &presented, error))
-    return FALSE;
+                         &presented, &first_error))
+    {
+      /* Not where it was: DNS-SD and the name (a typed --address is
+       * never second-guessed).  The anchor check below still decides. */
+      g_autoptr (GPtrArray) others = NULL;
+      g_autofree char *note = NULL;
+      if (!g_error_matches (first_error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
+        {
+          g_propagate_error (error, g_steal_pointer (&first_error));
+          return FALSE;
+        }
+      others = settle_device_other_endpoints (record, target->address, device,
+                                              (guint) target->timeout_s * 1000u, &note);
+      if (note != NULL)
+        settle_manager_note (manager, SETTLE_NOTE_NOTICE, "%s", note);
+      for (guint i = 0; i < others->len && presented.leaf == NULL; i++)
+        {
+          SettleEndpoint *other = others->pdata[i];
+          if (settle_tls_probe (other->host, other->port, record->names[0], (guint) target->timeout_s * 1000u,
+                                &presented, NULL))
+            {
+              g_autofree char *found = settle_device_endpoint_where (record, other);
+              g_autofree char *at = settle_endpoint_to_string (other);
+              settle_manager_note (manager, SETTLE_NOTE_NOTICE, "\"%s\" did not answer where it was recorded; found it at %s (%s).",
+                                   record->label, found, at);
+              settle_endpoint_free (device);
+              device = g_ptr_array_steal_index (others, i);
+            }
+        }
+      if (presented.leaf == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&first_error));
+          return FALSE;
+        }
+    }
+  where = settle_device_endpoint_where (record, device);
   outcome = settle_rotation_judge (record, presented.leaf, presented.chain, where, &rotated, error);
   settle_presented_clear (&presented);
   if (rotated != NULL)
@@ -195,13 +229,52 @@ renew_and_store (SettleManager *manager, SettleRecord *record, GBytes *current_k
   SettleRenewal renewal = { 0 };
   gboolean ok;
   g_autoptr (SettleEndpoint) device = settle_device_endpoint (record, options->address, error);
+  g_autoptr (GError) first_error = NULL;
 
   if (device == NULL)
     return FALSE;
   target.host = device->host;
   target.port = device->port;
-  if (!settle_renewal_run (record, current_key, &target, &renewal, error))
-    return FALSE;
+  if (!settle_renewal_run (record, current_key, &target, &renewal, &first_error))
+    {
+      /* Not where it was: DNS-SD and the name, each still proving itself
+       * with a chain to the record's anchor (renewal.h). */
+      g_autoptr (GPtrArray) others = NULL;
+      g_autofree char *note = NULL;
+      gboolean renewed = FALSE;
+      if (!g_error_matches (first_error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
+        {
+          g_propagate_error (error, g_steal_pointer (&first_error));
+          return FALSE;
+        }
+      others = settle_device_other_endpoints (record, options->address, device, target.timeout_ms, &note);
+      if (note != NULL)
+        settle_manager_note (manager, SETTLE_NOTE_NOTICE, "%s", note);
+      for (guint i = 0; i < others->len && !renewed; i++)
+        {
+          g_autoptr (GError) other_error = NULL;
+          SettleEndpoint *other = others->pdata[i];
+          target.host = other->host;
+          target.port = other->port;
+          renewed = settle_renewal_run (record, current_key, &target, &renewal, &other_error);
+          if (!renewed && !g_error_matches (other_error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
+            {
+              g_propagate_error (error, g_steal_pointer (&other_error));
+              return FALSE;
+            }
+          if (renewed)
+            {
+              g_autofree char *found = settle_device_endpoint_where (record, other);
+              settle_manager_note (manager, SETTLE_NOTE_NOTICE, "\"%s\" did not answer where it was; found at %s.",
+                                   record->label, found);
+            }
+        }
+      if (!renewed)
+        {
+          g_propagate_error (error, g_steal_pointer (&first_error));
+          return FALSE;
+        }
+    }
   g_bytes_unref (record->client_cert_der);
   record->client_cert_der = g_bytes_ref (renewal.client_cert_der);
   ok = settle_commit_client_renewal (manager, record, current_key, renewal.client_key_pem, error);

@@ -29,3 +29,17 @@ void settle_presented_clear (SettlePresented *presented);
  * HOST:PORT, may be NULL), else where it was paired, else its first name
  * on the HTTPS port (settle-endpoint.h). */
 SettleEndpoint *settle_device_endpoint (const SettleRecord *record, const char *typed, GError **error);
+
+/* Where else the device of `record` may answer when `tried` (borrowed)
+ * did not: the endpoints DNS-SD finds for its first name (the SRV port on
+ * the addresses avahi resolved, SETTLE_ENDPOINT_DISCOVERED), then the
+ * name on the HTTPS port, leaving out `tried`.  Owned array, possibly
+ * empty (a typed --address is never second-guessed: then empty).  *note
+ * (owned, may be NULL) says why DNS-SD could not be asked.  Discovery
+ * only says where to knock: the caller still checks what answers against
+ * the record (rotation.h, renewal.h). */
+GPtrArray *settle_device_other_endpoints (const SettleRecord *record, const char *typed,
+                                          const SettleEndpoint *tried, guint timeout_ms, char **note);
+/* How an endpoint is remembered: a discovered one by the device's name
+ * and its port, others as they are (owned "host:port"). */
+char *settle_device_endpoint_where (const SettleRecord *record, const SettleEndpoint *endpoint);

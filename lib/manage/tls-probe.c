@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "settle-discover.h"
 #include "settle-error.h"
 #include "settle-tls-conn.h"
 #include "settle-tls-probe.h"
@@ -80,4 +81,35 @@ settle_tls_probe (const char *host, guint16 port, const char *server_name, guint
       return FALSE;
     }
   return TRUE;
+}
+
+GPtrArray *
+settle_device_other_endpoints (const SettleRecord *record, const char *typed, const SettleEndpoint *tried,
+                               guint timeout_ms, char **note)
+{
+  GPtrArray *endpoints = NULL;
+  g_autofree char *tried_text = tried != NULL ? settle_endpoint_to_string (tried) : NULL;
+
+  *note = NULL;
+  if (typed != NULL || record->names == NULL || record->names[0] == NULL)
+    return g_ptr_array_new_with_free_func ((GDestroyNotify) settle_endpoint_free);
+  endpoints = settle_discover_endpoints_for (record->names[0],
+                                             MIN (timeout_ms, SETTLE_DISCOVERY_DEFAULT_TIMEOUT_MS), note);
+  g_ptr_array_add (endpoints, settle_endpoint_new (record->names[0], SETTLE_ENDPOINT_DEFAULT_PORT,
+                                                   SETTLE_ENDPOINT_NAME));
+  for (guint i = endpoints->len; i > 0; i--)
+    {
+      g_autofree char *text = settle_endpoint_to_string (endpoints->pdata[i - 1]);
+      if (tried_text != NULL && strcmp (text, tried_text) == 0)
+        g_ptr_array_remove_index (endpoints, i - 1);
+    }
+  return endpoints;
+}
+
+char *
+settle_device_endpoint_where (const SettleRecord *record, const SettleEndpoint *endpoint)
+{
+  if (endpoint->source == SETTLE_ENDPOINT_DISCOVERED && record->names != NULL && record->names[0] != NULL)
+    return settle_endpoint_format (record->names[0], endpoint->port);
+  return settle_endpoint_to_string (endpoint);
 }
