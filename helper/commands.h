@@ -2,7 +2,8 @@
  * returns the process exit code: 0 ok, 1 refused or failed, 2 usage. */
 #pragma once
 
-enum { SETTLE_EXIT_OK = 0, SETTLE_EXIT_FAILED = 1, SETTLE_EXIT_USAGE = 2 };
+/* 3: `settle discover` only, no avahi-daemon reachable. */
+enum { SETTLE_EXIT_OK = 0, SETTLE_EXIT_FAILED = 1, SETTLE_EXIT_USAGE = 2, SETTLE_EXIT_UNAVAILABLE = 3 };
 
 typedef int (*SettleCommandFn) (int argc, char **argv);
 
@@ -18,3 +19,4 @@ int settle_cmd_reset (int argc, char **argv);
 int settle_cmd_audit (int argc, char **argv);
 int settle_cmd_refresh (int argc, char **argv);
 int settle_cmd_renew (int argc, char **argv);
+int settle_cmd_discover (int argc, char **argv);

@@ -28,6 +28,7 @@ static const SettleCommand commands[] = {
   { "reset", settle_cmd_reset, "remove every record, key, snapshot and registration" },
   { "refresh", settle_cmd_refresh, "follow a device's CA rotation; refuse a factory-reset device" },
   { "renew", settle_cmd_renew, "renew this computer's client certificate for a device" },
+  { "discover", settle_cmd_discover, "list the settle devices on the local network (DNS-SD)" },
 };
 
 static void

@@ -5,7 +5,7 @@ _settle()
     local cur prev words cword
     _init_completion || return
 
-    local commands="pair trust list show remove export install uninstall audit reset refresh renew help"
+    local commands="pair trust list show remove export install uninstall audit reset refresh renew discover help"
     local -A options=(
         [pair]="--qr --payload --code --address --name --camera --role --label --timeout --yes --verbose --help"
         [trust]="--ca --peer --fingerprint --scope --referee --label --yes --verbose --help"
@@ -19,6 +19,7 @@ _settle()
         [reset]="--yes --verbose --help"
         [refresh]="--address --all --timeout --verbose --help"
         [renew]="--address --all --force --timeout --verbose --help"
+        [discover]="--json --timeout --verbose --help"
     )
 
     if [[ $cword -eq 1 ]]; then
