@@ -6,7 +6,7 @@
 #     printer.local through avahi; its QR code carries no address;
 #   - before pairing, headless Chromium and Firefox ESR started inside ua
 #     refuse https://printer.local/ (no trust on first use);
-#   - in ua, `settle pair --qr PNG --yes` pairs by name (system resolver),
+#   - in ua, `settle pair --qr PNG --yes` pairs by name (mDNS/DNS-SD),
 #     `settle install --chromium --firefox` registers the module with no
 #     path option (Firefox made its own profile first);
 #   - the same browsers, started inside ua with NO --host-resolver-rules,
@@ -135,7 +135,7 @@ check "which does not hold the module before settle install" bash -c \
 # --- pairing by name, then settle install with no path -------------------------
 check "settle pair --qr PNG --yes in ua pairs with the address-less QR code" \
   in_ua "$SETTLE" pair --qr "$T_DIR/dev.png" --yes --timeout 10
-check "it found $NAME through the system resolver, on port $PORT" \
+check "it found $NAME on the local network by its name (mDNS/DNS-SD), on port $PORT" \
   grep -q "connecting to the device (TLS 1.3): $NAME on the local network ... $NAME:$PORT" "$T_DIR/last.out"
 check "the pairing stored a device CA scoped to $NAME only" bash -c \
   "'$SETTLE' list | grep -E '^printer\.local +device-ca +printer\.local '"
