@@ -38,7 +38,7 @@ struct snapshot_mapped {
   int64_t cbor_sec, cbor_nsec;
   settle_snap_entry *entries;  /* owned, count of them, filled lazily */
   _Atomic uint8_t *state;      /* owned, count of them */
-  atomic_int refusal_taken;
+  atomic_int refusal_taken;    /* 0 none, 1 being written, 2 written */
   char refusal[256];
 };
 
@@ -194,8 +194,12 @@ refuse (const settle_snapshot *snap, size_t index, const char *why)
 {
   struct snapshot_mapped *m = snap->mapped;
   int expected = 0;
+  /* 1 while the sentence is written, 2 once it can be read. */
   if (atomic_compare_exchange_strong (&m->refusal_taken, &expected, 1))
-    snprintf (m->refusal, sizeof m->refusal, "index.snap entry %zu: %s", index, why);
+    {
+      snprintf (m->refusal, sizeof m->refusal, "index.snap entry %zu: %s", index, why);
+      atomic_store (&m->refusal_taken, 2);
+    }
 }
 
 static bool
@@ -412,7 +416,15 @@ const char *
 snapshot_mapped_refusal (const settle_snapshot *snap)
 {
   struct snapshot_mapped *m = snap->mapped;
-  return atomic_load (&m->refusal_taken) ? m->refusal : NULL;
+  switch (atomic_load (&m->refusal_taken))
+    {
+    case 0:
+      return NULL;
+    case 1:
+      return "an entry of index.snap was refused";   /* its sentence is being written */
+    default:
+      return m->refusal;
+    }
 }
 
 const settle_snap_entry *

@@ -1002,6 +1002,40 @@ test_mapped_mutations (Fixture *f, gconstpointer data)
     }
 }
 
+/* Threads racing for the first use of each entry of a lazily opened
+ * index.snap: each entry is checked once and every thread gets it. */
+static gpointer
+first_use (gpointer data)
+{
+  const settle_snapshot *snap = data;
+  for (size_t i = settle_snapshot_count (snap); i-- > 0;)
+    {
+      const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+      if (e == NULL || settle_snapshot_index_of (snap, e) != i)
+        return GINT_TO_POINTER (1);
+    }
+  return lookup_many (data);
+}
+
+static void
+test_mapped_threads (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  write_ok (f);
+  for (int rep = 0; rep < 10; rep++)
+    {
+      settle_snapshot *snap = open_ok (f->trust);
+      g_assert_true (settle_snapshot_is_mapped (snap));
+      GThread *threads[4];
+      for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+        threads[i] = g_thread_new ("first-use", first_use, snap);
+      for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+        g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (threads[i])), ==, 0);
+      g_assert_null (settle_snapshot_refusal (snap));
+      settle_snapshot_free (snap);
+    }
+}
+
 static void
 test_threads (Fixture *f, gconstpointer data)
 {
@@ -1042,6 +1076,7 @@ main (int argc, char **argv)
   ADD ("/snapshot/mapped/falls-back", test_mapped_falls_back);
   ADD ("/snapshot/mapped/damaged-entry", test_mapped_damaged_entry);
   ADD ("/snapshot/mapped/mutations", test_mapped_mutations);
+  ADD ("/snapshot/mapped/threads", test_mapped_threads);
 #undef ADD
   int rc = g_test_run ();
   free_certs ();
