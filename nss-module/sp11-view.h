@@ -60,8 +60,9 @@ CK_SLOT_ID sp11_object_slot (const sp11_object *obj);
 
 /* Calls `emit` with the handle of every object of `slot` matching the template, in a
  * stable order; stops early when `emit` returns nonzero (then returns that
- * value), else returns 0.  Uses the index when the template names an indexed
- * attribute. */
+ * value), else returns 0.  Goes through the snapshot's hash tables when the
+ * template names a keyed attribute (sp11-view.c), answers at once a class
+ * the token never serves, and otherwise walks every entry. */
 typedef int (*sp11_emit_fn) (void *user, CK_OBJECT_HANDLE handle);
 int sp11_view_find (const sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl,
                     CK_ULONG count, sp11_emit_fn emit, void *user);

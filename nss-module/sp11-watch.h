@@ -27,10 +27,12 @@ typedef struct {
  * Returns 0, or -1 when no directory can be determined (HOME unset). */
 int sp11_watch_init (sp11_watch *watch);
 
-/* Loads the snapshot as it is now into a new view (owned by the caller).
- * A snapshot the reader refuses gives an empty view: failing closed is
- * safer than trusting what may have been tampered with.  NULL only when
- * memory runs out. */
+/* Opens the snapshot as it is now into a new view (owned by the caller):
+ * index.snap mapped in place when it belongs to index.cbor, whose entries
+ * the view checks as it serves them (sp11-view.h), else index.cbor loaded
+ * and checked whole.  A snapshot the reader or the scope rule refuses
+ * gives an empty view: failing closed is safer than trusting what may
+ * have been tampered with.  NULL only when memory runs out. */
 sp11_view *sp11_watch_load (sp11_watch *watch);
 
 /* 1 when the rate limit allows a check and the stamp on disk differs from

@@ -3,8 +3,9 @@
  * X509_LOOKUP_store opens the `settle:` store once per issuer lookup, so
  * an open must be cheap: it reads the snapshot's stamp (one stat through
  * the `trust` symlink) and reuses the loaded snapshot while the stamp is
- * unchanged.  A changed snapshot is loaded by the next open; loaders that
- * are still walking the old one keep it alive through their reference.
+ * unchanged.  A changed snapshot is opened by the next open (mapped in place
+ * when index.snap belongs to it: settle_snapshot_open); loaders that are
+ * still walking the old one keep it alive through their reference.
  *
  * Each certificate is checked against the scope rule
  * (lib/x509/settle-anchor-rule.h) the first time it would be served, and the
