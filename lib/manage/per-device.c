@@ -120,6 +120,7 @@ refresh_one (SettleManager *manager, SettleRecord *record, const SettleDeviceTar
        * never second-guessed).  The anchor check below still decides. */
       g_autoptr (GPtrArray) others = NULL;
       g_autofree char *note = NULL;
+      settle_presented_clear (&presented);
       if (!g_error_matches (first_error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
         {
           g_propagate_error (error, g_steal_pointer (&first_error));
@@ -132,6 +133,7 @@ refresh_one (SettleManager *manager, SettleRecord *record, const SettleDeviceTar
       for (guint i = 0; i < others->len && presented.leaf == NULL; i++)
         {
           SettleEndpoint *other = others->pdata[i];
+          settle_presented_clear (&presented);
           if (settle_tls_probe (other->host, other->port, record->names[0], (guint) target->timeout_s * 1000u,
                                 &presented, NULL))
             {
@@ -145,6 +147,7 @@ refresh_one (SettleManager *manager, SettleRecord *record, const SettleDeviceTar
         }
       if (presented.leaf == NULL)
         {
+          settle_presented_clear (&presented);
           g_propagate_error (error, g_steal_pointer (&first_error));
           return FALSE;
         }
