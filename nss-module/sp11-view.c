@@ -1,7 +1,7 @@
 /* sp11-view.c: one snapshot as PKCS#11 objects, built entry by entry as
  * they are served (sp11-view.h).  Lookups go through the snapshot's own
- * hash tables (index.snap, docs/snapshot.md); opening a view costs two
- * zeroed arrays, whatever the number of entries. */
+ * hash tables (index.snap, docs/snapshot.md); opening a view costs one
+ * zeroed array, whatever the number of entries. */
 #include "sp11-view.h"
 
 #include <stdio.h>
@@ -30,14 +30,17 @@ typedef struct {
   sp11_object o[];
 } sp11_entry_objects;
 
-enum { SP11_ENTRY_UNCHECKED = 0, SP11_ENTRY_SERVED, SP11_ENTRY_REFUSED };
+/* objects[i] of an entry that was refused (NULL: not checked yet).  One
+ * array for both, so a warm search touches one slot per entry. */
+static sp11_entry_objects sp11_refused_entry = { 0 };
+#define SP11_REFUSED (&sp11_refused_entry)
 
 struct sp11_view {
   settle_snapshot *snap;        /* owned, may be NULL */
   uint32_t tag;
   size_t count;                 /* entries */
-  uint8_t *state;               /* owned, one per entry */
-  sp11_entry_objects **objects; /* owned, one per entry, NULL until served */
+  sp11_entry_objects **objects; /* owned, one per entry: NULL until served,
+                                 * SP11_REFUSED when refused */
   int condemned;                /* an entry was refused: nothing more is served */
 };
 
@@ -101,7 +104,7 @@ sp11_add_entry_objects (sp11_entry_objects *objs, const settle_snap_entry *e)
 static void
 sp11_condemn (sp11_view *view, size_t index, const char *why)
 {
-  view->state[index] = SP11_ENTRY_REFUSED;
+  view->objects[index] = SP11_REFUSED;
   if (!view->condemned)
     fprintf (stderr, "settle-pkcs11: serving no more anchors: the trust snapshot was altered "
              "outside settle: %s\n", why);
@@ -116,10 +119,9 @@ sp11_serve (sp11_view *view, size_t index)
 {
   if (view->condemned || index >= view->count)
     return NULL;
-  if (view->state[index] == SP11_ENTRY_SERVED)
-    return view->objects[index];
-  if (view->state[index] == SP11_ENTRY_REFUSED)
-    return NULL;
+  sp11_entry_objects *done = view->objects[index];
+  if (done != NULL)
+    return done == SP11_REFUSED ? NULL : done;
   const settle_snap_entry *e = settle_snapshot_entry (view->snap, index);
   char why[256] = "";
   if (e == NULL)
@@ -141,7 +143,6 @@ sp11_serve (sp11_view *view, size_t index)
   objs->n = 0;
   sp11_add_entry_objects (objs, e);
   view->objects[index] = objs;
-  view->state[index] = SP11_ENTRY_SERVED;
   return objs;
 }
 
@@ -161,11 +162,10 @@ sp11_view_new (settle_snapshot *snap, uint32_t tag)
     {
       /* calloc: untouched pages cost nothing, so opening stays
        * independent of the number of entries. */
-      view->state = calloc (view->count, sizeof *view->state);
       view->objects = calloc (view->count, sizeof *view->objects);
     }
   if (view->count >= SP11_INDEX_MASK / SP11_OBJS_PER_ENTRY
-      || (view->count > 0 && (view->state == NULL || view->objects == NULL)))
+      || (view->count > 0 && view->objects == NULL))
     {
       sp11_view_free (view);
       return NULL;
@@ -179,9 +179,9 @@ sp11_view_free (sp11_view *view)
   if (view == NULL)
     return;
   for (size_t i = 0; view->objects != NULL && i < view->count; i++)
-    free (view->objects[i]);
+    if (view->objects[i] != SP11_REFUSED)
+      free (view->objects[i]);
   free (view->objects);
-  free (view->state);
   if (view->snap)
     settle_snapshot_free (view->snap);
   free (view);
