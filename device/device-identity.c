@@ -21,7 +21,9 @@
 
 #include "settle-cert.h"
 #include "settle-error.h"
+#include "settle-name-rule.h"
 #include "settle-scope.h"
+#include "settle-self-cert.h"
 
 #define DEVICE_JSON "device.json"
 #define CA_KEY "ca.key"
@@ -282,11 +284,13 @@ issue_tls_leaf (SettleDeviceIdentity *id, GError **error)
          && write_state_pem (id, TLS_CERT, pem_write_cert, id->tls_cert, error);
 }
 
+/* `ca_key` (owned, may be NULL: a fresh one) becomes the device CA key. */
 static gboolean
-create_all (SettleDeviceIdentity *id, GError **error)
+create_all (SettleDeviceIdentity *id, EVP_PKEY *ca_key, GError **error)
 {
   id->generation = 1;
-  if ((id->ca_key = settle_device_key_new (error)) == NULL
+  id->ca_key = ca_key;
+  if ((id->ca_key == NULL && (id->ca_key = settle_device_key_new (error)) == NULL)
       || (id->ca = settle_device_ca_new (id->name, id->generation, id->ca_key, error)) == NULL)
     return FALSE;
   /* device.json last: a directory without it is not a device yet, and the
@@ -335,7 +339,7 @@ settle_device_identity_open (const char *dir, const char *name, GError **error)
   if (!g_file_test (json, G_FILE_TEST_EXISTS))
     {
       id->name = g_strdup (canonical);
-      if (!create_all (id, error))
+      if (!create_all (id, NULL, error))
         return NULL;
       return g_steal_pointer (&id);
     }
@@ -347,6 +351,92 @@ settle_device_identity_open (const char *dir, const char *name, GError **error)
                    dir, id->name, canonical);
       return NULL;
     }
+  return g_steal_pointer (&id);
+}
+
+/* Splits "printer" or "printer.home.arpa" into a first-label prefix and
+ * a domain (default local). */
+static gboolean
+split_prefix (const char *spec, char **prefix, char **domain, GError **error)
+{
+  const char *dot = strchr (spec, '.');
+  *prefix = dot != NULL ? g_strndup (spec, (gsize) (dot - spec)) : g_strdup (spec);
+  *domain = g_strdup (dot != NULL ? dot + 1 : "local");
+  g_autofree char *probe = g_strdup_printf ("%s-%s.%s", *prefix, "aaaaaaaaaaaaaaaaaaaaaaaaaa", *domain);
+  g_autofree char *canonical = settle_name_normalize (probe, FALSE, error);
+  if (canonical == NULL || strcmp (canonical, probe) != 0)
+    {
+      if (canonical != NULL || (error != NULL && *error == NULL))
+        state_error (error, "--self-certifying-name %s does not make a valid lowercase device name.", spec);
+      else
+        g_prefix_error (error, "--self-certifying-name %s: ", spec);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The name `prefix`-<hash of the CA key>.`domain` (owned). */
+static char *
+self_certifying_name (const char *prefix, const char *domain, X509 *ca, GError **error)
+{
+  char name[SETTLE_NAME_RULE_MAX + 1];
+  if (!settle_self_cert_make_name (prefix, domain, ca, name, sizeof name))
+    {
+      state_error (error, "Cannot make a self-certifying name from the prefix %s (too long?).", prefix);
+      return NULL;
+    }
+  return g_strdup (name);
+}
+
+SettleDeviceIdentity *
+settle_device_identity_open_self_certifying (const char *dir, const char *spec, char **warning,
+                                             GError **error)
+{
+  g_autofree char *prefix = NULL, *domain = NULL;
+  *warning = NULL;
+  if (!split_prefix (spec, &prefix, &domain, error) || !ensure_private_dir (dir, error))
+    return NULL;
+  g_autoptr (SettleDeviceIdentity) id = identity_new (dir);
+  g_autofree char *json = state_path (id, DEVICE_JSON);
+  if (!g_file_test (json, G_FILE_TEST_EXISTS))
+    {
+      /* The name depends on the CA key: make the key, then a throwaway
+       * CA for its SPKI, then the identity under that name. */
+      EVP_PKEY *key = settle_device_key_new (error);
+      X509 *probe = key != NULL ? settle_device_ca_new ("probe.local", 1, key, error) : NULL;
+      id->name = probe != NULL ? self_certifying_name (prefix, domain, probe, error) : NULL;
+      X509_free (probe);
+      if (id->name == NULL)
+        {
+          EVP_PKEY_free (key);
+          return NULL;
+        }
+      if (!create_all (id, key, error))
+        return NULL;
+      return g_steal_pointer (&id);
+    }
+  if (!load_all (id, error))
+    return NULL;
+  /* The stored name must be this prefix and domain with some hash; after a
+   * CA rotation the hash is the old key's, and the name certifies nothing. */
+  g_autofree char *expected = self_certifying_name (prefix, domain, id->ca, error);
+  if (expected == NULL)
+    return NULL;
+  gsize head = strlen (prefix) + (prefix[0] != '\0' ? 1 : 0);
+  gboolean same_shape = strlen (id->name) == strlen (expected) && strncmp (id->name, expected, head) == 0
+                        && g_str_has_suffix (id->name, expected + head + SETTLE_SELF_CERT_HASH_CHARS)
+                        && settle_self_cert_parse (id->name, strlen (id->name), NULL) == SETTLE_SELF_CERT_OK;
+  if (!same_shape)
+    {
+      state_error (error, "%s belongs to the device %s, not to a self-certifying %s-<hash>.%s; use another "
+                   "--state or reset it.", dir, id->name, prefix, domain);
+      return NULL;
+    }
+  if (strcmp (id->name, expected) != 0)
+    *warning = g_strdup_printf ("%s is no longer self-certifying: the device CA was rotated (generation %u), "
+                                "and the name carries the hash of an old key, so settle refuses it (pair "
+                                "and refresh). Reset the device for a new name (it would be %s).",
+                                id->name, id->generation, expected);
   return g_steal_pointer (&id);
 }
 

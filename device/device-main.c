@@ -1,7 +1,7 @@
 /* device-main.c: settle-device, the reference device of the pairing
  * ceremony (docs/device.md).
  *
- *   settle-device serve --name NAME --state DIR --listen ADDR:PORT
+ *   settle-device serve --name NAME|--self-certifying-name PREFIX --state DIR --listen ADDR:PORT
  *                       [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]
  *                       [--no-mdns] [--qr-address yes|no|auto]
  *   settle-device rotate --state DIR
@@ -13,12 +13,13 @@
 
 #include "settle-error.h"
 #include "settle-harden.h"
+#include "settle-self-cert.h"
 
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
   "Usage:\n"
-  "  settle-device serve --name NAME --state DIR --listen ADDR:PORT\n"
+  "  settle-device serve --name NAME|--self-certifying-name PREFIX --state DIR --listen ADDR:PORT\n"
   "                      [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]\n"
   "                      [--no-mdns] [--qr-address yes|no|auto]\n"
   "  settle-device rotate --state DIR   new device CA, cross-signed by the old one\n"
@@ -62,10 +63,12 @@ static int
 cmd_serve (int argc, char **argv)
 {
   g_autofree char *name = NULL, *state = NULL, *listen = NULL, *qr_png = NULL, *qr_text = NULL, *grant = NULL;
-  g_autofree char *qr_address = NULL;
+  g_autofree char *qr_address = NULL, *self_cert = NULL;
   gboolean no_mdns = FALSE;
   GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Device name below .local, home.arpa or .alt", "NAME" },
+    { "self-certifying-name", 0, 0, G_OPTION_ARG_STRING, &self_cert,
+      "Name the device PREFIX-<hash of its CA key>.local (or PREFIX.DOMAIN: below DOMAIN)", "PREFIX" },
     { "state", 0, 0, G_OPTION_ARG_FILENAME, &state, "State directory (created 0700)", "DIR" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port; port 0 picks a free one", "ADDR:PORT" },
     { "qr-png", 0, 0, G_OPTION_ARG_FILENAME, &qr_png, "Also write the QR code as PNG", "FILE" },
@@ -86,10 +89,32 @@ cmd_serve (int argc, char **argv)
     qr_mode = SETTLE_DEVICE_QR_ADDRESS_NO;
   else if (qr_address != NULL && strcmp (qr_address, "auto") != 0)
     return usage_error ("--qr-address takes yes, no or auto.");
-  if (name == NULL || state == NULL || listen == NULL)
-    return usage_error ("serve needs --name, --state and --listen.");
+  if (name != NULL && self_cert != NULL)
+    return usage_error ("give either --name or --self-certifying-name, not both.");
+  if ((name == NULL && self_cert == NULL) || state == NULL || listen == NULL)
+    return usage_error ("serve needs --name (or --self-certifying-name), --state and --listen.");
   if (grant != NULL && !is_known_role (grant))
     return usage_error ("--grant takes admin, user or guest.");
+  if (self_cert != NULL)
+    {
+      /* The name comes from the CA key: make or load the identity first,
+       * then serve it under that name. */
+      g_autoptr (GError) local = NULL;
+      g_autofree char *warning = NULL;
+      g_autoptr (SettleDeviceIdentity) id = settle_device_identity_open_self_certifying (state, self_cert, &warning,
+                                                                                        &local);
+      if (id == NULL)
+        {
+          g_printerr ("settle-device: %s\n", local->message);
+          return 1;
+        }
+      if (warning != NULL)
+        g_printerr ("settle-device: warning: %s\n", warning);
+      else
+        g_print ("settle-device: self-certifying name %s (its first label ends in a hash of the device CA's key)\n",
+                 id->name);
+      name = g_strdup (id->name);
+    }
   SettleDeviceServeOptions options = {
     .name = name, .state_dir = state, .listen = listen,
     .qr_png = qr_png, .qr_text = qr_text, .grant = grant,
@@ -119,6 +144,9 @@ cmd_rotate (int argc, char **argv)
     }
   g_print ("settle-device: %s now uses device CA generation %u, cross-signed by generation %u\n",
            id->name, id->generation, id->generation - 1);
+  if (settle_self_cert_parse (id->name, strlen (id->name), NULL) == SETTLE_SELF_CERT_OK)
+    g_print ("settle-device: %s is a self-certifying name for the old CA key: clients refuse it with the new "
+             "one (settle refresh will not follow); reset the device for a new name\n", id->name);
   return 0;
 }
 

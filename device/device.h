@@ -68,6 +68,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceIdentity, settle_device_identity_free
  * identity for `name` on first run.  Refuses a directory made for another
  * name, and key files or a directory that others can read. */
 SettleDeviceIdentity *settle_device_identity_open (const char *dir, const char *name, GError **error);
+/* The same for a self-certifying name (lib/names/settle-self-cert.h):
+ * `spec` is a prefix ("printer", the name then below .local) or a prefix
+ * and domain ("printer.home.arpa"); a new identity is named
+ * PREFIX-<hash of its CA key>.DOMAIN.  An existing one must carry such a
+ * name; when its CA was rotated since, the name no longer matches the key
+ * and *warning (owned) says so, but the identity is still returned. */
+SettleDeviceIdentity *settle_device_identity_open_self_certifying (const char *dir, const char *spec,
+                                                                   char **warning, GError **error);
 /* Loads an existing identity (rotate). */
 SettleDeviceIdentity *settle_device_identity_load (const char *dir, GError **error);
 /* New CA cross-signed by the current one, new TLS leaf; the old CA key is
