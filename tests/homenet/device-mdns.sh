@@ -28,7 +28,7 @@ homenet_need
 need_tool curl python3
 homenet_up
 
-PORT=443   # a QR code without address: the helper asks the name on 443 (no DNS-SD yet)
+PORT=443   # a QR code without address: the helper finds the name by DNS-SD, else on 443
 NAME=printer.local
 TRUST_DIR=$XDG_DATA_HOME/settle/trust
 DEVICE_AVAHI_CONF=$HOMENET_DIR/device/avahi-daemon.conf
