@@ -7,11 +7,32 @@
 #include "commands.h"
 #include "settle-error.h"
 #include "settle-record-json.h"
+#include "settle-self-cert.h"
 #include "ui.h"
 
 #define LIST_JSON_VERSION 1
 
-/* {"version":1,"anchors":[record,...]} (schema/list.schema.json). */
+/* The record's names that are self-certifying (settle-self-cert.h):
+ * those whose key hash matches the anchor's key in *matching, the others
+ * (a record written before settle checked them) in *other; owned. */
+static void
+self_certifying_names (const SettleRecord *record, char ***matching, char ***other)
+{
+  g_autoptr (GStrvBuilder) yes = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) no = g_strv_builder_new ();
+  const guint8 *der = record->anchor_der != NULL ? g_bytes_get_data (record->anchor_der, NULL) : NULL;
+  X509 *anchor = der != NULL ? d2i_X509 (NULL, &der, (long) g_bytes_get_size (record->anchor_der)) : NULL;
+
+  for (char **name = record->names; name != NULL && *name != NULL; name++)
+    if (settle_self_cert_parse (*name, strlen (*name), NULL) == SETTLE_SELF_CERT_OK)
+      g_strv_builder_add (anchor != NULL && settle_self_cert_matches (*name, anchor) ? yes : no, *name);
+  X509_free (anchor);
+  *matching = g_strv_builder_end (yes);
+  *other = g_strv_builder_end (no);
+}
+
+/* {"version":1,"anchors":[record,...]} (schema/list.schema.json); each
+ * record gains "self_certifying_names" (derived, never stored). */
 static gboolean
 print_json (GPtrArray *records, GError **error)
 {
@@ -29,8 +50,15 @@ print_json (GPtrArray *records, GError **error)
     {
       g_autofree char *json = settle_record_to_json (records->pdata[i], FALSE);
       JsonNode *node = json_from_string (json, error);
+      g_auto (GStrv) matching = NULL;
+      g_auto (GStrv) other = NULL;
       if (node == NULL)
         return FALSE;
+      self_certifying_names (records->pdata[i], &matching, &other);
+      JsonArray *array = json_array_new ();
+      for (char **name = matching; *name != NULL; name++)
+        json_array_add_string_element (array, *name);
+      json_object_set_array_member (json_node_get_object (node), "self_certifying_names", array);
       json_builder_add_value (builder, node);
     }
   json_builder_end_array (builder);
@@ -65,6 +93,13 @@ print_table (GPtrArray *records)
       printf ("%-24s %-12s %-32s %s%-22s%s %.16s\n", record->label, settle_kind_to_string (record->kind),
               scope, colour && expired ? "\033[31m" : "", expires, colour && expired ? "\033[0m" : "",
               record->fingerprint);
+      g_auto (GStrv) matching = NULL;
+      g_auto (GStrv) other = NULL;
+      self_certifying_names (record, &matching, &other);
+      for (char **name = matching; *name != NULL; name++)
+        printf ("  %s is self-certifying: it carries a hash of this CA's key\n", *name);
+      for (char **name = other; *name != NULL; name++)
+        printf ("  %s looks self-certifying but does not match this CA's key\n", *name);
     }
 }
 

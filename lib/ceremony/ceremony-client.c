@@ -20,6 +20,7 @@
 #include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-scope.h"
+#include "settle-self-cert.h"
 #include "settle-spake2.h"
 #include "settle-store.h"
 
@@ -715,6 +716,37 @@ use_leaf_as_anchor (SettlePairResult *result, const char *device_name, X509 *lea
   return TRUE;
 }
 
+/* A self-certifying device name (settle-self-cert.h) names the key of
+ * the device's CA: the CA it returned must hash to the name, or the
+ * pairing is refused before COMMIT (the device then discards the pending
+ * enrolment, and nothing is stored here).  An ordinary name passes. */
+static gboolean
+check_self_certifying (PairRun *run, X509 *ca, GError **error)
+{
+  uint8_t named[SETTLE_SELF_CERT_HASH_BYTES], presented[SETTLE_SELF_CERT_HASH_BYTES];
+  char named_text[SETTLE_SELF_CERT_HASH_CHARS + 1], presented_text[SETTLE_SELF_CERT_HASH_CHARS + 1];
+  settle_self_cert_verdict verdict = settle_self_cert_parse (run->device_name, strlen (run->device_name), named);
+
+  if (verdict == SETTLE_SELF_CERT_NONE)
+    return TRUE;
+  if (verdict != SETTLE_SELF_CERT_OK)
+    return fail (error, SETTLE_ERROR_SCOPE, "The device name %s %s, so the pairing was refused.",
+                 run->device_name, settle_self_cert_explain (verdict));
+  if (!settle_self_cert_hash_cert (ca, presented))
+    return fail (error, SETTLE_ERROR_CERT, "The device's CA key cannot be read, so %s cannot be checked.",
+                 run->device_name);
+  if (CRYPTO_memcmp (named, presented, sizeof named) == 0)
+    return TRUE;
+  settle_self_cert_encode (named, named_text);
+  settle_self_cert_encode (presented, presented_text);
+  send_error_best_effort (run, SETTLE_CEREMONY_ERR_AUTH_FAILED, "The device name names another key.");
+  return fail (error, SETTLE_ERROR_AUTH,
+               "%s names a different key than the device presented: the name is self-certifying and "
+               "carries the key hash %s, but the device's CA key hashes to %s. This is not the device "
+               "the name belongs to (or its CA was replaced), so nothing was stored.",
+               run->device_name, named_text, presented_text);
+}
+
 static gboolean
 check_anchor (PairRun *run, SettlePairResult *result, GError **error)
 {
@@ -733,11 +765,19 @@ check_anchor (PairRun *run, SettlePairResult *result, GError **error)
       g_prefix_error (error, "The device returned a CA certificate that cannot be used: ");
       ok = FALSE;
     }
+  else if (!check_self_certifying (run, ca, error))
+    ok = FALSE;
   else if (X509_check_host (leaf, run->device_name, 0, 0, NULL) != 1)
     ok = fail (error, SETTLE_ERROR_CERT, "The device's TLS certificate is not valid for its name %s.",
                run->device_name);
   else if (leaf_chains_to (leaf, ca, chain, settle_tls_peer_chain_peek (run->conn)))
     result->anchor = X509_dup (ca);
+  /* The name certifies the CA's key only: a leaf that does not chain to
+   * that CA cannot be pinned in its place. */
+  else if (settle_self_cert_parse (run->device_name, strlen (run->device_name), NULL) == SETTLE_SELF_CERT_OK)
+    ok = fail (error, SETTLE_ERROR_CERT,
+               "The device's TLS certificate does not chain to the CA that its self-certifying name %s "
+               "names, so nothing was stored.", run->device_name);
   else
     ok = use_leaf_as_anchor (result, run->device_name, leaf, error);
   if (ok)

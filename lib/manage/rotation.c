@@ -1,5 +1,7 @@
 /* rotation.c: judging what a device presents against the CA we trust
  * (rotation.h). */
+#include <string.h>
+
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -9,6 +11,7 @@
 #include "settle-error.h"
 #include "settle-fingerprint.h"
 #include "settle-scope.h"
+#include "settle-self-cert.h"
 #include "settle-wrap.h"
 
 /* Every DNS name of the leaf lies inside the scope, and there is one. */
@@ -87,6 +90,26 @@ find_cross (X509 *anchor, STACK_OF (X509) *chain)
   return NULL;
 }
 
+/* A self-certifying name (settle-self-cert.h) names one CA key: the new
+ * CA of a rotation has another, so a record with such a name cannot follow
+ * it, however well the old CA vouches for the new one. */
+static gboolean
+names_certify (const SettleRecord *record, X509 *new_ca, const char *where, GError **error)
+{
+  for (char **name = record->names; name != NULL && *name != NULL; name++)
+    if (settle_self_cert_parse (*name, strlen (*name), NULL) == SETTLE_SELF_CERT_OK
+        && !settle_self_cert_matches (*name, new_ca))
+      {
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_AUTH,
+                     "the device at %s rotated its CA, but %s is a self-certifying name: it carries the "
+                     "hash of the old CA's key and does not match the new one, so the rotation was not "
+                     "followed and nothing was changed. The device needs a new name (pair with it again "
+                     "under its new name).", where, *name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* The rotated binding: the same label, names, scope, role, client
  * certificate, creation time and consent (the user's consent covered the
  * device, and the old CA vouched for the new one), a new anchor and a new
@@ -143,6 +166,8 @@ settle_rotation_judge (const SettleRecord *record, X509 *leaf, STACK_OF (X509) *
   else if ((cross = find_cross (anchor, chain)) == NULL || !leaf_issued_by (leaf, cross))
     g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_AUTH,
                  "the device at %s has new keys (factory reset?): pair with it again", where);
+  else if (!names_certify (record, cross, where, error))
+    ;
   else if (settle_ca_check (cross, error) && (*new_record = rotated_record (record, cross, error)) != NULL)
     outcome = SETTLE_ROTATION_FOLLOWED;
   X509_free (anchor);
