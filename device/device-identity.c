@@ -362,16 +362,23 @@ split_prefix (const char *spec, char **prefix, char **domain, GError **error)
   const char *dot = strchr (spec, '.');
   *prefix = dot != NULL ? g_strndup (spec, (gsize) (dot - spec)) : g_strdup (spec);
   *domain = g_strdup (dot != NULL ? dot + 1 : "local");
+  /* Any hash has the same shape: judge the name with a placeholder. */
   g_autofree char *probe = g_strdup_printf ("%s-%s.%s", *prefix, "aaaaaaaaaaaaaaaaaaaaaaaaaa", *domain);
+  settle_name_verdict verdict = settle_name_rule_syntax (probe, strlen (probe), FALSE, NULL);
+  if (verdict != SETTLE_NAME_OK)
+    return state_error (error, "--self-certifying-name %s: the name %s-<hash>.%s %s.", spec, *prefix, *domain,
+                        settle_name_rule_explain (verdict));
+  if (!settle_name_rule_in_namespaces (*domain, strlen (*domain)))
+    return state_error (error, "--self-certifying-name %s: %s is outside the local namespaces .local, home.arpa "
+                        "and .alt.", spec, *domain);
   g_autofree char *canonical = settle_name_normalize (probe, FALSE, error);
-  if (canonical == NULL || strcmp (canonical, probe) != 0)
+  if (canonical == NULL)
     {
-      if (canonical != NULL || (error != NULL && *error == NULL))
-        state_error (error, "--self-certifying-name %s does not make a valid lowercase device name.", spec);
-      else
-        g_prefix_error (error, "--self-certifying-name %s: ", spec);
+      g_prefix_error (error, "--self-certifying-name %s: ", spec);
       return FALSE;
     }
+  if (strcmp (canonical, probe) != 0)
+    return state_error (error, "--self-certifying-name %s: write the prefix and domain in lowercase.", spec);
   return TRUE;
 }
 

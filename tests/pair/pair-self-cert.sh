@@ -92,8 +92,12 @@ check_fails "settle refresh refuses the rotated CA: the name does not match the 
 check "the record is unchanged, byte for byte" cmp "$STORE_DIR/$before.json" "$T_DIR/before.json"
 check "still one record" test "$(records)" = "$before"
 
-check_fails "serve refuses a prefix that makes no valid name" "self-certifying-name bad_prefix: .*underscore" \
+check_fails "serve refuses a prefix that makes no valid name" "self-certifying-name bad_prefix: the name bad_prefix-<hash>.local contains an underscore" \
   "$SETTLE_DEVICE" serve --self-certifying-name bad_prefix --state "$T_DIR/bad" --listen 127.0.0.1:0
+check_fails "serve refuses a domain outside the local namespaces" "self-certifying-name printer.example: example is outside the local namespaces" \
+  "$SETTLE_DEVICE" serve --self-certifying-name printer.example --state "$T_DIR/bad" --listen 127.0.0.1:0
+check_fails "serve refuses an uppercase prefix" "in lowercase" \
+  "$SETTLE_DEVICE" serve --self-certifying-name Printer --state "$T_DIR/bad" --listen 127.0.0.1:0
 check_fails "serve refuses --name with --self-certifying-name" "not both" \
   "$SETTLE_DEVICE" serve --name printer.local --self-certifying-name printer --state "$T_DIR/bad" \
   --listen 127.0.0.1:0
