@@ -148,6 +148,7 @@ fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2;
 # PORT; returns 1, with the device's stderr, when it did not start.
 start_loopback_device() {
   local state=$1 i; shift
+  : >"$T_DIR/dev.out"   # not a previous run's "listening" line (the redirection is after the fork)
   "${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}" serve --name printer.local --state "$state" \
     --listen 127.0.0.1:0 "$@" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
   DEV_PID=$!

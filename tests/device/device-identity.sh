@@ -9,15 +9,19 @@ DEV=${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}
 STATE=$T_DIR/state
 
 # Starts settle-device in the background (ARGS added), waits for its
-# "listening" line.
+# "listening" line and its QR text.  The log and the QR text of a previous
+# run go first: the device's redirection happens after the fork, and a
+# first look at the old files would take the previous run for this one.
 start_device() {
+  : >"$T_DIR/dev.out"
+  rm -f "$T_DIR/qr.txt"
   "$DEV" serve --name printer.local --state "$STATE" --listen 127.0.0.1:0 \
     --qr-text "$T_DIR/qr.txt" "$@" >"$T_DIR/dev.out" 2>"$T_DIR/dev.err" &
   DEV_PID=$!
   at_exit "kill $DEV_PID 2>/dev/null"
   local i
   for i in $(seq 100); do
-    grep -q 'listening on' "$T_DIR/dev.out" 2>/dev/null && return 0
+    grep -q 'listening on' "$T_DIR/dev.out" 2>/dev/null && [ -s "$T_DIR/qr.txt" ] && return 0
     kill -0 "$DEV_PID" 2>/dev/null || break
     sleep 0.1
   done

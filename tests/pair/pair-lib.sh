@@ -39,6 +39,10 @@ start_device() {
 # serve ID NAME PORT: settle-device on a fixed port, so that the address
 # the helper knows stays right across restarts (rotate, factory reset).
 serve() {
+  # Not a previous run's log or QR code: the redirection happens after the
+  # fork, and the device writes its QR text before it says it listens.
+  : >"$T_DIR/$1.log"
+  rm -f "$T_DIR/$1.txt"
   "$SETTLE_DEVICE" serve --name "$2" --state "$T_DIR/$1" --listen "127.0.0.1:$3" \
     --qr-png "$T_DIR/$1.png" --qr-text "$T_DIR/$1.txt" >"$T_DIR/$1.log" 2>&1 &
   echo $! >"$T_DIR/$1.pid"
