@@ -5,6 +5,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "json-out.h"
 #include "settle-audit.h"
 #include "commands.h"
 #include "settle-fingerprint.h"
@@ -21,50 +22,23 @@ utc_text (gint64 unix_seconds)
 }
 
 static void
-add_string_member (JsonBuilder *builder, const char *name, const char *value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
-add_strv_member (JsonBuilder *builder, const char *name, char **items)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_begin_array (builder);
-  for (char **item = items; item != NULL && *item != NULL; item++)
-    json_builder_add_string_value (builder, *item);
-  json_builder_end_array (builder);
-}
-
-static void
-add_bool_member (JsonBuilder *builder, const char *name, gboolean value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_boolean_value (builder, value);
-}
-
-static void
 add_binding (JsonBuilder *builder, const SettleRecord *record, gint64 now)
 {
   g_autofree char *created = utc_text (record->created);
   g_autofree char *expires = utc_text (record->expires);
 
   json_builder_begin_object (builder);
-  add_string_member (builder, "label", record->label);
-  add_string_member (builder, "fingerprint", record->fingerprint);
-  add_string_member (builder, "kind", settle_kind_to_string (record->kind));
-  add_strv_member (builder, "names", record->names);
-  add_strv_member (builder, "scope", record->scope);
-  add_string_member (builder, "role", record->role);
-  add_string_member (builder, "created", created);
-  add_string_member (builder, "expires", expires);
-  add_bool_member (builder, "expired", record->expires < now);
-  add_string_member (builder, "consent", settle_consent_to_string (record->consent));
-  add_bool_member (builder, "client_certificate", record->client_cert_der != NULL);
+  settle_json_member_string_or_null (builder, "label", record->label);
+  settle_json_member_string_or_null (builder, "fingerprint", record->fingerprint);
+  settle_json_member_string_or_null (builder, "kind", settle_kind_to_string (record->kind));
+  settle_json_member_strv (builder, "names", record->names);
+  settle_json_member_strv (builder, "scope", record->scope);
+  settle_json_member_string_or_null (builder, "role", record->role);
+  settle_json_member_string_or_null (builder, "created", created);
+  settle_json_member_string_or_null (builder, "expires", expires);
+  settle_json_member_bool (builder, "expired", record->expires < now);
+  settle_json_member_string_or_null (builder, "consent", settle_consent_to_string (record->consent));
+  settle_json_member_bool (builder, "client_certificate", record->client_cert_der != NULL);
   json_builder_end_object (builder);
 }
 
@@ -74,12 +48,12 @@ add_install (JsonBuilder *builder, gconstpointer data)
   const SettleAuditInstall *install = data;
 
   json_builder_begin_object (builder);
-  add_string_member (builder, "place", install->place);
-  add_string_member (builder, "path", install->path);
-  add_string_member (builder, "found_by", install->found_by);
-  add_bool_member (builder, "exists", install->exists);
-  add_bool_member (builder, "registered", install->registered);
-  add_string_member (builder, "error", install->error);
+  settle_json_member_string_or_null (builder, "place", install->place);
+  settle_json_member_string_or_null (builder, "path", install->path);
+  settle_json_member_string_or_null (builder, "found_by", install->found_by);
+  settle_json_member_bool (builder, "exists", install->exists);
+  settle_json_member_bool (builder, "registered", install->registered);
+  settle_json_member_string_or_null (builder, "error", install->error);
   json_builder_end_object (builder);
 }
 
@@ -89,9 +63,9 @@ add_export (JsonBuilder *builder, gconstpointer data)
   const SettleAuditExport *export = data;
 
   json_builder_begin_object (builder);
-  add_string_member (builder, "kind", export->kind);
-  add_string_member (builder, "path", export->path);
-  add_bool_member (builder, "present", export->present);
+  settle_json_member_string_or_null (builder, "kind", export->kind);
+  settle_json_member_string_or_null (builder, "path", export->path);
+  settle_json_member_bool (builder, "present", export->present);
   json_builder_end_object (builder);
 }
 
@@ -101,9 +75,9 @@ add_problem (JsonBuilder *builder, gconstpointer data)
   const SettleAuditProblem *problem = data;
 
   json_builder_begin_object (builder);
-  add_string_member (builder, "kind", problem->kind);
-  add_string_member (builder, "subject", problem->subject);
-  add_string_member (builder, "message", problem->message);
+  settle_json_member_string_or_null (builder, "kind", problem->kind);
+  settle_json_member_string_or_null (builder, "subject", problem->subject);
+  settle_json_member_string_or_null (builder, "message", problem->message);
   json_builder_end_object (builder);
 }
 
@@ -123,20 +97,17 @@ static void
 print_json (const SettleAuditReport *report)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *generated = utc_text (now);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "version");
   json_builder_add_int_value (builder, AUDIT_JSON_VERSION);
-  add_string_member (builder, "generated", generated);
-  add_string_member (builder, "store", report->store);
+  settle_json_member_string_or_null (builder, "generated", generated);
+  settle_json_member_string_or_null (builder, "store", report->store);
   json_builder_set_member_name (builder, "snapshot");
   json_builder_begin_object (builder);
-  add_string_member (builder, "path", report->trust_dir);
+  settle_json_member_string_or_null (builder, "path", report->trust_dir);
   json_builder_set_member_name (builder, "generation");
   json_builder_add_int_value (builder, report->snapshot_generation);
   json_builder_end_object (builder);
@@ -149,11 +120,7 @@ print_json (const SettleAuditReport *report)
   add_array_member (builder, "exports", report->exports, add_export);
   add_array_member (builder, "inconsistencies", report->problems, add_problem);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  printf ("%s\n", text);
+  settle_json_print (builder);
 }
 
 static void

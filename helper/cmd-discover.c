@@ -5,6 +5,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "json-out.h"
 #include "commands.h"
 #include "settle-discover.h"
 #include "settle-error.h"
@@ -20,30 +21,15 @@ state_of (const SettleDiscoverEntry *entry)
   return entry->service->offers_pairing ? "offers-pairing" : "not-offering";
 }
 
-static void
-add_string_or_null (JsonBuilder *builder, const char *member, const char *value)
-{
-  json_builder_set_member_name (builder, member);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
 /* schema/discover.schema.json. */
 static void
 print_json (const SettleDiscoverResult *result)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, DISCOVER_JSON_VERSION);
-  json_builder_set_member_name (builder, "complete");
-  json_builder_add_boolean_value (builder, result->discovery->complete);
+  settle_json_member_int (builder, "version", DISCOVER_JSON_VERSION);
+  settle_json_member_bool (builder, "complete", result->discovery->complete);
   json_builder_set_member_name (builder, "devices");
   json_builder_begin_array (builder);
   for (guint i = 0; i < result->entries->len; i++)
@@ -59,23 +45,13 @@ print_json (const SettleDiscoverResult *result)
       json_builder_add_string_value (builder, service->host);
       json_builder_set_member_name (builder, "port");
       json_builder_add_int_value (builder, service->port);
-      json_builder_set_member_name (builder, "addresses");
-      json_builder_begin_array (builder);
-      for (char **a = service->addresses; a != NULL && *a != NULL; a++)
-        json_builder_add_string_value (builder, *a);
-      json_builder_end_array (builder);
-      json_builder_set_member_name (builder, "suites");
-      json_builder_begin_array (builder);
-      for (char **s = suites; *s != NULL; s++)
-        if (**s != '\0')
-          json_builder_add_string_value (builder, *s);
-      json_builder_end_array (builder);
+      settle_json_member_strv (builder, "addresses", service->addresses);
+      settle_json_member_strv (builder, "suites", suites);
       json_builder_set_member_name (builder, "state");
       json_builder_add_string_value (builder, state_of (entry));
-      json_builder_set_member_name (builder, "offers_pairing");
-      json_builder_add_boolean_value (builder, service->offers_pairing);
-      add_string_or_null (builder, "label", entry->label);
-      add_string_or_null (builder, "fingerprint", entry->fingerprint);
+      settle_json_member_bool (builder, "offers_pairing", service->offers_pairing);
+      settle_json_member_string_or_null (builder, "label", entry->label);
+      settle_json_member_string_or_null (builder, "fingerprint", entry->fingerprint);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -85,11 +61,7 @@ print_json (const SettleDiscoverResult *result)
     json_builder_add_string_value (builder, result->discovery->notes->pdata[i]);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  printf ("%s\n", text);
+  settle_json_print (builder);
 }
 
 static void

@@ -4,6 +4,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "json-out.h"
 #include "commands.h"
 #include "settle-error.h"
 #include "settle-record-json.h"
@@ -37,13 +38,9 @@ static gboolean
 print_json (GPtrArray *records, GError **error)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, LIST_JSON_VERSION);
+  settle_json_member_int (builder, "version", LIST_JSON_VERSION);
   json_builder_set_member_name (builder, "anchors");
   json_builder_begin_array (builder);
   for (guint i = 0; i < records->len; i++)
@@ -63,11 +60,7 @@ print_json (GPtrArray *records, GError **error)
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  printf ("%s\n", text);
+  settle_json_print (builder);
   return TRUE;
 }
 
