@@ -60,7 +60,9 @@ void snapshot_mapped_free (struct snapshot_mapped *m);
 
 /* Entry `index`, validated on first use; NULL when it is refused. */
 const settle_snap_entry *snapshot_mapped_entry (const settle_snapshot *snap, size_t index);
-size_t snapshot_mapped_index_of (const settle_snapshot *snap, const settle_snap_entry *entry);
+/* The entry array (filled as entries are first used), count of them;
+ * settle_snapshot_index_of turns an entry back into its index. */
+const settle_snap_entry *snapshot_mapped_entries (const settle_snapshot *snap);
 const char *snapshot_mapped_refusal (const settle_snapshot *snap);
 
 /* Probes table `key` for `hash`; returns the next entry (validated) whose

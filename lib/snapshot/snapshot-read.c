@@ -344,10 +344,11 @@ settle_snapshot_index_of (const settle_snapshot *snap, const settle_snap_entry *
 {
   if (snap == NULL || entry == NULL)
     return SIZE_MAX;
-  if (snap->mapped != NULL)
-    return snapshot_mapped_index_of (snap, entry);
-  uintptr_t at = (uintptr_t) entry, lo = (uintptr_t) snap->entries;
-  if (snap->count == 0 || at < lo || (at - lo) % sizeof *entry != 0
+  /* Both forms keep their entries in one array: the mapped one fills its
+   * array as entries are first used. */
+  const settle_snap_entry *base = snap->mapped != NULL ? snapshot_mapped_entries (snap) : snap->entries;
+  uintptr_t at = (uintptr_t) entry, lo = (uintptr_t) base;
+  if (base == NULL || snap->count == 0 || at < lo || (at - lo) % sizeof *entry != 0
       || (at - lo) / sizeof *entry >= snap->count)
     return SIZE_MAX;
   return (at - lo) / sizeof *entry;
