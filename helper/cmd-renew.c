@@ -40,8 +40,6 @@ settle_cmd_renew (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("[NAME|FINGERPRINT] - renew this computer's client certificate");
-  const char *problem;
-  int status;
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
@@ -52,18 +50,5 @@ settle_cmd_renew (int argc, char **argv)
     "Certificates are renewed in their last 30 days unless --force is given.\n"
     "See docs/lifecycle.md.\n"
     "Exit status: 0 renewed or not yet due, 1 refused or failed, 2 usage error.");
-  if (!settle_ui_parse (context, CMD, &argc, &argv))
-    status = SETTLE_EXIT_USAGE;
-  else if ((options.address = address, problem = settle_ui_device_target_problem (argc, &options)) != NULL)
-    {
-      settle_ui_failf (CMD, "%s; run 'settle renew --help'", problem);
-      status = SETTLE_EXIT_USAGE;
-    }
-  else
-    {
-      options.query = options.all ? NULL : argv[1];
-      status = settle_ui_per_device (CMD, settle_manager_renew, &options, say_done);
-    }
-  g_free (address);
-  return status;
+  return settle_ui_per_device_command (CMD, context, argc, argv, &options, &address, settle_manager_renew, say_done);
 }

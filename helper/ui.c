@@ -132,8 +132,10 @@ settle_ui_manager (const char *cmd, const SettleManagerEvents *extra, gpointer e
   return settle_manager_new (&events, NULL);
 }
 
-const char *
-settle_ui_device_target_problem (int argc, const SettleDeviceTarget *target)
+/* A usage error in NAME / --all / --address / --timeout (static string),
+ * or NULL. */
+static const char *
+device_target_problem (int argc, const SettleDeviceTarget *target)
 {
   if (target->all && (argc > 1 || target->address != NULL))
     return "--all goes without NAME and --address";
@@ -155,9 +157,9 @@ say_device_done (const SettleDeviceResult *result, gpointer user_data)
     device_done_for_ui (result, user_data);
 }
 
-int
-settle_ui_per_device (const char *cmd, SettleUiDeviceOperation operation, const SettleDeviceTarget *target,
-                      void (*done) (const SettleDeviceResult *result, gpointer user_data))
+static int
+run_per_device (const char *cmd, SettleUiDeviceOperation operation, const SettleDeviceTarget *target,
+                void (*done) (const SettleDeviceResult *result, gpointer user_data))
 {
   const SettleManagerEvents events = { .device_done = say_device_done };
   g_autoptr (SettleManager) manager = NULL;
@@ -182,6 +184,31 @@ settle_ui_per_device (const char *cmd, SettleUiDeviceOperation operation, const 
   settle_ui_fail (cmd, error);
   fprintf (stderr, "settle %s: nothing was changed.\n", cmd);
   return SETTLE_EXIT_FAILED;
+}
+
+int
+settle_ui_per_device_command (const char *cmd, GOptionContext *context, int argc, char **argv,
+                              SettleDeviceTarget *target, char **address, SettleUiDeviceOperation operation,
+                              void (*done) (const SettleDeviceResult *result, gpointer user_data))
+{
+  const char *problem;
+  int status;
+
+  if (!settle_ui_parse (context, cmd, &argc, &argv))
+    status = SETTLE_EXIT_USAGE;
+  else if ((target->address = *address, problem = device_target_problem (argc, target)) != NULL)
+    {
+      settle_ui_failf (cmd, "%s; run 'settle %s --help'", problem, cmd);
+      status = SETTLE_EXIT_USAGE;
+    }
+  else
+    {
+      target->query = target->all ? NULL : argv[1];
+      status = run_per_device (cmd, operation, target, done);
+    }
+  target->address = NULL;
+  g_clear_pointer (address, g_free);
+  return status;
 }
 
 gboolean

@@ -31,18 +31,18 @@ void settle_ui_failf (const char *cmd, const char *format, ...) G_GNUC_PRINTF (2
  * change an earlier command left half done. */
 SettleManager *settle_ui_manager (const char *cmd, const SettleManagerEvents *extra, gpointer extra_data);
 
-/* refresh and renew: a usage error in NAME / --all / --address /
- * --timeout (static string), or NULL. */
-const char *settle_ui_device_target_problem (int argc, const SettleDeviceTarget *target);
-
-/* Runs refresh or renew (`operation`, settle-per-device.h) with `done`
- * saying how each device went, failures as "settle CMD: LABEL: ...";
- * with one device a failure is followed by "nothing was changed".
+/* The whole of a per-device command (refresh, renew): parses `context`,
+ * whose entries fill `target` and *address (released here), refuses a bad
+ * NAME / --all / --address / --timeout as a usage error pointing at
+ * 'settle CMD --help', then runs `operation` (settle-per-device.h) with
+ * `done` saying how each device went, failures as "settle CMD: LABEL:
+ * ..."; with one device a failure is followed by "nothing was changed".
  * Returns the exit status. */
 typedef gboolean (*SettleUiDeviceOperation) (SettleManager *manager, const SettleDeviceTarget *target,
                                              guint *failures, GError **error);
-int settle_ui_per_device (const char *cmd, SettleUiDeviceOperation operation, const SettleDeviceTarget *target,
-                          void (*done) (const SettleDeviceResult *result, gpointer user_data));
+int settle_ui_per_device_command (const char *cmd, GOptionContext *context, int argc, char **argv,
+                                  SettleDeviceTarget *target, char **address, SettleUiDeviceOperation operation,
+                                  void (*done) (const SettleDeviceResult *result, gpointer user_data));
 
 /* TRUE when `stream` is a terminal that wants colour (NO_COLOR unset). */
 gboolean settle_ui_use_colour (FILE *stream);
