@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "settle-base32-digits.h"
 #include "settle-error.h"
 
 static const char rfc4648_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -28,71 +29,14 @@ settle_base32_wipe_free (char *text)
   g_free (text);
 }
 
-/* Characters needed for `len` bytes at 5 bits per character. */
-static gsize
-chars_for_bytes (gsize len)
-{
-  return (len * 8 + 4) / 5;
-}
-
-/* Spreads `data` into 5-bit digits (big-endian bit order, zero-filled at
- * the end): shared by both encodings so they denote the same bits. */
-static void
-bytes_to_digits (const guint8 *data, gsize len, guint8 *digits, gsize n_digits)
-{
-  guint32 acc = 0;
-  guint bits = 0;
-  gsize d = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      acc = (acc << 8) | data[i];
-      bits += 8;
-      while (bits >= 5)
-        {
-          bits -= 5;
-          digits[d++] = (acc >> bits) & 0x1f;
-        }
-    }
-  if (bits > 0)
-    digits[d++] = (acc << (5 - bits)) & 0x1f;
-  g_assert (d == n_digits);
-  acc = 0;
-}
-
-/* The inverse; FALSE when the unused low bits of the last digit are not
- * zero (two texts for one secret would defeat comparisons). */
-static gboolean
-digits_to_bytes (const guint8 *digits, gsize n_digits, guint8 *out, gsize n_bytes)
-{
-  guint32 acc = 0;
-  guint bits = 0;
-  gsize o = 0;
-
-  for (gsize i = 0; i < n_digits; i++)
-    {
-      acc = (acc << 5) | digits[i];
-      bits += 5;
-      if (bits >= 8)
-        {
-          bits -= 8;
-          if (o < n_bytes)
-            out[o++] = (acc >> bits) & 0xff;
-        }
-    }
-  gboolean canonical = (acc & ((1u << bits) - 1)) == 0;
-  acc = 0;
-  return o == n_bytes && canonical;
-}
-
 char *
 settle_base32_encode (const guint8 *data, gsize len)
 {
-  gsize n = chars_for_bytes (len);
+  gsize n = settle_base32_digits_for (len);
   guint8 *digits = g_malloc0 (n + 1);
   char *text = g_malloc (n + 1);
 
-  bytes_to_digits (data, len, digits, n);
+  settle_base32_to_digits (data, len, digits);
   for (gsize i = 0; i < n; i++)
     text[i] = rfc4648_alphabet[digits[i]];
   text[n] = '\0';
@@ -172,7 +116,7 @@ settle_base32_decode (const char *text, guint8 *out, gsize out_size,
   guint8 digits[SETTLE_BASE32_SECRET_MAX_CHARS];
   for (gsize i = 0; i < n; i++)
     digits[i] = (guint8) rfc4648_value (text[i]);
-  gboolean canonical = digits_to_bytes (digits, n, out, n_bytes);
+  gboolean canonical = settle_base32_from_digits (digits, n, out, n_bytes);
   OPENSSL_cleanse (digits, sizeof digits);
   if (!canonical)
     {
@@ -214,9 +158,9 @@ settle_base32_code_format (const guint8 *secret, gsize len)
   if (!settle_base32_secret_length_ok (len))
     return NULL;
 
-  gsize n = chars_for_bytes (len);
+  gsize n = settle_base32_digits_for (len);
   guint8 digits[SETTLE_BASE32_SECRET_MAX_CHARS + 1];
-  bytes_to_digits (secret, len, digits, n);
+  settle_base32_to_digits (secret, len, digits);
   digits[n] = gf32_times_x (code_fold (digits, n));
 
   gsize total = n + 1;
@@ -299,7 +243,7 @@ settle_base32_code_parse (const char *code, guint8 *out, gsize out_size,
 
   gsize n_data = n > 0 ? n - 1 : 0;
   gsize n_bytes = n_data * 5 / 8;
-  if (!settle_base32_secret_length_ok (n_bytes) || chars_for_bytes (n_bytes) != n_data)
+  if (!settle_base32_secret_length_ok (n_bytes) || settle_base32_digits_for (n_bytes) != n_data)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
                    "The code has %" G_GSIZE_FORMAT " characters, a length no settle code has: "
@@ -318,7 +262,7 @@ settle_base32_code_parse (const char *code, guint8 *out, gsize out_size,
                            "The code has a typo: its check character does not match.");
       goto out;
     }
-  if (!digits_to_bytes (digits, n_data, out, n_bytes))
+  if (!settle_base32_from_digits (digits, n_data, out, n_bytes))
     {
       OPENSSL_cleanse (out, n_bytes);
       g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "settle-base32-digits.h"
 #include "settle-name-rule.h"
 
 static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -49,19 +50,11 @@ settle_self_cert_parse (const char *name, size_t len, uint8_t hash[SETTLE_SELF_C
     return SETTLE_SELF_CERT_NOT_CANONICAL;
   if (hash != NULL)
     {
-      uint32_t acc = 0;
-      unsigned bits = 0;
-      size_t out = 0;
+      uint8_t digits[SETTLE_SELF_CERT_HASH_CHARS];
       for (size_t i = 0; i < SETTLE_SELF_CERT_HASH_CHARS; i++)
-        {
-          acc = (acc << 5) | (uint32_t) digit_of (tail[i]);
-          bits += 5;
-          if (bits >= 8)
-            {
-              bits -= 8;
-              hash[out++] = (uint8_t) (acc >> bits);
-            }
-        }
+        digits[i] = (uint8_t) digit_of (tail[i]);
+      if (!settle_base32_from_digits (digits, sizeof digits, hash, SETTLE_SELF_CERT_HASH_BYTES))
+        return SETTLE_SELF_CERT_NOT_CANONICAL;  /* (the padding was checked above) */
     }
   return SETTLE_SELF_CERT_OK;
 }
@@ -91,21 +84,11 @@ settle_self_cert_hash_cert (X509 *cert, uint8_t hash[SETTLE_SELF_CERT_HASH_BYTES
 void
 settle_self_cert_encode (const uint8_t hash[SETTLE_SELF_CERT_HASH_BYTES], char out[SETTLE_SELF_CERT_HASH_CHARS + 1])
 {
-  uint32_t acc = 0;
-  unsigned bits = 0;
-  size_t n = 0;
-  for (size_t i = 0; i < SETTLE_SELF_CERT_HASH_BYTES; i++)
-    {
-      acc = (acc << 8) | hash[i];
-      bits += 8;
-      while (bits >= 5)
-        {
-          bits -= 5;
-          out[n++] = alphabet[(acc >> bits) & 0x1f];
-        }
-    }
-  out[n++] = alphabet[(acc << (5 - bits)) & 0x1f];  /* 3 bits and two zero bits */
-  out[n] = '\0';
+  uint8_t digits[SETTLE_SELF_CERT_HASH_CHARS];
+  settle_base32_to_digits (hash, SETTLE_SELF_CERT_HASH_BYTES, digits);
+  for (size_t i = 0; i < SETTLE_SELF_CERT_HASH_CHARS; i++)
+    out[i] = alphabet[digits[i]];
+  out[SETTLE_SELF_CERT_HASH_CHARS] = '\0';
 }
 
 bool

@@ -1,0 +1,51 @@
+/* base32-digits.c: base32 bit packing (settle-base32-digits.h). */
+#include "settle-base32-digits.h"
+
+size_t
+settle_base32_digits_for (size_t n_bytes)
+{
+  return (n_bytes * 8 + 4) / 5;
+}
+
+void
+settle_base32_to_digits (const uint8_t *data, size_t len, uint8_t *digits)
+{
+  uint32_t acc = 0;
+  unsigned bits = 0;
+  size_t d = 0;
+
+  for (size_t i = 0; i < len; i++)
+    {
+      acc = (acc << 8) | data[i];
+      bits += 8;
+      while (bits >= 5)
+        {
+          bits -= 5;
+          digits[d++] = (uint8_t) ((acc >> bits) & 0x1f);
+        }
+    }
+  if (bits > 0)
+    digits[d] = (uint8_t) ((acc << (5 - bits)) & 0x1f);
+}
+
+bool
+settle_base32_from_digits (const uint8_t *digits, size_t n_digits, uint8_t *out, size_t n_bytes)
+{
+  uint32_t acc = 0;
+  unsigned bits = 0;
+  size_t o = 0;
+
+  for (size_t i = 0; i < n_digits; i++)
+    {
+      acc = (acc << 5) | (digits[i] & 0x1f);
+      bits += 5;
+      if (bits >= 8)
+        {
+          bits -= 8;
+          if (o < n_bytes)
+            out[o++] = (uint8_t) ((acc >> bits) & 0xff);
+        }
+    }
+  bool canonical = bits < 5 && (acc & ((1u << bits) - 1)) == 0;
+  return o == n_bytes && canonical;
+}
