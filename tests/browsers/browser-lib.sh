@@ -222,9 +222,15 @@ allow_client_auth() {
   sed 's/^/# policy: /' "$policy"
 }
 # identity_issuer_cn: the issuer CN of printer.local's client certificate
-# in the module's identity slot, as Chromium sees it.
+# in the module's identity slot, as Chromium sees it: through whichever of
+# Chromium's NSS databases settle registered the module in (Chromium 156
+# reads $XDG_DATA_HOME/pki/nssdb when it exists, older ones ~/.pki/nssdb).
 identity_issuer_cn() {
-  certutil -L -d "sql:$HOME/.pki/nssdb" -h "SETTLE Device Identities" \
-    -n "SETTLE Device Identities:printer.local (client)" 2>/dev/null |
-    sed -n 's/^ *Issuer: "CN=\([^,]*\),.*/\1/p' | head -1
+  local db
+  for db in "${XDG_DATA_HOME:-$HOME/.local/share}/pki/nssdb" "$HOME/.pki/nssdb"; do
+    [ -f "$db/pkcs11.txt" ] || continue
+    certutil -L -d "sql:$db" -h "SETTLE Device Identities" \
+      -n "SETTLE Device Identities:printer.local (client)" 2>/dev/null |
+      sed -n 's/^ *Issuer: "CN=\([^,]*\),.*/\1/p'
+  done | head -1
 }
