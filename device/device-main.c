@@ -64,6 +64,7 @@ cmd_serve (int argc, char **argv)
 {
   g_autofree char *name = NULL, *state = NULL, *listen = NULL, *qr_png = NULL, *qr_text = NULL, *grant = NULL;
   g_autofree char *qr_address = NULL, *self_cert = NULL;
+  g_autofree char *idevid_key = NULL, *idevid_cert = NULL, *idevid_chain = NULL, *test_voucher = NULL;
   gboolean no_mdns = FALSE;
   GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Device name below .local, home.arpa or .alt", "NAME" },
@@ -78,10 +79,37 @@ cmd_serve (int argc, char **argv)
     { "no-mdns", 0, 0, G_OPTION_ARG_NONE, &no_mdns, "Do not advertise the device through avahi-daemon", NULL },
     { "qr-address", 0, 0, G_OPTION_ARG_STRING, &qr_address,
       "Put the address in the QR code (default auto: only when not advertised)", "yes|no|auto" },
+    { "idevid-key", 0, 0, G_OPTION_ARG_FILENAME, &idevid_key,
+      "The manufacturer-installed IDevID key (PEM): sign a voucher at pairing (docs/manufacturer.md)", "FILE" },
+    { "idevid-cert", 0, 0, G_OPTION_ARG_FILENAME, &idevid_cert, "Its IDevID certificate, with serialNumber", "FILE" },
+    { "idevid-chain", 0, 0, G_OPTION_ARG_FILENAME, &idevid_chain,
+      "Its issuing CA(s), PEM, root excluded", "FILE" },
+    { "test-voucher", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &test_voucher,
+      "TEST ONLY (tests/manufacturer/): send a broken voucher", "forged|expired|other-serial|other-name|other-key|replay" },
     G_OPTION_ENTRY_NULL
   };
   if (!parse_options ("serve", entries, &argc, &argv))
     return EXIT_USAGE;
+  SettleDeviceVoucherTest voucher_test = SETTLE_DEVICE_VOUCHER_HONEST;
+  if (test_voucher != NULL && !settle_device_voucher_test_from_string (test_voucher, &voucher_test))
+    return usage_error ("--test-voucher takes forged, expired, other-serial, other-name, other-key or replay.");
+  if ((idevid_key != NULL) != (idevid_cert != NULL) || (idevid_chain != NULL && idevid_key == NULL)
+      || (test_voucher != NULL && idevid_key == NULL))
+    return usage_error ("--idevid-key and --idevid-cert go together (--idevid-chain and --test-voucher need them).");
+  g_autoptr (SettleDeviceManufacturer) manufacturer = NULL;
+  if (idevid_key != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+      manufacturer = settle_device_manufacturer_load (idevid_key, idevid_cert, idevid_chain, voucher_test, &local);
+      if (manufacturer == NULL)
+        {
+          g_printerr ("settle-device: %s\n", local->message);
+          return 1;
+        }
+      g_print ("settle-device: IDevID serial number %s: vouchers are offered at pairing%s\n",
+               settle_device_manufacturer_serial (manufacturer),
+               voucher_test != SETTLE_DEVICE_VOUCHER_HONEST ? " (TEST: deliberately broken)" : "");
+    }
   SettleDeviceQrAddress qr_mode = SETTLE_DEVICE_QR_ADDRESS_AUTO;
   if (qr_address != NULL && strcmp (qr_address, "yes") == 0)
     qr_mode = SETTLE_DEVICE_QR_ADDRESS_YES;
@@ -118,7 +146,7 @@ cmd_serve (int argc, char **argv)
   SettleDeviceServeOptions options = {
     .name = name, .state_dir = state, .listen = listen,
     .qr_png = qr_png, .qr_text = qr_text, .grant = grant,
-    .no_mdns = no_mdns, .qr_address = qr_mode,
+    .no_mdns = no_mdns, .qr_address = qr_mode, .manufacturer = manufacturer,
   };
   return settle_device_serve (&options);
 }

@@ -435,6 +435,16 @@ address_hint (const char *host)
   return hint != NULL ? hint : g_strdup (v6 ? "::1" : "127.0.0.1");
 }
 
+/* The hooks share one user_data, the device: hand the manufacturer on. */
+static gboolean
+device_attest (GBytes *nonce, const char *device_name, X509 *device_ca, GPtrArray **idevid, GBytes **voucher,
+               gpointer user_data)
+{
+  Device *device = user_data;
+  return settle_device_manufacturer_attest (nonce, device_name, device_ca, idevid, voucher,
+                                            device->options->manufacturer);
+}
+
 /* ---- set-up ---- */
 
 static gboolean
@@ -458,6 +468,7 @@ device_open (Device *device, GError **error)
   if (device->ceremony == NULL)
     return FALSE;
   SettleCeremonyServerHooks hooks = {
+    .attest = o->manufacturer != NULL ? device_attest : NULL,
     .grant_role = grant_role,
     .key_in_use = key_in_use,
     .record_enrolment = record_enrolment,

@@ -158,6 +158,35 @@ void settle_device_mdns_set_pairing (SettleDeviceMdns *m, gboolean pairing);
 /* Withdraws everything (avahi-daemon sends goodbyes) and frees; NULL is fine. */
 void settle_device_mdns_stop (SettleDeviceMdns *m);
 
+/* ---- device-manufacturer.c ---- */
+
+/* How a test device breaks its voucher (--test-voucher, tests only). */
+typedef enum {
+  SETTLE_DEVICE_VOUCHER_HONEST = 0,
+  SETTLE_DEVICE_VOUCHER_FORGED,        /* signed with a key the maker never certified */
+  SETTLE_DEVICE_VOUCHER_EXPIRED,       /* expires-on in the past */
+  SETTLE_DEVICE_VOUCHER_OTHER_SERIAL,  /* a serial number that is not the IDevID's */
+  SETTLE_DEVICE_VOUCHER_OTHER_NAME,    /* another local name */
+  SETTLE_DEVICE_VOUCHER_OTHER_KEY,     /* another device CA key */
+  SETTLE_DEVICE_VOUCHER_REPLAY,        /* the previous ceremony's voucher, again */
+} SettleDeviceVoucherTest;
+
+typedef struct _SettleDeviceManufacturer SettleDeviceManufacturer;
+
+gboolean settle_device_voucher_test_from_string (const char *text, SettleDeviceVoucherTest *out);
+/* The IDevID key (PEM file; never on the command line), its certificate,
+ * and (may be NULL) a PEM file of its issuing CAs, root excluded.  Owned. */
+SettleDeviceManufacturer *settle_device_manufacturer_load (const char *key_path, const char *cert_path,
+                                                           const char *issuers_path, SettleDeviceVoucherTest test,
+                                                           GError **error);
+void settle_device_manufacturer_free (SettleDeviceManufacturer *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceManufacturer, settle_device_manufacturer_free)
+const char *settle_device_manufacturer_serial (SettleDeviceManufacturer *m);
+/* The ceremony server's attest hook (settle-ceremony-server.h); `user_data`
+ * is the SettleDeviceManufacturer. */
+gboolean settle_device_manufacturer_attest (GBytes *nonce, const char *device_name, X509 *device_ca,
+                                            GPtrArray **idevid, GBytes **voucher, gpointer user_data);
+
 /* ---- device-serve.c ---- */
 
 typedef enum {
@@ -175,6 +204,7 @@ typedef struct {
   const char *grant;       /* NULL: first client admin, then guest */
   gboolean no_mdns;        /* do not advertise through avahi-daemon */
   SettleDeviceQrAddress qr_address;
+  SettleDeviceManufacturer *manufacturer;  /* borrowed, or NULL: no IDevID, no voucher */
 } SettleDeviceServeOptions;
 
 int settle_device_serve (const SettleDeviceServeOptions *options);

@@ -137,7 +137,11 @@ print_bindings (const SettleAuditReport *report)
       g_autofree char *expires = settle_ui_format_time (record->expires);
 
       printf ("  %s\n", record->label);
-      printf ("    kind %s, names %s, trusted for %s\n", settle_kind_to_string (record->kind), names, scope);
+      if (record->kind == SETTLE_KIND_MANUFACTURER_CA)
+        printf ("    kind %s, vouches that devices in %s are genuine (never a TLS anchor)\n",
+                settle_kind_to_string (record->kind), scope);
+      else
+        printf ("    kind %s, names %s, trusted for %s\n", settle_kind_to_string (record->kind), names, scope);
       printf ("    fingerprint %s\n", fingerprint);
       printf ("    role %s, created %s, expires %s, consent %s\n", record->role ? record->role : "-", created,
               expires, record->consent == SETTLE_CONSENT_FLAG ? "--yes flag" : "typed yes at the prompt");

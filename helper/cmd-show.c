@@ -42,7 +42,10 @@ print_record (const SettleRecord *record)
   printf ("Fingerprint:  %s\n", fingerprint);
   printf ("Certificate:  %s\n", anchor);
   printf ("Names:        %s\n", names);
-  printf ("Trusted for:  %s\n", scope);
+  if (record->kind == SETTLE_KIND_MANUFACTURER_CA)
+    printf ("Trusted for:  vouchers of devices named in %s only; never for TLS\n", scope);
+  else
+    printf ("Trusted for:  %s\n", scope);
   if (record->wrapper_root_der != NULL)
     printf ("Wrapped by:   %s\n", root);
   printf ("Created:      %s\n", created);

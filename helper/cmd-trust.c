@@ -15,6 +15,7 @@ typedef struct {
   char **scopes;
   char *label;
   gboolean referee;
+  gboolean manufacturer;
   gboolean yes;
 } TrustOptions;
 
@@ -39,6 +40,9 @@ check_usage (const TrustOptions *options, GError **error)
   else if (options->ca_file != NULL && options->scopes == NULL)
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
                  "--scope is required with --ca (for example --scope printer.local)");
+  else if (options->manufacturer && (options->ca_file == NULL || options->referee))
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                 "--manufacturer takes the manufacturer's root with --ca, and not --referee");
   else if (options->peer_file != NULL && (options->scopes != NULL || options->referee))
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
                  "--peer takes its scope from the certificate's own names; drop --scope and --referee");
@@ -60,6 +64,7 @@ run_trust (const TrustOptions *options)
     .fingerprint = options->fingerprint,
     .scopes = options->scopes,
     .referee = options->referee,
+    .manufacturer = options->manufacturer,
     .label = options->label,
     .yes = options->yes,
   };
@@ -85,6 +90,7 @@ settle_cmd_trust (int argc, char **argv)
     { "fingerprint", 0, 0, G_OPTION_ARG_STRING, &options.fingerprint, "Its SHA-256 fingerprint, obtained out of band (hex, colons optional)", "SHA256" },
     { "scope", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.scopes, "A name or subtree it may vouch for, under .local, home.arpa or .alt (repeatable)", "NAME" },
     { "referee", 0, 0, G_OPTION_ARG_NONE, &options.referee, "The CA is a referee vouching for many devices in its scope", NULL },
+    { "manufacturer", 0, 0, G_OPTION_ARG_NONE, &options.manufacturer, "The CA is a manufacturer's IDevID root: it only vouches that devices in its scope are genuine, never for TLS", NULL },
     { "label", 0, 0, G_OPTION_ARG_STRING, &options.label, "What to call it in `settle list`", "TEXT" },
     { "yes", 0, 0, G_OPTION_ARG_NONE, &options.yes, "Consent without asking (for scripts; recorded as such)", NULL },
     { NULL },
@@ -96,7 +102,9 @@ settle_cmd_trust (int argc, char **argv)
   g_option_context_set_description (context,
     "Example:\n  settle trust --ca printer-ca.pem --fingerprint 3F:A9:... --scope printer.local\n\n"
     "The CA is wrapped so that it is trusted only for the given scope; a\n"
-    "fingerprint that does not match is refused. Without --yes the command\n"
+    "fingerprint that does not match is refused. With --manufacturer the CA\n"
+    "is kept only to check the vouchers of devices in its scope at pairing\n"
+    "(docs/manufacturer.md); it is never trusted for TLS. Without --yes the command\n"
     "asks for consent on the terminal, and refuses when there is none.\n"
     "Exit status: 0 trusted, 1 refused or failed, 2 usage error.");
   if (!settle_ui_parse_options_only (context, "trust", &argc, &argv))

@@ -34,6 +34,10 @@ settle_consent_describe (const SettleRecord *record, const char *sas)
     case SETTLE_KIND_PINNED_PEER:
       g_string_append (text, "  Kind:        one exact device certificate (pinned)\n");
       break;
+    case SETTLE_KIND_MANUFACTURER_CA:
+      g_string_append (text, "  Kind:        a MANUFACTURER: it only vouches that devices are genuine,\n"
+                             "               never for a secure connection by itself\n");
+      break;
     }
   g_string_append_printf (text, "  Names:       %s\n", names);
   g_string_append_printf (text, "  Trusted for: %s (and nothing outside it)\n", scope);
@@ -217,13 +221,18 @@ pairing_prompt (const SettleQuestion *question)
     : g_strdup_printf ("  Not trusted for: %s (claimed by the device, vouched for by nothing).\n",
                        refused_list);
 
+  g_autofree char *made_by = question->manufacturer == NULL ? g_strdup ("")
+    : g_strdup_printf ("  Made by:     %s (verified: its voucher names this device and key;\n"
+                       "               the check code above is still what proves it is the one here)\n",
+                       question->manufacturer);
+
   if (!question->typed_code)
-    return g_strconcat (base, role, not_trusted, NULL);
+    return g_strconcat (base, made_by, role, not_trusted, NULL);
   /* No QR code vouched for the name: only the user can. */
   g_autofree char *check = g_strdup_printf (
     "  You typed the code, so no QR code vouched for the device's key or name:\n"
     "  check that the device's own screen calls itself %s.\n", question->device_name);
-  return g_strconcat (base, role, not_trusted, check, NULL);
+  return g_strconcat (base, made_by, role, not_trusted, check, NULL);
 }
 
 static char *

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "settle-ceremony-msg.h"
@@ -23,6 +24,7 @@
 #include "settle-self-cert.h"
 #include "settle-spake2.h"
 #include "settle-store.h"
+#include "settle-voucher.h"
 
 
 typedef struct {
@@ -34,6 +36,7 @@ typedef struct {
   char *sas;                      /* owned */
   EVP_PKEY *client_key;           /* owned */
   SettleCeremonyMsg *enrolment;   /* owned: the ENROL_RESPONSE */
+  GBytes *nonce;                  /* owned: the voucher nonce sent in ENROL_REQUEST */
 } PairRun;
 
 static void
@@ -45,6 +48,7 @@ pair_run_clear (PairRun *run)
   g_free (run->sas);
   EVP_PKEY_free (run->client_key);
   settle_ceremony_msg_free (run->enrolment);
+  g_clear_pointer (&run->nonce, g_bytes_unref);
 }
 
 static void
@@ -99,6 +103,9 @@ settle_pair_result_free (SettlePairResult *result)
   X509_free (result->client_cert);
   settle_secure_bytes_free (result->client_key_pem);
   g_free (result->sas);
+  g_clear_pointer (&result->idevid, g_ptr_array_unref);
+  g_clear_pointer (&result->voucher, g_bytes_unref);
+  g_clear_pointer (&result->voucher_nonce, g_bytes_unref);
   g_free (result);
 }
 
@@ -539,6 +546,13 @@ send_enrol_request (PairRun *run, const char *role, GError **error)
   if (request->enrol_request.csr_der == NULL)
     return FALSE;
   request->enrol_request.role = g_strdup (role);
+  /* A fresh nonce for a voucher (schema/voucher.md): a device with a
+   * manufacturer identity signs it, so an old voucher cannot be replayed. */
+  guint8 nonce[SETTLE_VOUCHER_NONCE_LEN];
+  if (RAND_bytes (nonce, sizeof nonce) != 1)
+    return fail (error, SETTLE_ERROR_FAILED, "No random bytes for the voucher nonce.");
+  run->nonce = g_bytes_new (nonce, sizeof nonce);
+  request->enrol_request.nonce = g_bytes_ref (run->nonce);
   return settle_tls_send (run->conn, request, error);
 }
 
@@ -802,6 +816,14 @@ step_check (PairRun *run, SettlePairResult *result, GError **error)
   result->device_name = g_strdup (run->device_name);
   result->role = g_strdup (run->enrolment->enrol_response.role);
   result->sas = g_strdup (run->sas);
+  /* Handed on unchecked: only the manager knows the manufacturer anchors
+   * (settle-manufacturer.h). */
+  if (run->enrolment->enrol_response.voucher != NULL)
+    {
+      result->idevid = g_ptr_array_ref (run->enrolment->enrol_response.idevid);
+      result->voucher = g_bytes_ref (run->enrolment->enrol_response.voucher);
+    }
+  result->voucher_nonce = g_bytes_ref (run->nonce);
   names = g_strjoinv (", ", result->names);
   detail = g_strdup_printf ("%s%s; %s", names,
                             result->unverified_names[0] != NULL ? " (and unverified claims)" : "",

@@ -48,12 +48,15 @@ settle_ceremony_msg_free (SettleCeremonyMsg *msg)
     case SETTLE_MSG_ENROL_REQUEST:
       g_clear_pointer (&msg->enrol_request.csr_der, g_bytes_unref);
       g_free (msg->enrol_request.role);
+      g_clear_pointer (&msg->enrol_request.nonce, g_bytes_unref);
       break;
     case SETTLE_MSG_ENROL_RESPONSE:
       g_clear_pointer (&msg->enrol_response.cert_der, g_bytes_unref);
       g_clear_pointer (&msg->enrol_response.chain, g_ptr_array_unref);
       g_strfreev (msg->enrol_response.names);
       g_free (msg->enrol_response.role);
+      g_clear_pointer (&msg->enrol_response.idevid, g_ptr_array_unref);
+      g_clear_pointer (&msg->enrol_response.voucher, g_bytes_unref);
       break;
     case SETTLE_MSG_ERROR:
       g_free (msg->error.text);
@@ -248,6 +251,17 @@ lookup (const MapView *m, const char *key, GError **error)
   return NULL;
 }
 
+/* An optional field: NULL without an error when it is absent. */
+static const cbor_item_t *
+lookup_optional (const MapView *m, const char *key)
+{
+  struct cbor_pair *pairs = cbor_map_handle (m->map);
+  for (gsize i = 0; i < cbor_map_size (m->map); i++)
+    if (key_equals (pairs[i].key, key))
+      return pairs[i].value;
+  return NULL;
+}
+
 static gboolean
 get_uint (const MapView *m, const char *key, guint64 max, guint *out, GError **error)
 {
@@ -399,28 +413,74 @@ decode_client_confirm (const MapView *m, SettleCeremonyMsg *msg, GError **error)
 
 #define ROLE_PROBLEM "is not 1 to 32 lowercase letters, digits or hyphens"
 
+/* The optional voucher nonce (schema/voucher.md): absent is fine, present
+ * it must be SETTLE_CEREMONY_NONCE_MIN..MAX bytes. */
+static gboolean
+decode_nonce (const MapView *m, SettleCeremonyMsg *msg, GError **error)
+{
+  const cbor_item_t *v = lookup_optional (m, "nonce");
+  if (v == NULL)
+    return TRUE;
+  msg->enrol_request.nonce = bytes_item (m, "nonce", v, SETTLE_CEREMONY_NONCE_MAX, error);
+  if (msg->enrol_request.nonce == NULL)
+    return FALSE;
+  if (g_bytes_get_size (msg->enrol_request.nonce) < SETTLE_CEREMONY_NONCE_MIN)
+    return field_error (error, m, "nonce", "is shorter than 16 bytes");
+  return TRUE;
+}
+
 static gboolean
 decode_enrol_request (const MapView *m, SettleCeremonyMsg *msg, GError **error)
 {
   return (msg->enrol_request.csr_der = get_bytes (m, "csr", SETTLE_CEREMONY_CSR_MAX, error)) != NULL
-         && (msg->enrol_request.role = get_text (m, "role", is_valid_role, ROLE_PROBLEM, error)) != NULL;
+         && (msg->enrol_request.role = get_text (m, "role", is_valid_role, ROLE_PROBLEM, error)) != NULL
+         && decode_nonce (m, msg, error);
+}
+
+static gboolean
+decode_cert_array (const MapView *m, const char *key, const cbor_item_t *array, GPtrArray *chain, GError **error)
+{
+  cbor_item_t **items = cbor_array_handle (array);
+  for (gsize i = 0; i < cbor_array_size (array); i++)
+    {
+      GBytes *cert = bytes_item (m, key, items[i], SETTLE_CEREMONY_CERT_MAX, error);
+      if (cert == NULL)
+        return FALSE;
+      g_ptr_array_add (chain, cert);
+    }
+  return TRUE;
 }
 
 static gboolean
 decode_chain (const MapView *m, GPtrArray *chain, GError **error)
 {
   const cbor_item_t *array = get_array (m, "chain", SETTLE_CEREMONY_CHAIN_MAX, error);
-  if (array == NULL)
-    return FALSE;
-  cbor_item_t **items = cbor_array_handle (array);
-  for (gsize i = 0; i < cbor_array_size (array); i++)
+  return array != NULL && decode_cert_array (m, "chain", array, chain, error);
+}
+
+/* The optional manufacturer identity: "idevid" and "voucher" together, or
+ * neither (a device without one pairs as before). */
+static gboolean
+decode_manufacturer (const MapView *m, SettleCeremonyMsg *msg, GError **error)
+{
+  const cbor_item_t *idevid = lookup_optional (m, "idevid");
+  const cbor_item_t *voucher = lookup_optional (m, "voucher");
+  if (idevid == NULL && voucher == NULL)
+    return TRUE;
+  if (idevid == NULL || voucher == NULL)
     {
-      GBytes *cert = bytes_item (m, "chain", items[i], SETTLE_CEREMONY_CERT_MAX, error);
-      if (cert == NULL)
-        return FALSE;
-      g_ptr_array_add (chain, cert);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "The %s message has an '%s' field without '%s'.", m->msg_name,
+                   idevid != NULL ? "idevid" : "voucher", idevid != NULL ? "voucher" : "idevid");
+      return FALSE;
     }
-  return TRUE;
+  if (!cbor_isa_array (idevid) || cbor_array_size (idevid) == 0
+      || cbor_array_size (idevid) > SETTLE_CEREMONY_IDEVID_MAX)
+    return field_error (error, m, "idevid", "is not an array of 1 to 4 certificates");
+  msg->enrol_response.idevid = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  return decode_cert_array (m, "idevid", idevid, msg->enrol_response.idevid, error)
+         && (msg->enrol_response.voucher = bytes_item (m, "voucher", voucher, SETTLE_CEREMONY_VOUCHER_MAX,
+                                                       error)) != NULL;
 }
 
 static char **
@@ -448,7 +508,8 @@ decode_enrol_response (const MapView *m, SettleCeremonyMsg *msg, GError **error)
   return (msg->enrol_response.cert_der = get_bytes (m, "cert", SETTLE_CEREMONY_CERT_MAX, error)) != NULL
          && decode_chain (m, msg->enrol_response.chain, error)
          && (msg->enrol_response.names = decode_names (m, error)) != NULL
-         && (msg->enrol_response.role = get_text (m, "role", is_valid_role, ROLE_PROBLEM, error)) != NULL;
+         && (msg->enrol_response.role = get_text (m, "role", is_valid_role, ROLE_PROBLEM, error)) != NULL
+         && decode_manufacturer (m, msg, error);
 }
 
 static gboolean
@@ -622,15 +683,15 @@ build_names (char **names)
 }
 
 static gsize
-field_count (SettleMsgType type)
+field_count (const SettleCeremonyMsg *msg)
 {
-  switch (type)
+  switch (msg->type)
     {
     case SETTLE_MSG_CLIENT_HELLO: return 4;
     case SETTLE_MSG_SERVER_SHARE: return 3;
     case SETTLE_MSG_CLIENT_CONFIRM: return 2;
-    case SETTLE_MSG_ENROL_REQUEST: return 3;
-    case SETTLE_MSG_ENROL_RESPONSE: return 5;
+    case SETTLE_MSG_ENROL_REQUEST: return 3 + (msg->enrol_request.nonce != NULL);
+    case SETTLE_MSG_ENROL_RESPONSE: return 5 + 2 * (msg->enrol_response.voucher != NULL);
     case SETTLE_MSG_ERROR: return 3;
     case SETTLE_MSG_COMMIT:
     case SETTLE_MSG_COMMITTED: return 1;
@@ -654,12 +715,16 @@ put_fields (cbor_item_t *map, const SettleCeremonyMsg *msg)
       return put (map, "cA", cbor_build_bytestring (msg->client_confirm.confirm, SETTLE_SPAKE2_CONFIRM_LEN));
     case SETTLE_MSG_ENROL_REQUEST:
       return put (map, "csr", build_bytes (msg->enrol_request.csr_der))
-             && put (map, "role", build_text (msg->enrol_request.role));
+             && put (map, "role", build_text (msg->enrol_request.role))
+             && (msg->enrol_request.nonce == NULL || put (map, "nonce", build_bytes (msg->enrol_request.nonce)));
     case SETTLE_MSG_ENROL_RESPONSE:
       return put (map, "cert", build_bytes (msg->enrol_response.cert_der))
              && put (map, "chain", build_chain (msg->enrol_response.chain))
              && put (map, "names", build_names (msg->enrol_response.names))
-             && put (map, "role", build_text (msg->enrol_response.role));
+             && put (map, "role", build_text (msg->enrol_response.role))
+             && (msg->enrol_response.voucher == NULL
+                 || (put (map, "idevid", build_chain (msg->enrol_response.idevid))
+                     && put (map, "voucher", build_bytes (msg->enrol_response.voucher))));
     case SETTLE_MSG_ERROR:
       return put (map, "code", build_uint (msg->error.code))
              && put (map, "text", build_text (msg->error.text));
@@ -684,7 +749,7 @@ serialize (const cbor_item_t *root)
 GBytes *
 settle_ceremony_msg_encode (const SettleCeremonyMsg *msg, GError **error)
 {
-  if (field_count (msg->type) == 0)
+  if (field_count (msg) == 0)
     {
       refuse (error, "The message to send has an unknown type.");
       return NULL;
@@ -695,7 +760,7 @@ settle_ceremony_msg_encode (const SettleCeremonyMsg *msg, GError **error)
       return NULL;
     }
 
-  cbor_item_t *root = cbor_new_definite_map (field_count (msg->type));
+  cbor_item_t *root = cbor_new_definite_map (field_count (msg));
   gboolean built = root != NULL && put (root, "type", build_uint (msg->type)) && put_fields (root, msg);
   g_autoptr (GBytes) body = built ? serialize (root) : NULL;
   if (root != NULL)

@@ -553,6 +553,21 @@ enrol_response_new (SettleCeremonyServer *server, X509 *cert, const char *role)
   return msg;
 }
 
+/* Only for a helper that sent a nonce: a voucher is worth nothing without
+ * one, and an older helper would not look at it. */
+static void
+attach_attestation (SettleCeremonyServer *server, GBytes *nonce, SettleCeremonyMsg *response)
+{
+  GPtrArray *idevid = NULL;
+  GBytes *voucher = NULL;
+  if (nonce == NULL || server->hooks.attest == NULL)
+    return;
+  if (!server->hooks.attest (nonce, server->name, server->ca_cert, &idevid, &voucher, server->hooks.user_data))
+    return;
+  response->enrol_response.idevid = idevid;
+  response->enrol_response.voucher = voucher;
+}
+
 static char *
 granted_role (SettleCeremonyServer *server, const char *requested)
 {
@@ -623,6 +638,7 @@ enrol (Ceremony *c, gboolean *disclosed, GError **error)
     return stop (c, SETTLE_CEREMONY_OUTCOME_REFUSED, SETTLE_CEREMONY_ERR_CSR_REFUSED,
                  local->message, local, error);
   g_autoptr (SettleCeremonyMsg) response = enrol_response_new (server, cert, role);
+  attach_attestation (server, request->enrol_request.nonce, response);
   *disclosed = settle_tls_send (c->conn, response, error);
   outcome = *disclosed ? await_commit (c, cert, role, error) : SETTLE_CEREMONY_OUTCOME_FAILED;
   X509_free (cert);

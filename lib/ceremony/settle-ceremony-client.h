@@ -9,7 +9,8 @@
  *   pin      SHA-256 of the server's SPKI = the QR code's H, before a byte is sent
  *   prove    exporter -> SPAKE2 AAD; CLIENT_HELLO; SERVER_SHARE; cB checked in
  *            constant time; CLIENT_CONFIRM
- *   enrol    ENROL_REQUEST with a CSR for a fresh P-256 key; ENROL_RESPONSE
+ *   enrol    ENROL_REQUEST with a CSR for a fresh P-256 key and a fresh voucher
+ *            nonce; ENROL_RESPONSE (with the device's IDevID and voucher, if any)
  *   check    names below .local / home.arpa / .alt only, the device's name among
  *            them, the client certificate carries our key, the returned device
  *            CA is a usable CA, the TLS leaf chains to it (else the leaf itself
@@ -128,6 +129,11 @@ struct _SettlePairResult {
   X509 *client_cert;        /* issued for client_key */
   GBytes *client_key_pem;   /* PKCS#8 PEM of the fresh client key (secret) */
   char *sas;                /* short authentication string, "123 456" */
+  /* The device's manufacturer identity, unchecked (settle-manufacturer.h
+   * checks it): both NULL when it offered none. */
+  GPtrArray *idevid;        /* owned GBytes DER: IDevID first, then its issuing CAs */
+  GBytes *voucher;          /* CMS SignedData DER (schema/voucher.md) */
+  GBytes *voucher_nonce;    /* the nonce this run sent in ENROL_REQUEST */
 };
 
 void settle_pair_result_free (SettlePairResult *result);

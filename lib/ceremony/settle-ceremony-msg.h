@@ -44,6 +44,10 @@ G_BEGIN_DECLS
 #define SETTLE_CEREMONY_NAMES_MAX 32
 #define SETTLE_CEREMONY_ROLE_MAX 32          /* [a-z0-9-], 1..32 */
 #define SETTLE_CEREMONY_TEXT_MAX 256         /* error text, bytes of UTF-8 */
+#define SETTLE_CEREMONY_NONCE_MIN 16         /* the optional voucher nonce, bytes */
+#define SETTLE_CEREMONY_NONCE_MAX 64
+#define SETTLE_CEREMONY_IDEVID_MAX 4         /* IDevID and its issuing CAs */
+#define SETTLE_CEREMONY_VOUCHER_MAX 16384    /* bytes of CMS DER */
 
 /* Each side gives up when the next message takes longer than
  * SETTLE_TLS_DEFAULT_TIMEOUT_MS (settle-ceremony-tls.h, 10 s), and the
@@ -99,12 +103,16 @@ typedef struct {
     struct {
       GBytes *csr_der;   /* owned: PKCS#10 DER */
       char *role;        /* owned: requested role */
+      GBytes *nonce;     /* owned, optional ("nonce"): the helper's voucher nonce, or NULL */
     } enrol_request;
     struct {
       GBytes *cert_der;  /* owned: the client certificate */
       GPtrArray *chain;  /* owned, of owned GBytes: issuer of cert first, device CA last */
       char **names;      /* owned, NULL-terminated: DNS names the device serves (unchecked) */
       char *role;        /* owned: role granted */
+      /* Optional, together or not at all (schema/voucher.md): */
+      GPtrArray *idevid; /* owned, of owned GBytes, or NULL: IDevID first, then its issuing CAs */
+      GBytes *voucher;   /* owned, or NULL: CMS SignedData of the voucher */
     } enrol_response;
     struct {
       guint code;        /* SettleCeremonyErrorCode, or a newer code */

@@ -70,6 +70,14 @@ typedef struct {
   /* Both confirmations verified: `check_code` ("930 167", borrowed) is
    * the short authentication string the helper's prompt shows too. */
   void (*show_check_code) (const char *check_code, const char *peer_address, gpointer user_data);
+  /* A manufacturer identity (schema/voucher.md), optional: called when
+   * ENROL_REQUEST carries the helper's nonce, with the device's name and
+   * its CA (both borrowed).  TRUE with *idevid (owned array of owned
+   * GBytes DER: the IDevID first, then its issuing CAs) and *voucher
+   * (owned CMS DER binding them) to send in ENROL_RESPONSE; FALSE to send
+   * none.  NULL hook: the device has no manufacturer identity. */
+  gboolean (*attest) (GBytes *nonce, const char *device_name, X509 *device_ca, GPtrArray **idevid,
+                      GBytes **voucher, gpointer user_data);
   /* The current secret was retired and a new one made (show a new QR). */
   void (*secret_changed) (SettleCeremonyServer *server, gpointer user_data);
   gpointer user_data;

@@ -25,6 +25,7 @@ typedef enum {
   SETTLE_ERROR_NETWORK,      /* connection, timeout, TLS failure */
   SETTLE_ERROR_PROTOCOL,     /* the peer broke the ceremony protocol */
   SETTLE_ERROR_AUTH,         /* wrong code, wrong key, failed confirmation */
+  SETTLE_ERROR_VOUCHER,      /* a manufacturer voucher that does not verify (settle-voucher.h) */
 } SettleErrorCode;
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"
+#include "settle-manufacturer.h"
 #include "settle-pairing.h"
 #include "settle-scope.h"
 #include "settle-wrap.h"
@@ -123,16 +124,42 @@ typedef struct {
   GPtrArray *notices;       /* owned: remarks of the connect step, told once it ends */
 } PairConsent;
 
+/* The device's voucher, if it offered one (settle-manufacturer.h): the
+ * verified manufacturer's label (owned) or NULL; FALSE refuses the
+ * pairing before any question is asked. */
+static gboolean
+check_manufacturer (SettleManager *manager, const SettlePairResult *result, char **manufacturer,
+                    GError **error)
+{
+  g_autoptr (GPtrArray) records = NULL;
+  g_autofree char *note = NULL;
+
+  *manufacturer = NULL;
+  if (result->voucher == NULL)
+    return TRUE;
+  records = settle_manager_list (manager, NULL, error);
+  if (records == NULL || !settle_manufacturer_check (records, result, manufacturer, &note, error))
+    return FALSE;
+  if (note != NULL)
+    settle_manager_note (manager, SETTLE_NOTE_NOTICE, "%s", note);
+  return TRUE;
+}
+
 static gboolean
 consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError **error)
 {
   PairConsent *consent = user_data;
   const SettlePairing *pairing = consent->pairing;
+  g_autofree char *manufacturer = NULL;
   g_autoptr (GStrvBuilder) refused_builder = g_strv_builder_new ();
-  g_auto (GStrv) names = accepted_names (consent->manager, result, pairing->yes, refused_builder, error);
-  g_auto (GStrv) refused = g_strv_builder_end (refused_builder);
+  g_auto (GStrv) names = NULL;
+  g_auto (GStrv) refused = NULL;
   g_autoptr (SettleRecord) record = NULL;
 
+  if (!check_manufacturer (consent->manager, result, &manufacturer, error))
+    return FALSE;
+  names = accepted_names (consent->manager, result, pairing->yes, refused_builder, error);
+  refused = g_strv_builder_end (refused_builder);
   if (names == NULL)
     return FALSE;
   record = record_from_result (result, names, pairing, error);
@@ -144,6 +171,10 @@ consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError *
   record->address = pairing->payload->host != NULL
                       ? settle_endpoint_format (pairing->payload->host, pairing->payload->port)
                       : g_strdup (consent->answered);
+  if (manufacturer != NULL)
+    settle_manager_note (consent->manager, SETTLE_NOTE_NOTICE,
+                         "made by %s (verified): its voucher binds %s and this key.", manufacturer,
+                         result->device_name);
   if (pairing->yes)
     record->consent = SETTLE_CONSENT_FLAG;
   else
@@ -157,6 +188,7 @@ consent_to_pairing (const SettlePairResult *result, gpointer user_data, GError *
         .device_name = result->device_name,
         .typed_code = pairing->typed_code,
         .refused = (const char *const *) refused,
+        .manufacturer = manufacturer,
       };
       if (!settle_manager_ask (consent->manager, &question, &record->consent, error))
         return FALSE;

@@ -63,6 +63,8 @@ typedef struct {
   const char *device_name;        /* the name the ceremony authenticated */
   gboolean typed_code;            /* no QR code vouched for the key or the name */
   const char *const *refused;     /* names the device claims that are not trusted (may be empty) */
+  const char *manufacturer;       /* the device's voucher verified against this manufacturer
+                                   * anchor (its label), or NULL (settle-manufacturer.h) */
   /* EXTRA_NAME */
   const char *name;
   gboolean first;                 /* the first such question of this pairing */

@@ -3,7 +3,8 @@
  * of band.  A fingerprint that does not match is refused: there is no
  * trust on first use.  A CA is wrapped (settle-wrap.h) so that it is
  * trusted only for the given scope; a pinned peer is trusted for its own
- * names.  The question: SETTLE_QUESTION_TRUST (skipped with `yes`,
+ * names.  A manufacturer CA (with ca_file) is kept unwrapped and is never
+ * a TLS anchor.  The question: SETTLE_QUESTION_TRUST (skipped with `yes`,
  * recorded as SETTLE_CONSENT_FLAG).
  *
  * Ownership: the request is borrowed; *trusted is owned. */
@@ -19,6 +20,8 @@ typedef struct {
   const char *fingerprint;    /* as given (hex, colons optional) */
   char **scopes;              /* with ca_file: the names or subtrees it may vouch for */
   gboolean referee;           /* the CA vouches for many devices in its scope */
+  gboolean manufacturer;      /* the CA issues IDevIDs: it only vouches that a device in its
+                               * scope is genuine, never as a TLS anchor (schema/voucher.md) */
   const char *label;          /* NULL: the first name, else the subject */
   gboolean yes;
 } SettleTrusting;

@@ -78,6 +78,28 @@ record_for_ca (X509 *ca, const SettleTrusting *options, char *fingerprint, GErro
   return g_steal_pointer (&record);
 }
 
+/* A manufacturer CA is kept as it is, unwrapped: it is never published
+ * as a TLS anchor (settle_kind_is_tls_anchor), only consulted when a
+ * device offers a voucher (settle-manufacturer.h).  Its scope says which
+ * local names its vouchers may bind; a subtree is allowed, since one
+ * manufacturer makes many devices. */
+static SettleRecord *
+record_for_manufacturer (X509 *ca, const SettleTrusting *options, char *fingerprint, GError **error)
+{
+  g_autoptr (SettleRecord) record = settle_record_new ();
+  g_auto (GStrv) scope = NULL;
+
+  if (!settle_ca_check (ca, error) || (scope = normalize_scopes (options->scopes, error)) == NULL)
+    return NULL;
+  g_free (record->label);
+  record->label = options->label ? g_strdup (options->label) : settle_cert_subject_text (ca);
+  record->kind = SETTLE_KIND_MANUFACTURER_CA;
+  record->fingerprint = fingerprint;
+  g_strfreev (record->scope);
+  record->scope = g_steal_pointer (&scope);
+  return g_steal_pointer (&record);
+}
+
 static SettleRecord *
 record_for_peer (X509 *leaf, const SettleTrusting *options, char *fingerprint, GError **error)
 {
@@ -108,8 +130,11 @@ build_record (const SettleTrusting *options, GError **error)
     return NULL;
   if (check_fingerprint (cert, options->fingerprint, &fingerprint, error))
     {
-      record = options->ca_file ? record_for_ca (cert, options, fingerprint, error)
-                                : record_for_peer (cert, options, fingerprint, error);
+      if (options->manufacturer)
+        record = record_for_manufacturer (cert, options, fingerprint, error);
+      else
+        record = options->ca_file ? record_for_ca (cert, options, fingerprint, error)
+                                  : record_for_peer (cert, options, fingerprint, error);
       if (record == NULL)
         g_free (fingerprint);
       else

@@ -164,6 +164,34 @@ check_client_fields (const cbor_item_t *map, snapshot_entry_view *v, size_t inde
   return 0;
 }
 
+/* "kind" (optional; writers since manufacturer anchors send it): the
+ * record's kind.  A manufacturer CA vouches only that a device is
+ * genuine and is never a TLS anchor, so an entry of that kind means the
+ * writer broke its own rule (settle_kind_is_tls_anchor): refuse it in
+ * every role, whatever its certificate says.  Other kinds, known or
+ * newer, are left to the remaining checks. */
+static int
+check_kind (const cbor_item_t *map, size_t index, snapshot_error *err)
+{
+  struct cbor_pair *pairs = cbor_map_handle (map);
+  for (size_t i = 0; i < cbor_map_size (map); i++)
+    if (snapshot_cbor_text_is (pairs[i].key, "kind"))
+      {
+        if (!snapshot_cbor_is_clean_text (pairs[i].value, SNAPSHOT_MAX_KIND_BYTES))
+          {
+            snapshot_fail (err, "entry %zu: \"kind\" must be text of at most %u bytes.", index,
+                           SNAPSHOT_MAX_KIND_BYTES);
+            return -1;
+          }
+        if (snapshot_cbor_text_is (pairs[i].value, "manufacturer-ca"))
+          {
+            snapshot_fail (err, "entry %zu comes from a manufacturer anchor, which is never a TLS anchor.", index);
+            return -1;
+          }
+      }
+  return 0;
+}
+
 int
 snapshot_validate_entry (const cbor_item_t *item, size_t index, snapshot_entry_view *v,
                          snapshot_error *err)
@@ -182,7 +210,8 @@ snapshot_validate_entry (const cbor_item_t *item, size_t index, snapshot_entry_v
       snapshot_fail (err, "entry %zu: \"role\" must be \"root\", \"cross\", \"peer\" or \"client\".", index);
       return -1;
     }
-  if (check_entry_bytes (v, index, err) < 0 || check_client_fields (item, v, index, err) < 0)
+  if (check_entry_bytes (v, index, err) < 0 || check_client_fields (item, v, index, err) < 0
+      || check_kind (item, index, err) < 0)
     return -1;
   if (!snapshot_cbor_is_clean_text (v->f[SNAPSHOT_F_LABEL], SNAPSHOT_MAX_LABEL_BYTES))
     {

@@ -19,6 +19,7 @@
  * a reader allocate. */
 #define SNAPSHOT_MAX_ITEMS_PER_ENTRY 64u   /* CBOR items, all keys and values counted */
 #define SNAPSHOT_MAX_LABEL_BYTES 1024u
+#define SNAPSHOT_MAX_KIND_BYTES 32u
 #define SNAPSHOT_MAX_NAME_BYTES 253u       /* a DNS name */
 #define SNAPSHOT_MAX_NAMES_PER_ENTRY 1024u
 #define SNAPSHOT_MAX_SERIAL_BYTES 64u      /* 20 content octets in RFC 5280; room for sloppy CAs */

@@ -171,6 +171,11 @@ collect_items (GPtrArray *records, GError **error)
                        "A record without a canonical 64-hex fingerprint cannot go into the trust snapshot.");
           return NULL;
         }
+      /* The one place that decides what is served as a TLS anchor: a
+       * manufacturer CA vouches only that a device is genuine, so nothing
+       * of it reaches the module, the provider or any export. */
+      if (!settle_kind_is_tls_anchor (record->kind))
+        continue;
       gboolean ok;
       if (record->kind == SETTLE_KIND_PINNED_PEER)
         ok = add_item (items, record, SETTLE_SNAP_PEER, record->anchor_der, error);
@@ -373,7 +378,7 @@ put_bytes_field (GByteArray *out, const char *key, GBytes *value)
   put_bytes (out, data, len);
 }
 
-#define ENTRY_KEYS 14 /* and "ec_params" for client identities */
+#define ENTRY_KEYS 15 /* and "ec_params" for client identities */
 
 static gboolean
 encode_entry (GByteArray *out, const SnapItem *item, GError **error)
@@ -427,6 +432,10 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
   put_text_list (out, item->record->names);
   put_text (out, "not_after");
   put_int (out, a.not_after);
+  /* The record's kind, so that a reader can refuse what must never be
+   * an anchor even if a writer published it by mistake. */
+  put_text (out, "kind");
+  put_text (out, settle_kind_to_string (item->record->kind));
   if (a.ec_params != NULL)
     put_bytes_field (out, "ec_params", a.ec_params);
   entry_attrs_clear (&a);

@@ -537,7 +537,7 @@ parse_kind_and_consent (JsonObject *object, SettleRecord *record, GError **error
     return FALSE;
   if (!settle_kind_from_string (kind, &record->kind))
     return format_error (error, "The record's \"kind\" is \"%.32s\"; expected device-ca, "
-                         "referee-ca or pinned-peer.", kind);
+                         "referee-ca, pinned-peer or manufacturer-ca.", kind);
   if (!get_string (object, "consent", FALSE, &consent, error))
     return FALSE;
   if (!settle_consent_from_string (consent, &record->consent))
@@ -583,6 +583,14 @@ check_kind_consistency (const SettleRecord *record, GError **error)
   if (record->scope[0] == NULL)
     return format_error (error, "A %s record needs at least one \"scope\" entry.",
                          settle_kind_to_string (record->kind));
+  /* A manufacturer CA is never wrapped: it is no TLS anchor at all. */
+  if (record->kind == SETTLE_KIND_MANUFACTURER_CA)
+    {
+      if (record->wrapper_root_der != NULL || record->cross_der != NULL || record->client_cert_der != NULL)
+        return format_error (error, "A manufacturer-ca record cannot have \"wrapper_root_der\", "
+                             "\"cross_der\" or \"client_cert_der\".");
+      return TRUE;
+    }
   if (record->wrapper_root_der == NULL || record->cross_der == NULL)
     return format_error (error, "A %s record needs \"wrapper_root_der\" and \"cross_der\".",
                          settle_kind_to_string (record->kind));

@@ -41,7 +41,14 @@ static const struct {
   { SETTLE_KIND_DEVICE_CA, "device-ca" },
   { SETTLE_KIND_REFEREE_CA, "referee-ca" },
   { SETTLE_KIND_PINNED_PEER, "pinned-peer" },
+  { SETTLE_KIND_MANUFACTURER_CA, "manufacturer-ca" },
 };
+
+gboolean
+settle_kind_is_tls_anchor (SettleKind kind)
+{
+  return kind == SETTLE_KIND_DEVICE_CA || kind == SETTLE_KIND_REFEREE_CA || kind == SETTLE_KIND_PINNED_PEER;
+}
 
 const char *
 settle_kind_to_string (SettleKind kind)

@@ -17,6 +17,8 @@ typedef enum {
   SETTLE_KIND_DEVICE_CA = 1,   /* a device's own CA, scoped to the names it proved */
   SETTLE_KIND_REFEREE_CA = 2,  /* a referee CA, scoped to the subtree it manages */
   SETTLE_KIND_PINNED_PEER = 3, /* an exact self-signed leaf, no wrapping possible */
+  SETTLE_KIND_MANUFACTURER_CA = 4, /* vouches only that a device in its scope is genuine
+                                    * (IDevID, schema/voucher.md); never a TLS anchor */
 } SettleKind;
 
 typedef enum {
@@ -39,7 +41,7 @@ typedef struct {
   char **names;             /* names the device serves (NULL-terminated, may be empty) */
   char **scope;             /* permitted DNS subtrees (NULL-terminated, non-empty for CAs) */
   GBytes *anchor_der;       /* the CA or pinned leaf as it was verified */
-  GBytes *wrapper_root_der; /* self-signed wrapper root R (CA kinds), else NULL */
+  GBytes *wrapper_root_der; /* self-signed wrapper root R (device and referee CA), else NULL */
   GBytes *cross_der;        /* cross certificate C: anchor's subject+key, issued by R */
   gint64 created;           /* unix seconds */
   gint64 expires;           /* unix seconds: notAfter of the anchor */
@@ -57,6 +59,11 @@ void settle_record_free (SettleRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleRecord, settle_record_free)
 
 const char *settle_kind_to_string (SettleKind kind);          /* "device-ca" ... */
+/* The one rule for which kinds the trust snapshot publishes, and so what
+ * the module, the provider and every export may serve as a TLS anchor:
+ * FALSE for a manufacturer CA, which vouches only that a device is
+ * genuine (docs/manufacturer.md). */
+gboolean settle_kind_is_tls_anchor (SettleKind kind);
 gboolean settle_kind_from_string (const char *text, SettleKind *out);
 const char *settle_consent_to_string (SettleConsent consent); /* "prompt", "flag" */
 gboolean settle_consent_from_string (const char *text, SettleConsent *out);

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       return 0;
     }
   FUZZ_ASSERT (error == NULL);
-  FUZZ_ASSERT (r->kind >= SETTLE_KIND_DEVICE_CA && r->kind <= SETTLE_KIND_PINNED_PEER);
+  FUZZ_ASSERT (r->kind >= SETTLE_KIND_DEVICE_CA && r->kind <= SETTLE_KIND_MANUFACTURER_CA);
   FUZZ_ASSERT (r->label != NULL && r->anchor_der != NULL);
   FUZZ_ASSERT (r->fingerprint != NULL && strlen (r->fingerprint) == SETTLE_FINGERPRINT_HEX_LEN);
   gsize len;
