@@ -7,6 +7,8 @@
 #include "settle-trusting.h"
 #include "settle-wrap.h"
 
+#define SETTLE_LABEL_FROM_CERT_MAX 128
+
 static gboolean
 check_fingerprint (X509 *cert, const char *given, char **fingerprint_out, GError **error)
 {
@@ -78,6 +80,19 @@ record_for_ca (X509 *ca, const SettleTrusting *options, char *fingerprint, GErro
   return g_steal_pointer (&record);
 }
 
+/* What the pairing prompt says the device is "made by": the root's
+ * organizationName, else its whole subject. */
+static char *
+manufacturer_label (X509 *ca)
+{
+  char organization[SETTLE_LABEL_FROM_CERT_MAX];
+  int len = X509_NAME_get_text_by_NID (X509_get_subject_name (ca), NID_organizationName, organization,
+                                       sizeof organization);
+  if (len > 0 && g_utf8_validate (organization, len, NULL))
+    return g_strndup (organization, (gsize) len);
+  return settle_cert_subject_text (ca);
+}
+
 /* A manufacturer CA is kept as it is, unwrapped: it is never published
  * as a TLS anchor (settle_kind_is_tls_anchor), only consulted when a
  * device offers a voucher (settle-manufacturer.h).  Its scope says which
@@ -92,7 +107,7 @@ record_for_manufacturer (X509 *ca, const SettleTrusting *options, char *fingerpr
   if (!settle_ca_check (ca, error) || (scope = normalize_scopes (options->scopes, error)) == NULL)
     return NULL;
   g_free (record->label);
-  record->label = options->label ? g_strdup (options->label) : settle_cert_subject_text (ca);
+  record->label = options->label ? g_strdup (options->label) : manufacturer_label (ca);
   record->kind = SETTLE_KIND_MANUFACTURER_CA;
   record->fingerprint = fingerprint;
   g_strfreev (record->scope);
