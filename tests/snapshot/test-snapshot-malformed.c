@@ -141,6 +141,7 @@ build_entry (const FieldCase *c)
   put_field (e, "scope", text_list ("printer.local", 13), c, FALSE);
   put_field (e, "names", text_list ("printer.local", 13), c, FALSE);
   put_field (e, "not_after", cbor_build_uint32 (1900000000u), c, FALSE);
+  put_field (e, "kind", cbor_build_string ("device-ca"), c, FALSE);
   /* Optional for every role but "client", which needs it. */
   put_field (e, "ec_params", bytes_of (P256_OID, 10), c, FALSE);
   if (c != NULL && !c->top && c->change == KEEP)
@@ -240,6 +241,10 @@ static const FieldCase field_cases[] = {
   { "record-short", FALSE, "record", SET_TEXT, "abab", 0, "lowercase hex" },
   { "not-after-as-text", FALSE, "not_after", SET_TEXT, "soon", 0, "\"not_after\" must be an integer" },
   { "sha1-twice", FALSE, "sha1", SET_TWICE, NULL, 0, "has the key \"sha1\" twice" },
+  /* A manufacturer anchor is never a TLS anchor (settle_kind_is_tls_anchor):
+   * an entry of that kind means the writer broke its rule. */
+  { "kind-manufacturer", FALSE, "kind", SET_TEXT, "manufacturer-ca", 0, "manufacturer anchor" },
+  { "kind-as-uint", FALSE, "kind", SET_UINT, NULL, 4, "\"kind\" must be text" },
 };
 
 static void
@@ -476,6 +481,8 @@ static const FieldCase accepted_cases[] = {
   { "names-wildcard", FALSE, "names", SET_LIST, "*.printer.alt", 0, NULL },
   { "names-uppercase", FALSE, "names", SET_LIST, "Printer.LOCAL", 0, NULL },
   { "label-utf8", FALSE, "label", SET_TEXT, "Drucker im B\xc3\xbcro", 0, NULL },
+  { "kind-absent", FALSE, "kind", OMIT, NULL, 0, NULL },
+  { "kind-later", FALSE, "kind", SET_TEXT, "a-later-kind", 0, NULL },
 };
 
 static void

@@ -258,6 +258,28 @@ test_fields (Fixture *f, gconstpointer data)
   settle_snapshot_free (snap);
 }
 
+/* A manufacturer CA vouches only that a device is genuine: the writer
+ * publishes nothing of it, even a record that (by a bug elsewhere) carries
+ * a wrapper root and a cross certificate. */
+static void
+test_manufacturer_never_published (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  static const char *const printer[] = { "printer.local", NULL };
+  static const char *const nothing[] = { NULL };
+  SettleRecord *maker = ca_record (SETTLE_KIND_MANUFACTURER_CA, "Test Maker", certs.device_ca, certs.root_a,
+                                   certs.cross_a, nothing, printer);
+  g_free (maker->fingerprint);
+  maker->fingerprint = g_strnfill (64, 'e');
+  g_ptr_array_add (f->records, maker);
+  write_ok (f);
+  settle_snapshot *snap = load_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_count (snap), ==, 5);
+  for (size_t i = 0; i < settle_snapshot_count (snap); i++)
+    g_assert_cmpstr (settle_snapshot_entry (snap, i)->record, !=, maker->fingerprint);
+  settle_snapshot_free (snap);
+}
+
 /* The entry whose certificate is der[0..len), by a walk over the public
  * entries, as the module matches CKA_VALUE on its own objects: the reader
  * keeps an index by subject only (the provider's lookup). */
@@ -1060,6 +1082,7 @@ main (int argc, char **argv)
   g_test_add_func ("/snapshot/read/missing-is-empty", test_missing_is_empty);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/snapshot/write/fields", test_fields);
+  ADD ("/snapshot/write/manufacturer-never-published", test_manufacturer_never_published);
   ADD ("/snapshot/write/lookups", test_lookups);
   ADD ("/snapshot/write/generations", test_generations);
   ADD ("/snapshot/write/files", test_files);
