@@ -470,7 +470,7 @@ decode_manufacturer (const MapView *m, SettleCeremonyMsg *msg, GError **error)
   if (idevid == NULL || voucher == NULL)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                   "The %s message has an '%s' field without '%s'.", m->msg_name,
+                   "The %s message has the field '%s' without '%s'.", m->msg_name,
                    idevid != NULL ? "idevid" : "voucher", idevid != NULL ? "voucher" : "idevid");
       return FALSE;
     }

@@ -185,8 +185,11 @@ member_base64 (JsonObject *object, const char *name, gsize min, gsize max, GErro
   if (len < min || len > max)
     {
       g_free (data);
-      voucher_error (error, "The voucher's \"%s\" is not %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT " bytes.",
-                     name, min, max);
+      if (min == max)
+        voucher_error (error, "The voucher's \"%s\" is not %" G_GSIZE_FORMAT " bytes.", name, min);
+      else
+        voucher_error (error, "The voucher's \"%s\" is not %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT " bytes.",
+                       name, min, max);
       return NULL;
     }
   return g_bytes_new_take (data, len);
@@ -235,7 +238,7 @@ voucher_from_json (const char *json, gsize len, GError **error)
     }
   if (!json_parser_load_from_data (parser, json, (gssize) len, &parse_error))
     {
-      voucher_error (error, "The voucher is not valid JSON: %s.", parse_error->message);
+      voucher_error (error, "The voucher is not valid JSON (%s)", parse_error->message);
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);

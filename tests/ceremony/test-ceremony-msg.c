@@ -89,6 +89,25 @@ test_round_trip_enrolment (void)
   g_assert_true (g_strv_equal ((const char *const *) resp_back->enrol_response.names, names));
   g_assert_cmpstr (resp_back->enrol_response.role, ==, "guest");
 
+  g_assert_null (req_back->enrol_request.nonce);
+  g_assert_null (resp_back->enrol_response.idevid);
+  g_assert_null (resp_back->enrol_response.voucher);
+
+  /* The optional manufacturer identity (schema/voucher.md). */
+  req->enrol_request.nonce = filled (32, 0x6e);
+  g_autoptr (SettleCeremonyMsg) req_nonce = round_trip (req);
+  g_assert_true (g_bytes_equal (req_nonce->enrol_request.nonce, req->enrol_request.nonce));
+  resp->enrol_response.idevid = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_ptr_array_add (resp->enrol_response.idevid, filled (600, 0x41));
+  g_ptr_array_add (resp->enrol_response.idevid, filled (500, 0x42));
+  resp->enrol_response.voucher = filled (1200, 0x43);
+  g_autoptr (SettleCeremonyMsg) resp_voucher = round_trip (resp);
+  g_assert_cmpuint (resp_voucher->enrol_response.idevid->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_true (g_bytes_equal (g_ptr_array_index (resp_voucher->enrol_response.idevid, i),
+                                  g_ptr_array_index (resp->enrol_response.idevid, i)));
+  g_assert_true (g_bytes_equal (resp_voucher->enrol_response.voucher, resp->enrol_response.voucher));
+
   g_autoptr (SettleCeremonyMsg) err = settle_ceremony_msg_new_error (SETTLE_CEREMONY_ERR_ROLE_REFUSED,
                                                                       "Only guests may pair here — ask the owner.");
   g_autoptr (SettleCeremonyMsg) err_back = round_trip (err);
@@ -326,6 +345,24 @@ test_malformed_messages (void)
   assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
                             "names", t ("a.local"), "role", t ("user"), NULL),
                   FMT, "The ENROL_RESPONSE message's 'names' field is not an array.");
+  assert_refused (map_body ("type", u (4), "csr", b (100), "role", t ("admin"), "nonce", b (15), NULL), FMT,
+                  "The ENROL_REQUEST message's 'nonce' field is shorter than 16 bytes.");
+  assert_refused (map_body ("type", u (4), "csr", b (100), "role", t ("admin"), "nonce", b (65), NULL), FMT,
+                  "The ENROL_REQUEST message's 'nonce' field is empty or longer than 64 bytes.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "idevid", bytes_array (1), NULL),
+                  FMT, "The ENROL_RESPONSE message has the field 'idevid' without 'voucher'.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "voucher", b (10), NULL),
+                  FMT, "The ENROL_RESPONSE message has the field 'voucher' without 'idevid'.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "idevid", bytes_array (5),
+                            "voucher", b (10), NULL),
+                  FMT, "The ENROL_RESPONSE message's 'idevid' field is not an array of 1 to 4 certificates.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "idevid", bytes_array (1),
+                            "voucher", b (SETTLE_CEREMONY_VOUCHER_MAX + 1), NULL),
+                  FMT, "The ENROL_RESPONSE message's 'voucher' field is empty or longer than 16384 bytes.");
   assert_refused (map_body ("type", u (6), "code", u (4), "text", t ("bad \x1b[31mred"), NULL), FMT,
                   "The ERROR message's 'text' field is longer than 256 bytes or not printable UTF-8.");
   g_autofree char *long_text = g_strnfill (SETTLE_CEREMONY_TEXT_MAX + 1, 'x');
