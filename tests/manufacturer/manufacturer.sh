@@ -68,6 +68,11 @@ check "settle audit --json lists it with kind manufacturer-ca" bash -c \
 import json, sys
 b = json.load(sys.stdin)[\"bindings\"]
 assert [r[\"kind\"] for r in b] == [\"manufacturer-ca\"], b'"
+check "settle audit finds nothing wrong: a manufacturer anchor belongs outside the snapshot" bash -c \
+  "'$SETTLE' audit --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)[\"inconsistencies\"]
+assert p == [], p'"
 check "the record validates against record.schema.json (python3-jsonschema)" bash -c \
   "'$SETTLE' show --json 'Test Maker' | python3 -c '
 import json, sys
