@@ -97,6 +97,31 @@ test_round_trip_pinned_peer (void)
   g_assert_nonnull (strstr (json, "\"1970-01-01T00:00:00Z\""));
 }
 
+/* A manufacturer CA: scoped, unwrapped, no client certificate. */
+static void
+test_round_trip_manufacturer (void)
+{
+  g_autoptr (SettleRecord) record = settle_record_new ();
+  record->kind = SETTLE_KIND_MANUFACTURER_CA;
+  g_free (record->label);
+  record->label = g_strdup ("Test Maker");
+  g_strfreev (record->scope);
+  record->scope = g_strsplit ("printer.local", ",", -1);
+  record->anchor_der = store_test_cert_der ("maker.local");
+  record->expires = 253402300799;
+  record->consent = SETTLE_CONSENT_FLAG;
+  g_autofree char *json = settle_record_to_json (record, FALSE);
+  g_assert_nonnull (strstr (json, "\"kind\":\"manufacturer-ca\""));
+  GError *error = NULL;
+  g_autoptr (SettleRecord) back = settle_record_from_json (json, strlen (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->kind, ==, SETTLE_KIND_MANUFACTURER_CA);
+  g_assert_false (settle_kind_is_tls_anchor (back->kind));
+  g_assert_true (settle_kind_is_tls_anchor (SETTLE_KIND_DEVICE_CA));
+  g_assert_null (back->wrapper_root_der);
+  g_assert_cmpstr (back->scope[0], ==, "printer.local");
+}
+
 /* A valid document with member `member` replaced by `value_json`
  * (removed when NULL). */
 static char *
@@ -171,6 +196,8 @@ static const Mutation mutations[] = {
   { "cross_der", "\"AAE=\"", "not a DER X.509 certificate" },
   { "wrapper_root_der", NULL, "needs \"wrapper_root_der\"" },
   { "kind", "\"pinned-peer\"", "cannot have \"wrapper_root_der\"" },
+  /* A manufacturer CA is never wrapped: a record that says so is not one. */
+  { "kind", "\"manufacturer-ca\"", "A manufacturer-ca record cannot have \"wrapper_root_der\"" },
   { "format_minor", "-1", "\"format_minor\" must be an integer" },
   { "format_minor", "\"2\"", "\"format_minor\" must be an integer" },
   { "address", "8443", "\"address\" must be a string" },
@@ -263,6 +290,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/record-json/round-trip", test_round_trip);
   g_test_add_func ("/record-json/round-trip-pinned-peer", test_round_trip_pinned_peer);
+  g_test_add_func ("/record-json/round-trip-manufacturer", test_round_trip_manufacturer);
   g_test_add_func ("/record-json/refusals", test_refusals);
   g_test_add_func ("/record-json/refusals-of-shape", test_refusals_of_shape);
   g_test_add_func ("/record-json/keeps-unknown-members", test_keeps_unknown_members);
