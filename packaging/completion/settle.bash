@@ -8,7 +8,7 @@ _settle()
     local commands="pair trust list show remove export install uninstall audit reset refresh renew discover help"
     local -A options=(
         [pair]="--qr --payload --code --address --name --camera --role --label --timeout --yes --verbose --help"
-        [trust]="--ca --peer --fingerprint --scope --referee --label --yes --verbose --help"
+        [trust]="--ca --peer --fingerprint --scope --referee --manufacturer --label --yes --verbose --help"
         [list]="--json --verbose --help"
         [show]="--json --verbose --help"
         [remove]="--fingerprint --yes --verbose --help"
