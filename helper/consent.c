@@ -39,8 +39,13 @@ settle_consent_describe (const SettleRecord *record, const char *sas)
                              "               never for a secure connection by itself\n");
       break;
     }
-  g_string_append_printf (text, "  Names:       %s\n", names);
-  g_string_append_printf (text, "  Trusted for: %s (and nothing outside it)\n", scope);
+  if (record->kind == SETTLE_KIND_MANUFACTURER_CA)
+    g_string_append_printf (text, "  Vouches for: devices named %s (and nothing outside it)\n", scope);
+  else
+    {
+      g_string_append_printf (text, "  Names:       %s\n", names);
+      g_string_append_printf (text, "  Trusted for: %s (and nothing outside it)\n", scope);
+    }
   g_string_append_printf (text, "  Fingerprint: %s\n", fingerprint);
   g_string_append_printf (text, "  Expires:     %s\n", expires);
   if (sas != NULL)
@@ -51,6 +56,15 @@ settle_consent_describe (const SettleRecord *record, const char *sas)
                             "  %s will be trusted, including ones added later that you never\n"
                             "  see here.  Say yes only if you trust whoever runs this referee.\n",
                             scope);
+  if (record->kind == SETTLE_KIND_MANUFACTURER_CA)
+    {
+      g_string_append (text,
+                       "\n  Pairing will then say \"made by ...\" for a device whose voucher this\n"
+                       "  manufacturer's certificate verifies.  No browser or program will\n"
+                       "  trust it for a secure connection.  Check the fingerprint with the maker\n"
+                       "  itself, not with whoever handed you this file.\n\n");
+      return g_string_free (text, FALSE);
+    }
   g_string_append (text,
                    "\n  Your browser and other programs will accept this device's certificates\n"
                    "  for the names above.  If someone asked you to scan a code or type a\n"

@@ -841,7 +841,10 @@ ask_consent (PairRun *run, const SettlePairResult *result, GError **error)
   if (run->request->consent == NULL || run->request->consent (result, run->request->consent_data, error))
     return TRUE;
   /* The device discards the pending enrolment; this only says why. */
-  send_error_best_effort (run, SETTLE_CEREMONY_ERR_DECLINED, "The user did not consent.");
+  send_error_best_effort (run, SETTLE_CEREMONY_ERR_DECLINED,
+                          error != NULL && g_error_matches (*error, SETTLE_ERROR, SETTLE_ERROR_VOUCHER)
+                            ? "The helper refused this device's manufacturer voucher."
+                            : "The user did not consent.");
   if (error != NULL && *error == NULL)
     fail (error, SETTLE_ERROR_REFUSED, "You did not consent, so nothing was changed.");
   return FALSE;

@@ -49,10 +49,21 @@ p = sys.argv[1]
 assert not os.path.exists(p) or json.load(open(p))["enrolments"] == [], open(p).read()
 PY
 }
+# wait_for_log ID TEXT: the device's log says TEXT (it writes after the helper returned).
+wait_for_log() {
+  local i
+  for i in $(seq 50); do grep -q "$2" "$T_DIR/$1.log" && return 0; sleep 0.1; done
+  sed 's/^/# /' "$T_DIR/$1.log"; return 1
+}
 pair_yes() { "$SETTLE" pair --payload "$(cat "$T_DIR/$1.txt")" --yes --timeout 10; }
 
 # ---- the anchor: its own kind, never a TLS anchor ----
 
+check_fails "at the prompt, the manufacturer is described as vouching, never for connections" "did not answer yes" \
+  python3 "$PTY" 'Trust it\? \[yes/no\]' no "$SETTLE" trust --manufacturer --ca "$T_DIR/chain-maker/root.pem" \
+  --fingerprint "$(fingerprint "$T_DIR/chain-maker/root.pem")" --scope printer.local
+check "  ... its prompt" bash -c "grep -q 'a MANUFACTURER' '$T_DIR/last.out' &&
+  grep -q 'Vouches for: devices named printer.local' '$T_DIR/last.out' && ! grep -q 'Your browser' '$T_DIR/last.out'"
 check "settle trust --manufacturer keeps the maker's root, scoped to printer.local" \
   "$SETTLE" trust --manufacturer --ca "$T_DIR/chain-maker/root.pem" --fingerprint "$(fingerprint "$T_DIR/chain-maker/root.pem")" \
   --scope printer.local --yes
@@ -111,6 +122,7 @@ check "NSS (certutil) sees no certificate in the module's token" nss_sees 0
 refusal() {
   local id=$1 desc=$2 pattern=$3
   check_fails "$desc" "$pattern" pair_yes "$id"
+  check "  ... and the device was told why" wait_for_log "$id" "refused this device's manufacturer voucher"
   check "  ... nothing stored here" only_manufacturers
   check "  ... and no enrolment left on the device" no_enrolment "$id"
 }
