@@ -118,6 +118,20 @@ main (int argc, char **argv)
   write_seed ("seed-commit", &f_commit, 1);
   write_seed ("seed-committed", &f_committed, 1);
   write_seed ("seed-error-declined", &f_declined, 1);
+  /* The optional manufacturer identity (schema/voucher.md). */
+  SettleCeremonyMsg *request_nonce = settle_ceremony_msg_new (SETTLE_MSG_ENROL_REQUEST);
+  request_nonce->enrol_request.csr_der = fake_der (9, 250);
+  request_nonce->enrol_request.role = g_strdup ("admin");
+  request_nonce->enrol_request.nonce = fake_der (0x6e, 32);
+  GBytes *f_request_nonce = frame (request_nonce);
+  write_seed ("seed-enrol-request-nonce", &f_request_nonce, 1);
+  SettleCeremonyMsg *vouched = response (1, 1, "admin");
+  vouched->enrol_response.idevid = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_ptr_array_add (vouched->enrol_response.idevid, fake_der (0x41, 180));
+  g_ptr_array_add (vouched->enrol_response.idevid, fake_der (0x42, 160));
+  vouched->enrol_response.voucher = fake_der (0x43, 400);
+  GBytes *f_vouched = frame (vouched);
+  write_seed ("seed-enrol-response-voucher", &f_vouched, 1);
   /* What the device reads, and what the helper reads, in one stream. */
   GBytes *device_reads[] = { f_hello, f_confirm, f_request, f_commit };
   write_seed ("seed-device-conversation", device_reads, 4);
