@@ -1,8 +1,11 @@
 /* trusting.c: settle_manager_trust (settle-trusting.h). */
+#include <string.h>
+
 #include "settle-cert.h"
 #include "settle-commit.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"
+#include "settle-name-rule.h"
 #include "settle-scope.h"
 #include "settle-trusting.h"
 #include "settle-wrap.h"
@@ -106,6 +109,17 @@ record_for_manufacturer (X509 *ca, const SettleTrusting *options, char *fingerpr
 
   if (!settle_ca_check (ca, error) || (scope = normalize_scopes (options->scopes, error)) == NULL)
     return NULL;
+  /* The point of the scope: a compromised maker (or a stolen batch of
+   * IDevID keys) must not make every device of a namespace look genuine. */
+  for (char **s = scope; *s != NULL; s++)
+    if (settle_name_rule_is_namespace (*s, strlen (*s)))
+      {
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE,
+                     "The scope '%s' is a whole namespace: a manufacturer trusted for it would vouch for "
+                     "every device there. Give the names (or a subtree such as printers.home.arpa) its "
+                     "devices will have.", *s);
+        return NULL;
+      }
   g_free (record->label);
   record->label = options->label ? g_strdup (options->label) : manufacturer_label (ca);
   record->kind = SETTLE_KIND_MANUFACTURER_CA;

@@ -64,6 +64,9 @@ check_fails "at the prompt, the manufacturer is described as vouching, never for
   --fingerprint "$(fingerprint "$T_DIR/chain-maker/root.pem")" --scope printer.local
 check "  ... its prompt" bash -c "grep -q 'a MANUFACTURER' '$T_DIR/last.out' &&
   grep -q 'Vouches for: devices named printer.local' '$T_DIR/last.out' && ! grep -q 'Your browser' '$T_DIR/last.out'"
+check_fails "a manufacturer is never trusted for a whole namespace" "is a whole namespace" \
+  "$SETTLE" trust --manufacturer --ca "$T_DIR/chain-maker/root.pem" --fingerprint "$(fingerprint "$T_DIR/chain-maker/root.pem")" \
+  --scope local --yes
 check "settle trust --manufacturer keeps the maker's root, scoped to printer.local" \
   "$SETTLE" trust --manufacturer --ca "$T_DIR/chain-maker/root.pem" --fingerprint "$(fingerprint "$T_DIR/chain-maker/root.pem")" \
   --scope printer.local --yes
