@@ -87,13 +87,12 @@ check "settle audit finds nothing wrong: a manufacturer anchor belongs outside t
 import json, sys
 p = json.load(sys.stdin)[\"inconsistencies\"]
 assert p == [], p'"
-check "the record validates against record.schema.json (python3-jsonschema)" bash -c \
-  "'$SETTLE' show --json 'Test Maker' | python3 -c '
-import json, sys
-from jsonschema import Draft202012Validator
-schema = json.load(open(sys.argv[1]))
-Draft202012Validator(schema).validate(json.load(sys.stdin))
-' '$SOURCE_ROOT/schema/record.schema.json'"
+"$SETTLE" list --json >"$T_DIR/list.json"
+"$SETTLE" audit --json >"$T_DIR/audit.json" || true
+check "settle list --json validates against list.schema.json (record.schema.json for the kind)" \
+  python3 "$SOURCE_ROOT/tests/lifecycle/check-json.py" "$SOURCE_ROOT/schema" list.schema.json "$T_DIR/list.json"
+check "settle audit --json validates against audit.schema.json" \
+  python3 "$SOURCE_ROOT/tests/lifecycle/check-json.py" "$SOURCE_ROOT/schema" audit.schema.json "$T_DIR/audit.json"
 
 check "the trust snapshot holds no certificate of it (bundle.pem and hash links empty)" bash -c \
   "[ ! -s '$XDG_DATA_HOME/settle/trust/bundle.pem' ] && ! ls '$XDG_DATA_HOME/settle/trust/' | grep -Eq '^[0-9a-f]{8}\.[0-9]+$'"
@@ -107,6 +106,9 @@ check "the provider's settle: store serves no certificate" provider_serves 0
 check_fails "openssl verify -CAstore settle: does not take the maker's root as an anchor" "error|fail" \
   with_asan_runtime "$OPENSSL_MODULES/settle.so" openssl verify -provider settle -provider default -CAstore settle: \
   -untrusted "$T_DIR/chain-maker/issuing.pem" "$T_DIR/chain-maker/idevid.pem"
+check_fails "nor openssl verify -CApath on the snapshot directory" "error|fail" \
+  openssl verify -CApath "$XDG_DATA_HOME/settle/trust" -untrusted "$T_DIR/chain-maker/issuing.pem" \
+  "$T_DIR/chain-maker/idevid.pem"
 check "settle export --pem and --dir hold nothing of it" bash -c \
   "'$SETTLE' export --pem '$T_DIR/export.pem' && '$SETTLE' export --dir '$T_DIR/export' &&
    ! grep -q BEGIN '$T_DIR/export.pem' && ! ls '$T_DIR/export' | grep -Eq '^[0-9a-f]{8}\.[0-9]+$'"
