@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "settle-cert.h"
 #include "settle-error.h"
@@ -130,6 +131,22 @@ verifying_anchor (GPtrArray *candidates, STACK_OF (X509) *chain, GError **error)
   return NULL;
 }
 
+/* The IDevID signs the voucher, so it must be an end-entity certificate
+ * whose key usage, when present, allows digitalSignature (IEEE 802.1AR,
+ * RFC 5280 4.2.1.3): a maker's CA key presented as an "IDevID" is not a
+ * device. */
+static gboolean
+check_idevid_may_sign (X509 *idevid, GError **error)
+{
+  uint32_t flags = X509_get_extension_flags (idevid);
+  if ((flags & EXFLAG_CA) != 0)
+    return refuse (error, "The device's IDevID certificate is a CA certificate, not a device's identity.");
+  if ((flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage (idevid) & KU_DIGITAL_SIGNATURE) == 0)
+    return refuse (error, "The device's IDevID certificate does not allow digital signatures (keyUsage), so it "
+                          "cannot sign a voucher.");
+  return TRUE;
+}
+
 static gboolean
 check_time (const SettleVoucher *voucher, GError **error)
 {
@@ -199,7 +216,7 @@ check_voucher (GPtrArray *records, const SettlePairResult *result, STACK_OF (X50
       return TRUE;
     }
   const SettleRecord *anchor = verifying_anchor (candidates, chain, error);
-  if (anchor == NULL)
+  if (anchor == NULL || !check_idevid_may_sign (idevid, error))
     return FALSE;
   if (!settle_scope_permits ((const char *const *) anchor->scope, result->device_name))
     {

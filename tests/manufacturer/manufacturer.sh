@@ -146,6 +146,17 @@ refusal key "a voucher for another device CA key is refused" "binds another key"
 mfr_device rogue printer.local "$T_DIR/chain-rogue"
 refusal rogue "an IDevID from a look-alike factory (not chaining to the trusted maker) is refused" \
   "does not chain to it"
+# The trusted maker's issuing CA certifies an "IDevID" that is a CA whose
+# key may sign certificates only: it chains, but it is no device identity.
+caid=$T_DIR/chain-caid
+mkdir -p "$caid" && cp "$T_DIR/chain-maker/issuing.pem" "$caid/"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$caid/idevid.key" 2>/dev/null
+openssl req -new -key "$caid/idevid.key" -subj "/O=Test Maker/CN=Test Maker device/serialNumber=TP-0001" 2>/dev/null |
+  openssl x509 -req -CA "$T_DIR/chain-maker/issuing.pem" -CAkey "$T_DIR/chain-maker/issuing.key" -set_serial 77 \
+    -days 30 -out "$caid/idevid.pem" -extfile <(printf '%s\n' 'basicConstraints = critical, CA:TRUE, pathlen:0' \
+    'keyUsage = critical, keyCertSign' 'subjectKeyIdentifier = hash' 'authorityKeyIdentifier = keyid:always') 2>/dev/null
+mfr_device caid printer.local "$caid"
+refusal caid "an IDevID that is a CA certificate (keyCertSign only) is refused" "is a CA certificate"
 mfr_device scanner scanner.local "$T_DIR/chain-maker"
 refusal scanner "a genuine voucher for a name outside the maker's scope is refused" \
   "vouch only for printer.local, not for scanner.local"
