@@ -12,6 +12,8 @@
  *            the top of the device's IDevID chain; none: no refusal, a
  *            note (the device is paired without the voucher)
  *   chain    the IDevID chains to one of them (X509_verify_cert)
+ *   idevid   the IDevID is an end entity allowed to sign (no CA:TRUE;
+ *            keyUsage, when present, with digitalSignature)
  *   scope    that anchor's scope covers the name being paired
  *   voucher  its CMS signature verifies with the IDevID key (forged)
  *   serial   it names the IDevID's serialNumber
