@@ -73,6 +73,10 @@
 #define HTTP_LINGER_MS 2000
 #define WHOAMI_PATH "/.well-known/settle/whoami"
 #define RENEW_PATH "/.well-known/settle/renew"
+#define SETTLE_PREFIX "/.well-known/settle/"
+#define BINDINGS_PATH "/.well-known/settle/bindings"
+#define CLIENTS_PREFIX "/.well-known/settle/clients/"
+#define ORIGINS_PATH "/.well-known/settle/origins"
 #define PEM_MARKER "-----BEGIN"
 
 /* One renewal at a time: from the enrolment check until the new
@@ -529,19 +533,6 @@ respond_error (SoupServerMessage *msg, guint status, const char *message)
 }
 
 static void
-respond_no_certificate (SoupServerMessage *msg)
-{
-  respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "Present the client certificate this device issued when you paired.");
-}
-
-static void
-respond_not_enrolled (SoupServerMessage *msg)
-{
-  respond_error (msg, SOUP_STATUS_FORBIDDEN,
-                 "This certificate was not issued to a client paired with this device.");
-}
-
-static void
 method_not_allowed (SoupServerMessage *msg, const char *allow, const char *message)
 {
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
@@ -562,33 +553,245 @@ serve_page (SoupServerMessage *msg, const SettleDeviceHttpContext *ctx)
   respond (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", body);
 }
 
-/* The role of a client certificate that one of the device's CAs (current
- * or retired) issued and that is still enrolled (owned), else NULL. */
-static char *
-enrolled_role (const SettleDeviceHttpContext *ctx, X509 *peer)
+/* The one rule (device-access.c) for this request; on a refusal the
+ * answer is written and FALSE returned.  Clear `access` either way. */
+static gboolean
+allowed (SoupServerMessage *msg, const HttpConn *hc, SettleDeviceAction action, SettleDeviceAccess *access)
 {
-  if (!settle_device_identity_issued (ctx->identity, peer))
-    return NULL;
-  return settle_device_enrolments_role_of (ctx->enrolments, peer);
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  if (settle_device_access_decide (hc->ctx, hc->peer, origin, action, access))
+    return TRUE;
+  respond_error (msg, access->status, access->reason);
+  return FALSE;
 }
 
 static void
 serve_whoami (SoupServerMessage *msg, const HttpConn *hc)
 {
-  if (hc->peer == NULL)
-    {
-      respond_no_certificate (msg);
-      return;
-    }
-  g_autofree char *role = enrolled_role (hc->ctx, hc->peer);
-  if (role == NULL)
-    {
-      respond_not_enrolled (msg);
-      return;
-    }
+  g_auto (SettleDeviceAccess) access = { 0 };
+  if (!allowed (msg, hc, SETTLE_DEVICE_ACT_WHOAMI, &access))
+    return;
   g_autofree char *serial = settle_device_serial_hex (hc->peer);
-  const char *pairs[] = { "device", hc->ctx->name, "role", role, "serial", serial, NULL };
+  const char *pairs[] = { "device", hc->ctx->name, "role", access.role, "serial", serial,
+                          "fingerprint", access.fingerprint, NULL };
   respond_json (msg, SOUP_STATUS_OK, pairs);
+}
+
+/* ---- the binding audit and admin changes ---- */
+
+static void
+serve_bindings (SoupServerMessage *msg, const HttpConn *hc)
+{
+  g_auto (SettleDeviceAccess) access = { 0 };
+  if (!allowed (msg, hc, SETTLE_DEVICE_ACT_AUDIT, &access))
+    return;
+  g_autofree char *body = settle_device_bindings_json (hc->ctx, access.fingerprint);
+  respond (msg, SOUP_STATUS_OK, "application/json", body);
+}
+
+/* The request body as JSON (owned root), or NULL with the answer
+ * written: 415 for another Content-Type, 400 for what does not parse.
+ * An empty body is NULL and fine when `empty_ok`; *empty says so. */
+static JsonNode *
+json_request (SoupServerMessage *msg, gboolean empty_ok, gboolean *empty)
+{
+  g_autoptr (GBytes) flat = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  gsize len = g_bytes_get_size (flat);
+  *empty = len == 0;
+  if (*empty)
+    {
+      if (!empty_ok)
+        respond_error (msg, SOUP_STATUS_BAD_REQUEST, "The body must be a JSON object.");
+      return NULL;
+    }
+  const char *type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
+  if (g_strcmp0 (type, "application/json") != 0)
+    {
+      respond_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "The body must be sent as application/json.");
+      return NULL;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (memchr (g_bytes_get_data (flat, NULL), '\0', len) != NULL
+      || !g_utf8_validate (g_bytes_get_data (flat, NULL), (gssize) len, NULL)
+      || !json_parser_load_from_data (parser, g_bytes_get_data (flat, NULL), (gssize) len, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, "The body is not a JSON object.");
+      return NULL;
+    }
+  return json_parser_steal_root (parser);
+}
+
+/* A client key fingerprint in a path: 64 hex digits (owned, lowercase). */
+static char *
+fingerprint_from_path (const char *text, gsize len)
+{
+  if (len != 64)
+    return NULL;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (text[i]))
+      return NULL;
+  return g_ascii_strdown (text, (gssize) len);
+}
+
+static void
+respond_change (SoupServerMessage *msg, SettleDeviceChange change, const GError *failure,
+                const char *fingerprint, const char *role)
+{
+  switch (change)
+    {
+    case SETTLE_DEVICE_CHANGE_DONE:
+      {
+        const char *pairs[] = { "fingerprint", fingerprint, role != NULL ? "role" : "revoked",
+                                role != NULL ? role : "true", NULL };
+        respond_json (msg, SOUP_STATUS_OK, pairs);
+        break;
+      }
+    case SETTLE_DEVICE_CHANGE_UNKNOWN:
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, "No client with this key fingerprint is enrolled.");
+      break;
+    case SETTLE_DEVICE_CHANGE_LAST_ADMIN:
+      respond_error (msg, SOUP_STATUS_CONFLICT,
+                     "This is the device's last admin: make another client admin first, or the device "
+                     "could only be administered again after a factory reset.");
+      break;
+    case SETTLE_DEVICE_CHANGE_FAILED:
+    default:
+      g_printerr ("settle-device: %s\n", failure != NULL ? failure->message : "cannot save the enrolments");
+      respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "The device could not save the change; nothing changed.");
+      break;
+    }
+}
+
+/* POST /.well-known/settle/clients/<fingerprint>/(revoke|role) */
+static void
+serve_client_change (SoupServerMessage *msg, const HttpConn *hc, const char *rest)
+{
+  g_auto (SettleDeviceAccess) access = { 0 };
+  if (!allowed (msg, hc, SETTLE_DEVICE_ACT_ADMINISTER, &access))
+    return;
+  const char *slash = strchr (rest, '/');
+  g_autofree char *fingerprint = slash != NULL ? fingerprint_from_path (rest, (gsize) (slash - rest)) : NULL;
+  gboolean revoke = slash != NULL && strcmp (slash, "/revoke") == 0;
+  gboolean role = slash != NULL && strcmp (slash, "/role") == 0;
+  if (!revoke && !role)
+    {
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, "Expected clients/<fingerprint>/revoke or clients/<fingerprint>/role.");
+      return;
+    }
+  if (fingerprint == NULL)
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST,
+                     "A client is named by the SHA-256 of its key (SubjectPublicKeyInfo): 64 hex digits.");
+      return;
+    }
+  gboolean empty = FALSE;
+  g_autoptr (JsonNode) body = json_request (msg, revoke, &empty);
+  if (body == NULL && !(revoke && empty))
+    return;
+  JsonObject *obj = body != NULL ? json_node_get_object (body) : NULL;
+  const char *new_role = NULL;
+  if (revoke && obj != NULL && json_object_get_size (obj) != 0)
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, "A revocation takes no body, or {}.");
+      return;
+    }
+  if (role)
+    {
+      JsonNode *member = json_object_get_member (obj, "role");
+      new_role = member != NULL && JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_STRING
+                   ? json_node_get_string (member)
+                   : NULL;
+      if (json_object_get_size (obj) != 1 || settle_device_role_rank (new_role) < 0)
+        {
+          respond_error (msg, SOUP_STATUS_BAD_REQUEST, "Expected {\"role\": \"admin\" | \"user\" | \"guest\"}.");
+          return;
+        }
+    }
+  g_autoptr (GError) failure = NULL;
+  SettleDeviceChange change = settle_device_enrolments_change (hc->ctx->enrolments, fingerprint, new_role,
+                                                               access.fingerprint, &failure);
+  if (change == SETTLE_DEVICE_CHANGE_DONE)
+    g_printerr ("settle-device: the admin %.16s… %s the client %.16s…%s%s\n", access.fingerprint,
+                revoke ? "revoked" : "set the role of", fingerprint, revoke ? "" : " to ", revoke ? "" : new_role);
+  respond_change (msg, change, failure, fingerprint, new_role);
+}
+
+/* PUT /.well-known/settle/origins {"origins": [...]} */
+static void
+serve_origins (SoupServerMessage *msg, const HttpConn *hc)
+{
+  g_auto (SettleDeviceAccess) access = { 0 };
+  if (!allowed (msg, hc, SETTLE_DEVICE_ACT_ADMINISTER, &access))
+    return;
+  gboolean empty = FALSE;
+  g_autoptr (JsonNode) body = json_request (msg, FALSE, &empty);
+  if (body == NULL)
+    return;
+  g_auto (GStrv) origins = NULL;
+  g_autoptr (GError) bad = NULL;
+  if (!settle_device_origins_parse (body, &origins, &bad))
+    {
+      respond_error (msg, SOUP_STATUS_BAD_REQUEST, bad->message);
+      return;
+    }
+  g_autoptr (GError) failure = NULL;
+  if (!settle_device_origins_replace (hc->ctx->origins, (const char *const *) origins, &failure))
+    {
+      respond_change (msg, SETTLE_DEVICE_CHANGE_FAILED, failure, NULL, NULL);
+      return;
+    }
+  g_printerr ("settle-device: the admin %.16s… allowed %u web origin(s)\n", access.fingerprint,
+              g_strv_length (origins));
+  g_autofree char *text = settle_device_bindings_json (hc->ctx, access.fingerprint);
+  respond (msg, SOUP_STATUS_OK, "application/json", text);
+}
+
+/* ---- CORS and local-network preflights ---- */
+
+/* OPTIONS with an allowed Origin: what a browser asks before a
+ * cross-origin request with credentials, and (Private Network Access, and
+ * Local Network Access in its preflight form) before a public page
+ * reaches a device on the local network.  Any other origin gets no
+ * permission at all: a 403 without Access-Control-* headers. */
+static void
+serve_preflight (SoupServerMessage *msg, const HttpConn *hc)
+{
+  SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
+  const char *origin = soup_message_headers_get_one (in, "Origin");
+  soup_message_headers_replace (out, "Vary", "Origin");
+  if (origin == NULL || !settle_device_origins_allowed (hc->ctx->origins, origin))
+    {
+      respond_error (msg, SOUP_STATUS_FORBIDDEN,
+                     "This web origin is not allowed to reach the device; an admin of the device can allow it.");
+      return;
+    }
+  soup_message_headers_replace (out, "Access-Control-Allow-Origin", origin);
+  soup_message_headers_replace (out, "Access-Control-Allow-Credentials", "true");
+  soup_message_headers_replace (out, "Access-Control-Allow-Methods", "GET, POST, PUT");
+  soup_message_headers_replace (out, "Access-Control-Allow-Headers", "Content-Type");
+  soup_message_headers_replace (out, "Access-Control-Max-Age", "600");
+  if (g_strcmp0 (soup_message_headers_get_one (in, "Access-Control-Request-Private-Network"), "true") == 0)
+    soup_message_headers_replace (out, "Access-Control-Allow-Private-Network", "true");
+  if (g_strcmp0 (soup_message_headers_get_one (in, "Access-Control-Request-Local-Network"), "true") == 0)
+    soup_message_headers_replace (out, "Access-Control-Allow-Local-Network", "true");
+  respond (msg, SOUP_STATUS_NO_CONTENT, "text/plain; charset=utf-8", "");
+}
+
+/* A response to an allowed origin may be read by its page. */
+static void
+add_cors_headers (SoupServerMessage *msg, const HttpConn *hc)
+{
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (out, "Vary", "Origin");
+  if (origin != NULL && settle_device_origins_allowed (hc->ctx->origins, origin)
+      && soup_message_headers_get_one (out, "Access-Control-Allow-Origin") == NULL)
+    {
+      soup_message_headers_replace (out, "Access-Control-Allow-Origin", origin);
+      soup_message_headers_replace (out, "Access-Control-Allow-Credentials", "true");
+    }
 }
 
 /* ---- renewal ---- */
@@ -680,12 +883,10 @@ static gboolean
 renew_locked (SoupServerMessage *msg, const HttpConn *hc)
 {
   const SettleDeviceHttpContext *ctx = hc->ctx;
-  g_autofree char *role = enrolled_role (ctx, hc->peer);
-  if (role == NULL)
-    {
-      respond_not_enrolled (msg);
-      return FALSE;
-    }
+  g_auto (SettleDeviceAccess) access = { 0 };
+  if (!allowed (msg, hc, SETTLE_DEVICE_ACT_RENEW, &access))
+    return FALSE;
+  const char *role = access.role;
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (GBytes) flat = soup_message_body_flatten (body);
   gsize len = 0;
@@ -705,7 +906,7 @@ renew_locked (SoupServerMessage *msg, const HttpConn *hc)
       return FALSE;
     }
   g_autoptr (GError) unrecorded = NULL;
-  if (!settle_device_enrolments_add (ctx->enrolments, cert, role, hc->peer_address, &unrecorded))
+  if (!settle_device_enrolments_add (ctx->enrolments, cert, role, hc->peer_address, hc->peer, &unrecorded))
     {
       g_printerr ("settle-device: %s\n", unrecorded->message);
       respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "The device could not record the renewed certificate.");
@@ -731,11 +932,6 @@ renew_locked (SoupServerMessage *msg, const HttpConn *hc)
 static void
 serve_renew (SoupServerMessage *msg, const HttpConn *hc)
 {
-  if (hc->peer == NULL)
-    {
-      respond_no_certificate (msg);
-      return;
-    }
   g_mutex_lock (&renew_lock);
   if (!renew_locked (msg, hc))
     g_mutex_unlock (&renew_lock);
@@ -743,27 +939,54 @@ serve_renew (SoupServerMessage *msg, const HttpConn *hc)
 
 /* ---- routing ---- */
 
+static void route_request (SoupServerMessage *msg, const char *path, const HttpConn *hc);
+
 static void
 route (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
 {
   (void) server;
   (void) query;
   const HttpConn *hc = user_data;
+  route_request (msg, path, hc);
+  if (g_str_has_prefix (path, SETTLE_PREFIX))
+    add_cors_headers (msg, hc);
+}
+
+static void
+route_request (SoupServerMessage *msg, const char *path, const HttpConn *hc)
+{
   const char *method = soup_server_message_get_method (msg);
-  if (strcmp (path, RENEW_PATH) == 0)
+  if (method == SOUP_METHOD_OPTIONS && g_str_has_prefix (path, SETTLE_PREFIX))
+    serve_preflight (msg, hc);
+  else if (strcmp (path, RENEW_PATH) == 0)
     {
       if (method == SOUP_METHOD_POST)
         serve_renew (msg, hc);
       else
         method_not_allowed (msg, "POST", "Only POST is served here.\n");
-      return;
     }
-  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+  else if (g_str_has_prefix (path, CLIENTS_PREFIX))
+    {
+      if (method == SOUP_METHOD_POST)
+        serve_client_change (msg, hc, path + strlen (CLIENTS_PREFIX));
+      else
+        method_not_allowed (msg, "POST", "Only POST is served here.\n");
+    }
+  else if (strcmp (path, ORIGINS_PATH) == 0)
+    {
+      if (method == SOUP_METHOD_PUT)
+        serve_origins (msg, hc);
+      else
+        method_not_allowed (msg, "PUT", "Only PUT is served here.\n");
+    }
+  else if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
     method_not_allowed (msg, "GET, HEAD", "Only GET and HEAD are served here.\n");
   else if (strcmp (path, "/") == 0)
     serve_page (msg, hc->ctx);
   else if (strcmp (path, WHOAMI_PATH) == 0)
     serve_whoami (msg, hc);
+  else if (strcmp (path, BINDINGS_PATH) == 0)
+    serve_bindings (msg, hc);
   else
     respond (msg, SOUP_STATUS_NOT_FOUND, "text/plain; charset=utf-8", "Not found.\n");
 }

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include "settle-cert.h"
 #include "settle-error.h"
@@ -32,6 +33,7 @@
 #define TLS_KEY "tls.key"
 #define TLS_CERT "tls.pem"
 #define ENROLMENTS "enrolments.json"
+#define ORIGINS "origins.json"
 #define PREVIOUS_DIR "previous"
 #define DEVICE_JSON_MAX 4096
 #define GENERATION_MAX 100000
@@ -58,6 +60,8 @@ settle_device_identity_free (SettleDeviceIdentity *id)
     return;
   g_free (id->dir);
   g_free (id->name);
+  g_free (id->epoch);
+  g_free (id->epoch_since);
   EVP_PKEY_free (id->ca_key);
   X509_free (id->ca);
   X509_free (id->ca_cross);
@@ -142,6 +146,10 @@ write_device_json (SettleDeviceIdentity *id, GError **error)
   json_builder_add_string_value (b, id->name);
   json_builder_set_member_name (b, "generation");
   json_builder_add_int_value (b, id->generation);
+  json_builder_set_member_name (b, "epoch");
+  json_builder_add_string_value (b, id->epoch);
+  json_builder_set_member_name (b, "epoch_since");
+  json_builder_add_string_value (b, id->epoch_since);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   g_autofree char *text = json_to_string (root, TRUE);
@@ -184,6 +192,63 @@ load_cert (SettleDeviceIdentity *id, const char *file, GError **error)
   return settle_cert_load_file (path, error);
 }
 
+/* ---- the factory-reset epoch ---- */
+
+/* 32 lowercase hex digits. */
+static gboolean
+epoch_valid (const char *epoch)
+{
+  if (epoch == NULL || strlen (epoch) != SETTLE_DEVICE_EPOCH_HEX)
+    return FALSE;
+  for (const char *c = epoch; *c != '\0'; c++)
+    if (!g_ascii_isxdigit (*c) || g_ascii_isupper (*c))
+      return FALSE;
+  return TRUE;
+}
+
+/* A fresh epoch starting at `since` (owned, ISO 8601 UTC). */
+static gboolean
+epoch_begin (SettleDeviceIdentity *id, char *since, GError **error)
+{
+  guint8 raw[SETTLE_DEVICE_EPOCH_HEX / 2];
+  if (RAND_bytes (raw, sizeof raw) != 1)
+    {
+      g_free (since);
+      return state_error (error, "Cannot draw a random factory-reset epoch.");
+    }
+  g_free (id->epoch);
+  id->epoch = g_malloc (SETTLE_DEVICE_EPOCH_HEX + 1);
+  for (gsize i = 0; i < sizeof raw; i++)
+    g_snprintf (id->epoch + 2 * i, 3, "%02x", raw[i]);
+  g_free (id->epoch_since);
+  id->epoch_since = since;
+  return TRUE;
+}
+
+static char *
+now_iso8601 (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  return g_date_time_format_iso8601 (now);
+}
+
+/* A state directory from before epochs were recorded gets one now; it
+ * began when its first CA was made (its notBefore), as nothing in the
+ * directory predates that. */
+static gboolean
+epoch_adopt (SettleDeviceIdentity *id, GError **error)
+{
+  if (id->epoch != NULL)
+    return TRUE;
+  struct tm tm;
+  X509 *first = id->previous_cas->len > 0 ? g_ptr_array_index (id->previous_cas, 0) : id->ca;
+  char *since = ASN1_TIME_to_tm (X509_get0_notBefore (first), &tm) == 1
+                  ? g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+                  : now_iso8601 ();
+  return epoch_begin (id, since, error) && write_device_json (id, error);
+}
+
 static gboolean
 read_device_json (SettleDeviceIdentity *id, GError **error)
 {
@@ -207,6 +272,13 @@ read_device_json (SettleDeviceIdentity *id, GError **error)
     return state_error (error, "%s does not name a device and a CA generation.", path);
   id->name = g_steal_pointer (&canonical);
   id->generation = (guint) generation;
+  const char *epoch = json_object_get_string_member_with_default (obj, "epoch", NULL);
+  const char *since = json_object_get_string_member_with_default (obj, "epoch_since", NULL);
+  g_autoptr (GDateTime) since_time = since != NULL ? g_date_time_new_from_iso8601 (since, NULL) : NULL;
+  if ((epoch != NULL || since != NULL) && (!epoch_valid (epoch) || since_time == NULL))
+    return state_error (error, "%s has a broken factory-reset epoch.", path);
+  id->epoch = g_strdup (epoch);
+  id->epoch_since = g_strdup (since);
   return TRUE;
 }
 
@@ -246,7 +318,7 @@ load_all (SettleDeviceIdentity *id, GError **error)
     return state_error (error, "The keys in %s do not belong to its certificates.", id->dir);
   if (!settle_device_cert_issued_by (id->tls_cert, id->ca))
     return state_error (error, "The TLS certificate in %s is not issued by its device CA, or expired.", id->dir);
-  return load_previous_cas (id, error);
+  return load_previous_cas (id, error) && epoch_adopt (id, error);
 }
 
 SettleDeviceIdentity *
@@ -290,6 +362,8 @@ create_all (SettleDeviceIdentity *id, EVP_PKEY *ca_key, GError **error)
 {
   id->generation = 1;
   id->ca_key = ca_key;
+  if (!epoch_begin (id, now_iso8601 (), error))
+    return FALSE;
   if ((id->ca_key == NULL && (id->ca_key = settle_device_key_new (error)) == NULL)
       || (id->ca = settle_device_ca_new (id->name, id->generation, id->ca_key, error)) == NULL)
     return FALSE;
@@ -578,7 +652,7 @@ settle_device_identity_reset (const char *dir, GError **error)
     return state_error (error, "%s is not a settle-device state directory; nothing was removed.", dir);
   /* Keys first: if anything below fails, no key survives a reset. */
   static const char *const keys[] = { CA_KEY, TLS_KEY };
-  static const char *const others[] = { CA_CERT, CA_CROSS, TLS_CERT, ENROLMENTS, DEVICE_JSON };
+  static const char *const others[] = { CA_CERT, CA_CROSS, TLS_CERT, ENROLMENTS, ORIGINS, DEVICE_JSON };
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     if (!remove_file (dir, keys[i], TRUE, error))
       return FALSE;

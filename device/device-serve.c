@@ -38,6 +38,7 @@ typedef struct {
   const SettleDeviceServeOptions *options;
   SettleDeviceIdentity *identity;       /* owned */
   SettleDeviceEnrolments *enrolments;   /* owned */
+  SettleDeviceOrigins *origins;         /* owned */
   SettleCeremonyServer *ceremony;       /* owned */
   SSL_CTX *tls;                         /* owned */
   SettleDeviceQrTarget qr;              /* host and paths owned */
@@ -60,29 +61,20 @@ typedef struct {
 
 /* ---- roles ---- */
 
-static int
-role_rank (const char *role)
-{
-  static const char *const ranks[] = { "guest", "user", "admin" };
-  for (gsize i = 0; role != NULL && i < G_N_ELEMENTS (ranks); i++)
-    if (strcmp (role, ranks[i]) == 0)
-      return (int) i;
-  return -1;
-}
-
-/* The first client gets admin, later ones guest, unless --grant says
+/* Where the role is chosen at pairing; what it allows is decided in
+ * device-access.c.  The first client gets admin, later ones guest, unless --grant says
  * otherwise; never more than the helper asked for. */
 static char *
 grant_role (const char *requested, gpointer user_data)
 {
   Device *device = user_data;
-  int asked = role_rank (requested);
+  int asked = settle_device_role_rank (requested);
   if (asked < 0)
     return NULL;
   const char *policy = device->options->grant;
   if (policy == NULL)
     policy = settle_device_enrolments_count (device->enrolments) == 0 ? "admin" : "guest";
-  return g_strdup (asked <= role_rank (policy) ? requested : policy);
+  return g_strdup (asked <= settle_device_role_rank (policy) ? requested : policy);
 }
 
 /* ---- ceremony hooks ---- */
@@ -101,7 +93,7 @@ static gboolean
 record_enrolment (X509 *cert, const char *role, const char *peer_address, gpointer user_data, GError **error)
 {
   Device *device = user_data;
-  if (!settle_device_enrolments_add (device->enrolments, cert, role, peer_address, error))
+  if (!settle_device_enrolments_add (device->enrolments, cert, role, peer_address, NULL, error))
     return FALSE;
   /* Owned now: the network hears pair=0 (docs/device.md). */
   settle_device_mdns_set_pairing (device->mdns, FALSE);
@@ -454,8 +446,11 @@ device_open (Device *device, GError **error)
   device->identity = settle_device_identity_open (o->state_dir, o->name, error);
   if (device->identity == NULL)
     return FALSE;
-  device->enrolments = settle_device_enrolments_open (o->state_dir, error);
+  device->enrolments = settle_device_enrolments_open (o->state_dir, device->identity->epoch, error);
   if (device->enrolments == NULL)
+    return FALSE;
+  device->origins = settle_device_origins_open (o->state_dir, error);
+  if (device->origins == NULL)
     return FALSE;
   STACK_OF (X509) *chain = settle_device_identity_tls_chain (device->identity);
   device->tls = settle_tls_server_ctx_new (device->identity->tls_key, device->identity->tls_cert, chain,
@@ -481,6 +476,7 @@ device_open (Device *device, GError **error)
   device->http.name = device->identity->name;
   device->http.identity = device->identity;
   device->http.enrolments = device->enrolments;
+  device->http.origins = device->origins;
   device->http.ceremony = device->ceremony;
   return TRUE;
 }
@@ -491,6 +487,7 @@ device_close (Device *device)
   settle_ceremony_server_free (device->ceremony);
   SSL_CTX_free (device->tls);
   settle_device_enrolments_free (device->enrolments);
+  settle_device_origins_free (device->origins);
   settle_device_identity_free (device->identity);
   g_free (device->qr.host);
   g_free (device->qr.png_path);

@@ -5,7 +5,11 @@
  *   device-identity.c    the state directory: device CA, TLS leaf, rotate, reset
  *   device-enrolments.c  who was paired, with which role and serial (JSON)
  *   device-qr.c          the SETTLE: payload shown as QR code and files
- *   device-http.c        the HTTPS page, /.well-known/settle/whoami and renew
+ *   device-http.c        the HTTPS page, /.well-known/settle/whoami and renew,
+ *                        the binding audit and admin endpoints, CORS
+ *   device-access.c      who may do what: the one rule for every request
+ *   device-bindings.c    the binding audit document
+ *   device-origins.c     the web origins an admin allowed
  *   device-serve.c       listening, one thread per connection, signals
  *   device-mdns.c        advertising the name and services through avahi-daemon
  *   device-limits.c      per-source connection limits and pairing backoff
@@ -16,6 +20,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -49,10 +54,17 @@ char *settle_device_spki_sha256_hex (X509 *cert);
 
 /* ---- device-identity.c ---- */
 
+/* A factory reset destroys the whole state directory, so no counter can
+ * survive it on the reference device: each new state gets a random epoch
+ * instead, and every enrolment records the epoch it was made in. */
+#define SETTLE_DEVICE_EPOCH_HEX 32
+
 typedef struct {
   char *dir;                /* owned: the state directory */
   char *name;               /* owned: canonical device name */
   guint generation;         /* of the current CA: 1, 2 after a rotation ... */
+  char *epoch;              /* owned: random id of the state since the last factory reset (32 hex) */
+  char *epoch_since;        /* owned: when that epoch began (ISO 8601 UTC) */
   EVP_PKEY *ca_key;         /* owned */
   X509 *ca;                 /* owned: current device CA, self-signed */
   X509 *ca_cross;           /* owned or NULL: current CA issued by the previous one */
@@ -93,17 +105,36 @@ gboolean settle_device_identity_issued (SettleDeviceIdentity *id, X509 *cert);
 
 typedef struct _SettleDeviceEnrolments SettleDeviceEnrolments;
 
-SettleDeviceEnrolments *settle_device_enrolments_open (const char *dir, GError **error);
+/* `epoch` (borrowed): the identity's factory-reset epoch, recorded in
+ * every new enrolment. */
+SettleDeviceEnrolments *settle_device_enrolments_open (const char *dir, const char *epoch, GError **error);
 void settle_device_enrolments_free (SettleDeviceEnrolments *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceEnrolments, settle_device_enrolments_free)
 guint settle_device_enrolments_count (SettleDeviceEnrolments *e);
-/* Appends and saves (atomically, 0600). */
+/* Appends and saves (atomically, 0600); `renewed` (borrowed) is the
+ * certificate a renewal replaces, NULL after a pairing ceremony. */
 gboolean settle_device_enrolments_add (SettleDeviceEnrolments *e, X509 *cert, const char *role,
-                                       const char *peer_address, GError **error);
+                                       const char *peer_address, X509 *renewed, GError **error);
 void settle_device_enrolments_remove (SettleDeviceEnrolments *e, X509 *cert);
 /* The role recorded for this exact certificate (owned), or NULL. */
 char *settle_device_enrolments_role_of (SettleDeviceEnrolments *e, X509 *cert);
 gboolean settle_device_enrolments_spki_known (SettleDeviceEnrolments *e, const char *spki_hex);
+/* A deep copy of every entry (owned), for the binding audit. */
+JsonArray *settle_device_enrolments_list (SettleDeviceEnrolments *e);
+
+typedef enum {
+  SETTLE_DEVICE_CHANGE_DONE = 0,
+  SETTLE_DEVICE_CHANGE_UNKNOWN,     /* no enrolment has that key */
+  SETTLE_DEVICE_CHANGE_LAST_ADMIN,  /* it would leave the device without an admin: nothing changed */
+  SETTLE_DEVICE_CHANGE_FAILED,      /* could not be saved (`error`): nothing changed */
+} SettleDeviceChange;
+
+/* Revokes (`new_role` NULL) or sets the role of the enrolment whose key
+ * has SHA-256 `spki` (hex), on behalf of the admin `actor_spki`; all or
+ * nothing, on disk and in memory. */
+SettleDeviceChange settle_device_enrolments_change (SettleDeviceEnrolments *e, const char *spki,
+                                                    const char *new_role, const char *actor_spki,
+                                                    GError **error);
 
 /* ---- device-qr.c ---- */
 
@@ -122,12 +153,33 @@ typedef struct {
 gboolean settle_device_qr_show (const SettleDeviceQrTarget *target, SettleCeremonyServer *server,
                                 GError **error);
 
+/* ---- device-origins.c ---- */
+
+#define SETTLE_DEVICE_ORIGINS_MAX 32
+#define SETTLE_DEVICE_ORIGIN_MAX 255
+
+typedef struct _SettleDeviceOrigins SettleDeviceOrigins;
+
+SettleDeviceOrigins *settle_device_origins_open (const char *dir, GError **error);
+void settle_device_origins_free (SettleDeviceOrigins *o);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceOrigins, settle_device_origins_free)
+/* TRUE for a lowercase http(s)://host[:port] origin (RFC 6454 form). */
+gboolean settle_device_origin_valid (const char *origin);
+/* {"origins": [...]} and nothing else, each valid: *origins (owned). */
+gboolean settle_device_origins_parse (JsonNode *root, char ***origins, GError **error);
+gboolean settle_device_origins_allowed (SettleDeviceOrigins *o, const char *origin);
+/* A copy of the list (owned). */
+char **settle_device_origins_list (SettleDeviceOrigins *o);
+/* Replaces the list, on disk first (atomically, 0600). */
+gboolean settle_device_origins_replace (SettleDeviceOrigins *o, const char *const *origins, GError **error);
+
 /* ---- device-http.c ---- */
 
 typedef struct {
   const char *name;
   SettleDeviceIdentity *identity;      /* borrowed */
   SettleDeviceEnrolments *enrolments;  /* borrowed */
+  SettleDeviceOrigins *origins;        /* borrowed */
   SettleCeremonyServer *ceremony;      /* borrowed: issues renewed client certificates */
 } SettleDeviceHttpContext;
 
@@ -136,6 +188,39 @@ typedef struct {
  * then returns; FALSE only when serving could not start. */
 gboolean settle_device_http_serve (SettleTlsConn *conn, const SettleDeviceHttpContext *ctx,
                                    GError **error);
+
+/* ---- device-access.c ---- */
+
+typedef enum {
+  SETTLE_DEVICE_ACT_WHOAMI = 1,   /* read one's own role: any enrolled client */
+  SETTLE_DEVICE_ACT_RENEW,        /* replace one's own certificate: any enrolled client */
+  SETTLE_DEVICE_ACT_AUDIT,        /* read the bindings: admins */
+  SETTLE_DEVICE_ACT_ADMINISTER,   /* revoke, set roles, allowed origins: admins */
+} SettleDeviceAction;
+
+typedef struct {
+  guint status;          /* the HTTP status of a refusal (401, 403) */
+  const char *reason;    /* static: the refusal in one sentence */
+  char *role;            /* owned: the caller's role, when enrolled */
+  char *fingerprint;     /* owned: the caller's key (SHA-256 of its SPKI, hex), when enrolled */
+} SettleDeviceAccess;
+
+/* guest < user < admin; -1 for anything else. */
+int settle_device_role_rank (const char *role);
+/* The one rule for every request (device-access.c says it): TRUE when
+ * `peer` (borrowed, may be NULL) from `origin` (the Origin header, NULL
+ * without one) may do `action`; else `out` says why not.  Clear `out`
+ * with settle_device_access_clear() either way. */
+gboolean settle_device_access_decide (const SettleDeviceHttpContext *ctx, X509 *peer, const char *origin,
+                                      SettleDeviceAction action, SettleDeviceAccess *out);
+void settle_device_access_clear (SettleDeviceAccess *a);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SettleDeviceAccess, settle_device_access_clear)
+
+/* ---- device-bindings.c ---- */
+
+/* The binding audit document (owned; schema/bindings.schema.json) for
+ * the admin whose key is `caller_fingerprint`. */
+char *settle_device_bindings_json (const SettleDeviceHttpContext *ctx, const char *caller_fingerprint);
 
 /* ---- device-mdns.c ---- */
 
