@@ -191,13 +191,21 @@ int
 settle_cmd_audit (int argc, char **argv)
 {
   gboolean json = FALSE;
+  g_autofree char *device = NULL;
+  g_autofree char *address = NULL;
+  g_auto (GStrv) expected = NULL;
+  int timeout_s = 10;
   GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output (schema/audit.schema.json)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output (schema/audit.schema.json; with --device schema/device-audit.schema.json)", NULL },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "Audit what a paired device trusts instead (needs this computer to be its admin)", "NAME" },
+    { "expect-admin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &expected, "With --device: a client key fingerprint known to be an admin (repeatable)", "FINGERPRINT" },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, "With --device: where it listens (default: where it was paired, else its name on port 443)", "HOST:PORT" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "With --device: seconds to wait for it (default 10)", "SECONDS" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- list every binding and where it is installed");
   g_autoptr (GError) error = NULL;
-  g_autoptr (SettleManager) manager = settle_ui_manager ("audit", NULL, NULL);
+  g_autoptr (SettleManager) manager = NULL;
   g_autoptr (SettleAuditReport) report = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -205,10 +213,25 @@ settle_cmd_audit (int argc, char **argv)
     "Shows every trusted binding, the NSS databases, p11-kit files and Firefox\n"
     "policies that load the module, the kept exports, and anything that does\n"
     "not agree. Changes nothing.\n"
+    "With --device NAME it asks that paired device, over mutual TLS with this\n"
+    "computer's client certificate, for every client it lets in, every trust\n"
+    "anchor it has and its own CA (docs/device.md), and flags admins that are\n"
+    "neither this computer nor named with --expect-admin, clients from before\n"
+    "its last factory reset, a CA that is not the one pinned here, and trust\n"
+    "anchors of its own.\n"
     "Exit status: 0 audited (inconsistencies are reported, not failures),\n"
-    "1 the store could not be read, 2 usage error.");
+    "1 the store could not be read (--device: the device could not be asked\n"
+    "or refused), 2 usage error, 4 --device only: something was flagged.");
   if (!settle_ui_parse_options_only (context, "audit", &argc, &argv))
     return SETTLE_EXIT_USAGE;
+  if (device != NULL)
+    return settle_audit_device (device, address, timeout_s, expected, json);
+  if (expected != NULL || address != NULL)
+    {
+      settle_ui_failf ("audit", "--expect-admin and --address go with --device NAME");
+      return SETTLE_EXIT_USAGE;
+    }
+  manager = settle_ui_manager ("audit", NULL, NULL);
   report = settle_manager_audit (manager, &error);
   if (report == NULL)
     {

@@ -295,6 +295,15 @@ settle_consent_answer (const SettleQuestion *question, gboolean *yes, SettleCons
       prompt = reset_prompt (question->records, question->exports, question->registrations);
       text = g_strdup ("Remove everything settle trusts? Type yes to confirm:");
       break;
+    case SETTLE_QUESTION_DEVICE_CHANGE:
+      if (question->role == NULL)
+        text = g_strdup_printf ("On %s, revoke the client %.16s...%s? It can no longer reach the device.",
+                                question->device_name, question->fingerprint,
+                                question->self ? " (THIS computer)" : "");
+      else
+        text = g_strdup_printf ("On %s, make the client %.16s...%s %s?", question->device_name, question->fingerprint,
+                                question->self ? " (THIS computer)" : "", question->role);
+      break;
     }
   if (text == NULL)
     {

@@ -203,9 +203,8 @@ is_due (const SettleRecord *record, const SettleDeviceTarget *target)
          || expiry - g_get_real_time () / G_USEC_PER_SEC < SETTLE_RENEW_BEFORE_DAYS * 24 * 3600;
 }
 
-/* The stored key of the current certificate (owned secret). */
-static GBytes *
-current_client_key (SettleManager *manager, const SettleRecord *record, GError **error)
+GBytes *
+settle_manager_client_key (SettleManager *manager, const SettleRecord *record, GError **error)
 {
   g_autoptr (GError) key_error = NULL;
   SettleStore *store = settle_manager_store (manager, error);
@@ -306,7 +305,7 @@ renew_one (SettleManager *manager, SettleRecord *record, const SettleDeviceTarge
       report (manager, &result);
       return TRUE;
     }
-  current_key = current_client_key (manager, record, error);
+  current_key = settle_manager_client_key (manager, record, error);
   if (current_key == NULL)
     return FALSE;
   ok = renew_and_store (manager, record, current_key, target, error);

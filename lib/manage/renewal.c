@@ -2,7 +2,6 @@
  * with the current one (renewal.h). */
 #include <string.h>
 
-#include <curl/curl.h>
 #include <json-glib/json-glib.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -10,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "settle-renewal.h"
+#include "settle-device-https.h"
 #include "settle-cert-build.h"
 #include "settle-cert.h"
 #include "settle-error.h"
@@ -17,7 +17,6 @@
 #include "settle-endpoint.h"
 
 #define RENEW_PATH "/.well-known/settle/renew"
-#define RESPONSE_MAX (64 * 1024)
 
 /* One renewal in progress; every pointer is owned. */
 typedef struct {
@@ -136,151 +135,24 @@ fresh_csr_der (Renewal *r, GError **error)
   return r->new_key != NULL ? settle_client_csr_der (r->new_key, error) : NULL;
 }
 
-/* ---- mutual TLS and HTTP, through libcurl ----
- * libcurl speaks the HTTP (chunked answers, HTTP/1.0, keep-alive) and
- * keeps one deadline for the whole exchange and SIGPIPE away; settle
- * decides the TLS: the record's anchor is the only trust, TLS 1.3, the
- * client certificate and key handed over in memory (never as files). */
-
-/* CURLOPT_SSL_CTX_FUNCTION: called on libcurl's SSL_CTX before the
- * handshake, after libcurl loaded its own verify locations, which the
- * fresh store below replaces. */
-static CURLcode
-configure_tls (CURL *curl, void *ssl_ctx, void *data)
-{
-  (void) curl;
-  const Renewal *r = data;
-  SSL_CTX *ctx = ssl_ctx;
-  X509_STORE *trusted = X509_STORE_new ();
-
-  if (trusted == NULL || X509_STORE_add_cert (trusted, r->anchor) != 1)
-    {
-      X509_STORE_free (trusted);
-      return CURLE_SSL_CERTPROBLEM;
-    }
-  /* After a refresh the anchor is a cross certificate, not self-signed:
-   * it is trusted as it stands. */
-  X509_STORE_set_flags (trusted, X509_V_FLAG_PARTIAL_CHAIN);
-  SSL_CTX_set_cert_store (ctx, trusted);
-  if (SSL_CTX_set_min_proto_version (ctx, TLS1_3_VERSION) != 1 || SSL_CTX_use_certificate (ctx, r->cert) != 1
-      || SSL_CTX_use_PrivateKey (ctx, r->key) != 1)
-    return CURLE_SSL_CERTPROBLEM;
-  return CURLE_OK;
-}
-
-/* CURLOPT_WRITEFUNCTION: the answer, bounded by RESPONSE_MAX (returning
- * less than given makes libcurl stop with CURLE_WRITE_ERROR). */
-static size_t
-collect_body (char *data, size_t size, size_t count, void *user)
-{
-  GByteArray *body = user;
-  size_t len = size * count;
-  if (body->len + len > RESPONSE_MAX)
-    return 0;
-  g_byte_array_append (body, (const guint8 *) data, (guint) len);
-  return len;
-}
-
-/* The sentence for a transfer that did not produce an HTTP answer: a
- * device that cannot prove itself is not the same as one that is gone. */
-static void
-set_transfer_error (const Renewal *r, CURL *curl, CURLcode code, const char *detail, GError **error)
-{
-  long verdict = X509_V_OK;
-  curl_easy_getinfo (curl, CURLINFO_SSL_VERIFYRESULT, &verdict);
-  if (code == CURLE_PEER_FAILED_VERIFICATION || verdict != X509_V_OK)
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_AUTH,
-                 "The device at %s does not prove that it is %s with the CA you trust (%s): if it was factory "
-                 "reset, pair with it again; if it rotated its CA, run 'settle refresh' first.",
-                 r->where, r->name, X509_verify_cert_error_string (verdict));
-  else if (code == CURLE_WRITE_ERROR)
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL,
-                 "The device at %s answered with more than %d bytes.", r->where, RESPONSE_MAX);
-  else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "No device answered at %s: %s.", r->where,
-                 detail[0] != '\0' ? detail : curl_easy_strerror (code));
-  else if (code == CURLE_OPERATION_TIMEDOUT)
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK, "The device at %s did not answer in time.", r->where);
-  else
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NETWORK,
-                 "The device at %s could not be asked for a renewal over TLS 1.3 with this computer's "
-                 "client certificate: %s.", r->where, detail[0] != '\0' ? detail : curl_easy_strerror (code));
-  ERR_clear_error ();
-}
+/* ---- mutual TLS and HTTP (settle-device-https.h) ---- */
 
 /* POSTs the request; the answer's status and body (owned), or NULL. */
 static GBytes *
 post_request (const Renewal *r, GBytes *csr_der, const SettleRenewalTarget *target, long *status,
               GError **error)
 {
-  CURL *curl = curl_easy_init ();
-  if (curl == NULL)
-    {
-      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "libcurl could not start a transfer.");
-      return NULL;
-    }
-  gboolean ipv6 = strchr (target->host, ':') != NULL;
-  g_autofree char *url = g_strdup_printf ("https://%s:%u" RENEW_PATH, r->name, (unsigned) target->port);
-  /* Connect to where the device is, while TLS checks the name it proves. */
-  g_autofree char *connect_to = g_strdup_printf (ipv6 ? "%s:%u:[%s]:%u" : "%s:%u:%s:%u", r->name,
-                                                 (unsigned) target->port, target->host, (unsigned) target->port);
-  struct curl_slist *route = curl_slist_append (NULL, connect_to);
-  struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/pkcs10");
-  g_autoptr (GByteArray) body = g_byte_array_new ();
-  char detail[CURL_ERROR_SIZE] = "";
-  gsize csr_len = 0;
-  const void *csr = g_bytes_get_data (csr_der, &csr_len);
-
-  curl_easy_setopt (curl, CURLOPT_URL, url);
-  curl_easy_setopt (curl, CURLOPT_CONNECT_TO, route);
-  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt (curl, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) target->timeout_ms);
-  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt (curl, CURLOPT_SSL_CTX_FUNCTION, configure_tls);
-  curl_easy_setopt (curl, CURLOPT_SSL_CTX_DATA, (void *) r);
-  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt (curl, CURLOPT_POSTFIELDS, csr);
-  curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) csr_len);
-  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt (curl, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, detail);
-
-  CURLcode code = curl_easy_perform (curl);
-  GBytes *answer = NULL;
-  if (code == CURLE_OK)
-    {
-      curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, status);
-      answer = g_byte_array_free_to_bytes (g_steal_pointer (&body));
-    }
-  else
-    set_transfer_error (r, curl, code, detail, error);
-  curl_easy_cleanup (curl);
-  curl_slist_free_all (headers);
-  curl_slist_free_all (route);
-  return answer;
-}
-
-/* The "error" sentence of a JSON refusal, or a neutral one (owned). */
-static char *
-refusal_text (GBytes *body)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  gsize len = 0;
-  const char *data = g_bytes_get_data (body, &len);
-  JsonNode *root = json_parser_load_from_data (parser, data, (gssize) len, NULL) ? json_parser_get_root (parser) : NULL;
-  JsonObject *object = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-  const char *text = object != NULL ? json_object_get_string_member_with_default (object, "error", NULL) : NULL;
-  return g_strdup (text != NULL ? text : "no reason given.");
+  SettleDeviceHttps device = {
+    .name = r->name, .host = target->host, .port = target->port, .timeout_ms = target->timeout_ms,
+    .anchor = r->anchor, .cert = r->cert, .key = r->key,
+  };
+  return settle_device_https_request (&device, "POST", RENEW_PATH, "application/pkcs10", csr_der, status, error);
 }
 
 static void
 set_refusal (const Renewal *r, int status, GBytes *body, GError **error)
 {
-  g_autofree char *text = refusal_text (body);
+  g_autofree char *text = settle_device_https_refusal_text (body);
   const char *meaning = status == 401   ? "did not receive this computer's client certificate"
                         : status == 403 ? "no longer knows this computer's client certificate (pair with it again)"
                         : status == 400 ? "refused the certificate request"

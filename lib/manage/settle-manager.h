@@ -16,6 +16,8 @@
  *   settle-per-device.h settle_manager_refresh, settle_manager_renew (NAME | --all)
  *   settle-reset.h      settle_manager_reset
  *   settle-install.h    settle_manager_install, settle_manager_uninstall
+ *   settle-device-admin.h settle_manager_audit_device, settle_manager_device_revoke_client,
+ *                       settle_manager_device_set_role (a device's own bindings)
  *
  * The store is opened when an operation first needs it, and a change that
  * a killed command left half done (the `commit-pending` mark,
@@ -51,6 +53,8 @@ typedef enum {
   SETTLE_QUESTION_REMOVE,            /* stop trusting `record` and delete its keys */
   SETTLE_QUESTION_REMOVE_UNREADABLE, /* delete the unreadable record `fingerprint` (`reason`) */
   SETTLE_QUESTION_RESET,             /* remove everything: `records`, `exports`, `registrations` */
+  SETTLE_QUESTION_DEVICE_CHANGE,     /* on the device `device_name`: revoke the client `fingerprint`
+                                        (`role` NULL) or give it `role` (settle-device-admin.h) */
 } SettleQuestionKind;
 
 typedef struct {
@@ -73,6 +77,9 @@ typedef struct {
   const char *reason;
   /* RESET */
   guint records, exports, registrations;
+  /* DEVICE_CHANGE: device_name, fingerprint, role above; `self` when the
+   * client is this computer */
+  gboolean self;
 } SettleQuestion;
 
 /* Per-device outcomes of refresh and renew (settle-per-device.h). */

@@ -40,4 +40,9 @@ gboolean settle_manager_refresh (SettleManager *manager, const SettleDeviceTarge
 gboolean settle_manager_renew (SettleManager *manager, const SettleDeviceTarget *target, guint *failures,
                                GError **error);
 
+/* The stored key of `record`'s client certificate (owned secret,
+ * settle_secure_bytes_free), with a sentence that says to pair again when
+ * it is missing. */
+GBytes *settle_manager_client_key (SettleManager *manager, const SettleRecord *record, GError **error);
+
 G_END_DECLS

@@ -1,0 +1,421 @@
+/* device-admin.c: a paired device's own bindings (settle-device-admin.h):
+ * the binding audit and its flags, revocation and role changes, over
+ * mutual TLS with this computer's client identity for the device
+ * (settle-device-https.h). */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "settle-device-admin.h"
+#include "settle-device-https.h"
+#include "settle-error.h"
+#include "settle-store.h"
+#include "settle-tls-probe.h"
+
+#define BINDINGS_PATH "/.well-known/settle/bindings"
+#define CLIENTS_PREFIX "/.well-known/settle/clients/"
+#define BINDINGS_VERSION 1
+
+/* ---- the connection ---- */
+
+/* Everything one request needs; owned. */
+typedef struct {
+  SettleRecord *record;
+  SettleEndpoint *endpoint;
+  X509 *anchor, *cert;
+  EVP_PKEY *key;
+  SettleDeviceHttps https;
+} DeviceLink;
+
+static void
+device_link_clear (DeviceLink *l)
+{
+  settle_record_free (l->record);
+  settle_endpoint_free (l->endpoint);
+  X509_free (l->anchor);
+  X509_free (l->cert);
+  EVP_PKEY_free (l->key);
+}
+
+static X509 *
+x509_from_bytes (GBytes *der)
+{
+  gsize len = 0;
+  const unsigned char *p = der != NULL ? g_bytes_get_data (der, &len) : NULL;
+  X509 *cert = p != NULL ? d2i_X509 (NULL, &p, (long) len) : NULL;
+  ERR_clear_error ();
+  return cert;
+}
+
+static EVP_PKEY *
+key_from_pem (GBytes *pem)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (pem, &len);
+  BIO *bio = BIO_new_mem_buf (data, (int) len);
+  EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+  BIO_free (bio);
+  ERR_clear_error ();
+  return key;
+}
+
+static gboolean
+device_link_open (SettleManager *manager, const SettleDeviceTarget *target, DeviceLink *l, GError **error)
+{
+  memset (l, 0, sizeof *l);
+  l->record = settle_manager_lookup (manager, target->query, error);
+  if (l->record == NULL)
+    return FALSE;
+  if (l->record->client_cert_der == NULL || l->record->names == NULL || l->record->names[0] == NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND,
+                   "\"%s\" was not paired (no client certificate): only a paired device can be asked for its "
+                   "bindings.", l->record->label);
+      return FALSE;
+    }
+  GBytes *key_pem = settle_manager_client_key (manager, l->record, error);
+  if (key_pem == NULL)
+    return FALSE;
+  l->key = key_from_pem (key_pem);
+  settle_secure_bytes_free (key_pem);
+  l->anchor = x509_from_bytes (l->record->anchor_der);
+  l->cert = x509_from_bytes (l->record->client_cert_der);
+  if (l->key == NULL || l->anchor == NULL || l->cert == NULL || X509_check_private_key (l->cert, l->key) != 1)
+    {
+      ERR_clear_error ();
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "The stored anchor, client certificate or client key of \"%s\" cannot be used.", l->record->label);
+      return FALSE;
+    }
+  l->endpoint = settle_device_endpoint (l->record, target->address, error);
+  if (l->endpoint == NULL)
+    return FALSE;
+  l->https = (SettleDeviceHttps) {
+    .name = l->record->names[0], .host = l->endpoint->host, .port = l->endpoint->port,
+    .timeout_ms = (guint) target->timeout_s * 1000u, .anchor = l->anchor, .cert = l->cert, .key = l->key,
+  };
+  return TRUE;
+}
+
+/* The answer to a request that must be 200 (owned), else NULL with the
+ * device's reason. */
+static GBytes *
+device_call (DeviceLink *l, const char *method, const char *path, const char *body, GError **error)
+{
+  long status = 0;
+  g_autoptr (GBytes) request = body != NULL ? g_bytes_new (body, strlen (body)) : NULL;
+  GBytes *answer = settle_device_https_request (&l->https, method, path, body != NULL ? "application/json" : NULL,
+                                                request, &status, error);
+  if (answer == NULL || status == 200)
+    return answer;
+  g_autofree char *text = settle_device_https_refusal_text (answer);
+  g_bytes_unref (answer);
+  const char *meaning = status == 401   ? "did not receive this computer's client certificate"
+                        : status == 403 ? "refused this computer"
+                        : status == 404 ? "does not know this"
+                        : status == 409 ? "refused the change"
+                                        : "refused";
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED, "The device %s %s: HTTP %ld, %s", l->record->names[0],
+               meaning, status, text);
+  return NULL;
+}
+
+/* ---- fingerprints ---- */
+
+static char *
+sha256_hex (const unsigned char *data, gsize len)
+{
+  unsigned char md[32];
+  char *hex = g_malloc (65);
+  EVP_Digest (data, len, md, NULL, EVP_sha256 (), NULL);
+  for (int i = 0; i < 32; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", md[i]);
+  return hex;
+}
+
+static char *
+spki_sha256 (X509 *cert)
+{
+  unsigned char *der = NULL;
+  int len = i2d_PUBKEY (X509_get0_pubkey (cert), &der);
+  char *hex = len > 0 ? sha256_hex (der, (gsize) len) : g_strdup ("");
+  OPENSSL_free (der);
+  return hex;
+}
+
+char *
+settle_device_key_fingerprint_parse (const char *text, GError **error)
+{
+  GString *hex = g_string_new (NULL);
+  for (const char *c = text; c != NULL && *c != '\0' && hex->len <= 64; c++)
+    {
+      if (*c == ':')
+        continue;
+      if (!g_ascii_isxdigit (*c))
+        break;
+      g_string_append_c (hex, g_ascii_tolower (*c));
+    }
+  gboolean whole = text != NULL && hex->len == 64 && strspn (text, "0123456789abcdefABCDEF:") == strlen (text);
+  if (!whole)
+    {
+      g_string_free (hex, TRUE);
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FINGERPRINT,
+                   "A client is named by the SHA-256 of its key: 64 hex digits (as settle audit --device shows).");
+      return NULL;
+    }
+  return g_string_free (hex, FALSE);
+}
+
+/* ---- the audit ---- */
+
+static void
+client_free (gpointer data)
+{
+  SettleDeviceClient *c = data;
+  g_free (c->fingerprint);
+  g_free (c->role);
+  g_free (c->enrolled_at);
+  g_free (c->enrolled_by);
+  g_free (c->epoch);
+  g_free (c);
+}
+
+static void
+problem_free (gpointer data)
+{
+  SettleAuditProblem *p = data;
+  g_free (p->subject);
+  g_free (p->message);
+  g_free (p);
+}
+
+void
+settle_device_audit_free (SettleDeviceAudit *a)
+{
+  if (a == NULL)
+    return;
+  g_free (a->label);
+  g_free (a->device);
+  g_free (a->pinned);
+  g_free (a->device_ca);
+  g_free (a->device_ca_key);
+  g_free (a->you);
+  g_free (a->epoch);
+  g_free (a->since);
+  g_clear_pointer (&a->clients, g_ptr_array_unref);
+  g_strfreev (a->origins);
+  g_clear_pointer (&a->flags, g_ptr_array_unref);
+  g_free (a);
+}
+
+static void
+flag (SettleDeviceAudit *a, const char *kind, const char *subject, char *message)
+{
+  SettleAuditProblem *p = g_new0 (SettleAuditProblem, 1);
+  p->kind = kind;
+  p->subject = g_strdup (subject);
+  p->message = message;
+  g_ptr_array_add (a->flags, p);
+}
+
+static const char *
+member_string (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+           ? json_node_get_string (n)
+           : NULL;
+}
+
+static JsonArray *
+member_array (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+}
+
+static JsonObject *
+member_object (JsonObject *o, const char *name)
+{
+  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
+static gboolean
+parse_clients (SettleDeviceAudit *a, JsonArray *clients, const char *const *expected)
+{
+  for (guint i = 0; i < json_array_get_length (clients); i++)
+    {
+      JsonNode *n = json_array_get_element (clients, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+      const char *fp = member_string (o, "fingerprint");
+      const char *role = member_string (o, "role");
+      if (fp == NULL || role == NULL)
+        return FALSE;
+      SettleDeviceClient *c = g_new0 (SettleDeviceClient, 1);
+      c->fingerprint = g_ascii_strdown (fp, -1);
+      c->role = g_strdup (role);
+      c->enrolled_at = g_strdup (member_string (o, "enrolled_at"));
+      c->enrolled_by = g_strdup (member_string (member_object (o, "enrolled_by"), "kind"));
+      c->epoch = g_strdup (member_string (o, "epoch"));
+      c->is_you = g_strcmp0 (c->fingerprint, a->you) == 0;
+      c->expected = expected != NULL && g_strv_contains (expected, c->fingerprint);
+      g_ptr_array_add (a->clients, c);
+    }
+  return TRUE;
+}
+
+/* The device's document, by schema/bindings.schema.json, into `a`. */
+static gboolean
+parse_bindings (SettleDeviceAudit *a, GBytes *body, const char *const *expected, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  JsonNode *root = json_parser_load_from_data (parser, data, (gssize) len, NULL) ? json_parser_get_root (parser) : NULL;
+  JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  JsonObject *reset = member_object (o, "factory_reset");
+  JsonArray *cas = member_array (member_object (o, "ca"), "certificates");
+  JsonArray *clients = member_array (o, "clients");
+  JsonArray *anchors = member_array (o, "trust_anchors");
+  JsonArray *origins = member_array (o, "allowed_origins");
+  JsonNode *first_ca = cas != NULL && json_array_get_length (cas) > 0 ? json_array_get_element (cas, 0) : NULL;
+  JsonObject *ca = first_ca != NULL && JSON_NODE_HOLDS_OBJECT (first_ca) ? json_node_get_object (first_ca) : NULL;
+  gboolean ok = o != NULL && json_object_get_int_member_with_default (o, "version", 0) == BINDINGS_VERSION
+                && member_string (o, "you") != NULL && member_string (reset, "epoch") != NULL
+                && member_string (reset, "since") != NULL && g_strcmp0 (member_string (ca, "kind"), "current") == 0
+                && member_string (ca, "sha256") != NULL && member_string (ca, "spki_sha256") != NULL
+                && clients != NULL && anchors != NULL && origins != NULL;
+  if (ok)
+    {
+      a->device = g_strdup (member_string (o, "device"));
+      a->you = g_ascii_strdown (member_string (o, "you"), -1);
+      a->epoch = g_strdup (member_string (reset, "epoch"));
+      a->since = g_strdup (member_string (reset, "since"));
+      a->device_ca = g_ascii_strdown (member_string (ca, "sha256"), -1);
+      a->device_ca_key = g_ascii_strdown (member_string (ca, "spki_sha256"), -1);
+      a->trust_anchors = json_array_get_length (anchors);
+      g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+      for (guint i = 0; i < json_array_get_length (origins); i++)
+        g_strv_builder_add (b, json_array_get_string_element (origins, i));
+      a->origins = g_strv_builder_end (b);
+      ok = parse_clients (a, clients, expected);
+    }
+  if (!ok)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL,
+                 "The bindings the device sent do not follow version %d of schema/bindings.schema.json.",
+                 BINDINGS_VERSION);
+  return ok;
+}
+
+static gint64
+time_of (const char *iso)
+{
+  g_autoptr (GDateTime) t = iso != NULL ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
+  return t != NULL ? g_date_time_to_unix (t) : G_MININT64;
+}
+
+/* What the user should look at. */
+static void
+flag_bindings (SettleDeviceAudit *a)
+{
+  if (g_strcmp0 (a->pinned, a->device_ca_key) != 0)
+    flag (a, "ca-mismatch", a->device_ca,
+          g_strdup_printf ("The device says its CA is %.16s..., but this computer pinned another CA key (%.16s...).",
+                           a->device_ca, a->pinned));
+  gint64 since = time_of (a->since);
+  for (guint i = 0; i < a->clients->len; i++)
+    {
+      SettleDeviceClient *c = a->clients->pdata[i];
+      if (g_strcmp0 (c->role, "admin") == 0 && !c->is_you && !c->expected)
+        flag (a, "foreign-admin", c->fingerprint,
+              g_strdup_printf ("%.16s... is an admin of the device, and it is not this computer nor one you named "
+                               "(--expect-admin).", c->fingerprint));
+      if (g_strcmp0 (c->epoch, a->epoch) != 0 || time_of (c->enrolled_at) < since)
+        flag (a, "enrolled-before-reset", c->fingerprint,
+              g_strdup_printf ("%.16s... (%s) was enrolled before the device's last factory reset (%s) and survived it.",
+                               c->fingerprint, c->role, a->since));
+    }
+  if (a->trust_anchors > 0)
+    flag (a, "device-trusts-others", a->device,
+          g_strdup_printf ("The device trusts %u other CA(s) or referee(s) to vouch for clients.", a->trust_anchors));
+}
+
+SettleDeviceAudit *
+settle_manager_audit_device (SettleManager *manager, const SettleDeviceTarget *target,
+                             const char *const *expected_admins, GError **error)
+{
+  DeviceLink l;
+  g_autoptr (SettleDeviceAudit) a = g_new0 (SettleDeviceAudit, 1);
+  a->clients = g_ptr_array_new_with_free_func (client_free);
+  a->flags = g_ptr_array_new_with_free_func (problem_free);
+  gboolean ok = device_link_open (manager, target, &l, error);
+  g_autoptr (GBytes) body = ok ? device_call (&l, "GET", BINDINGS_PATH, NULL, error) : NULL;
+  if (body != NULL)
+    {
+      a->label = g_strdup (l.record->label);
+      a->pinned = spki_sha256 (l.anchor);
+      ok = parse_bindings (a, body, expected_admins, error);
+      if (ok)
+        flag_bindings (a);
+    }
+  device_link_clear (&l);
+  return body != NULL && ok ? g_steal_pointer (&a) : NULL;
+}
+
+/* ---- changes ---- */
+
+static gboolean
+device_change (SettleManager *manager, const SettleDeviceTarget *target, const char *fingerprint, const char *role,
+               gboolean yes, GError **error)
+{
+  g_autofree char *fp = settle_device_key_fingerprint_parse (fingerprint, error);
+  if (fp == NULL)
+    return FALSE;
+  if (role != NULL && strcmp (role, "admin") != 0 && strcmp (role, "user") != 0 && strcmp (role, "guest") != 0)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Unknown role \"%s\": admin, user or guest.", role);
+      return FALSE;
+    }
+  DeviceLink l;
+  gboolean ok = device_link_open (manager, target, &l, error);
+  if (ok && !yes)
+    {
+      g_autofree char *mine = spki_sha256 (l.cert);
+      SettleQuestion question = {
+        .kind = SETTLE_QUESTION_DEVICE_CHANGE,
+        .record = l.record,
+        .device_name = l.record->names[0],
+        .fingerprint = fp,
+        .role = role,
+        .self = strcmp (mine, fp) == 0,
+      };
+      ok = settle_manager_ask (manager, &question, NULL, error);
+    }
+  g_autofree char *path = g_strdup_printf (CLIENTS_PREFIX "%s/%s", fp, role != NULL ? "role" : "revoke");
+  g_autofree char *body = role != NULL ? g_strdup_printf ("{\"role\":\"%s\"}", role) : NULL;
+  g_autoptr (GBytes) answer = ok ? device_call (&l, "POST", path, body, error) : NULL;
+  if (answer != NULL)
+    settle_manager_note (manager, SETTLE_NOTE_RESULT, role != NULL ? "%s: %.16s... is %s now" : "%s: %.16s... revoked%s",
+                         l.record->names[0], fp, role != NULL ? role : "");
+  device_link_clear (&l);
+  return answer != NULL;
+}
+
+gboolean
+settle_manager_device_revoke_client (SettleManager *manager, const SettleDeviceTarget *target,
+                                     const char *fingerprint, gboolean yes, GError **error)
+{
+  return device_change (manager, target, fingerprint, NULL, yes, error);
+}
+
+gboolean
+settle_manager_device_set_role (SettleManager *manager, const SettleDeviceTarget *target, const char *fingerprint,
+                                const char *role, gboolean yes, GError **error)
+{
+  return device_change (manager, target, fingerprint, role, yes, error);
+}

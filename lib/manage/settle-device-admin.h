@@ -1,0 +1,77 @@
+/* settle-device-admin.h: a paired device's own bindings, read and changed
+ * with this computer's client identity for it (REQ-ARCH-04a/b; the
+ * device side is docs/device.md, "Binding audit and roles", and
+ * schema/bindings.schema.json).
+ *
+ *   audit        GET /.well-known/settle/bindings, and what the user should
+ *                look at (flags, as SettleAuditProblem):
+ *                  foreign-admin          an admin that is neither this
+ *                                         computer nor one the user named
+ *                  enrolled-before-reset  a client from another factory-reset
+ *                                         epoch, or enrolled before it began
+ *                  ca-mismatch            the device's current CA key is not
+ *                                         the one this computer pinned
+ *                  device-trusts-others   the device lists trust anchors
+ *   revoke/role  POST .../clients/<fingerprint>/revoke or /role, after a yes
+ *                to SETTLE_QUESTION_DEVICE_CHANGE (or at once with `yes`).
+ *
+ * The device is reached where settle-per-device.h's target says (the
+ * address it was paired at, else its name), proving its first name with a
+ * chain to the record's anchor, with the record's client certificate.
+ *
+ * Ownership: a SettleDeviceAudit owns everything in it. */
+#pragma once
+
+#include "settle-audit.h"
+#include "settle-manager.h"
+#include "settle-per-device.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *fingerprint;      /* SHA-256 of the client key, 64 hex */
+  char *role;
+  char *enrolled_at;
+  char *enrolled_by;      /* "ceremony" or "renewal" */
+  char *epoch;
+  gboolean is_you;        /* this computer */
+  gboolean expected;      /* named by the user as a known admin */
+} SettleDeviceClient;
+
+typedef struct {
+  char *label;            /* the record's */
+  char *device;           /* the name the device gives */
+  char *pinned;           /* SHA-256 of the key of the CA this computer pinned, 64 hex */
+  char *device_ca;        /* SHA-256 of the DER of the device's current CA */
+  char *device_ca_key;    /* SHA-256 of its key */
+  char *you;              /* this computer's client key fingerprint */
+  char *epoch, *since;    /* the device's factory-reset epoch */
+  GPtrArray *clients;     /* SettleDeviceClient* */
+  guint trust_anchors;
+  char **origins;         /* allowed web origins */
+  GPtrArray *flags;       /* SettleAuditProblem* */
+} SettleDeviceAudit;
+
+void settle_device_audit_free (SettleDeviceAudit *audit);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceAudit, settle_device_audit_free)
+
+/* The bindings of the device `target->query` names, with flags;
+ * `expected_admins` (may be NULL) are key fingerprints of admins the user
+ * knows about.  NULL with `error`: the device could not be reached or
+ * refused (a guest gets SETTLE_ERROR_REFUSED: only admins may audit), or
+ * its answer does not follow the schema (SETTLE_ERROR_PROTOCOL). */
+SettleDeviceAudit *settle_manager_audit_device (SettleManager *manager, const SettleDeviceTarget *target,
+                                                const char *const *expected_admins, GError **error);
+
+/* `fingerprint`: 64 hex digits (colons and case do not matter). */
+gboolean settle_manager_device_revoke_client (SettleManager *manager, const SettleDeviceTarget *target,
+                                              const char *fingerprint, gboolean yes, GError **error);
+/* `role`: admin, user or guest. */
+gboolean settle_manager_device_set_role (SettleManager *manager, const SettleDeviceTarget *target,
+                                         const char *fingerprint, const char *role, gboolean yes, GError **error);
+
+/* A key fingerprint in canonical form (owned: 64 lowercase hex), or NULL
+ * with SETTLE_ERROR_FINGERPRINT. */
+char *settle_device_key_fingerprint_parse (const char *text, GError **error);
+
+G_END_DECLS

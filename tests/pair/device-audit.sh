@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `settle audit --device` and `settle device revoke-client | role` end to
+# end with the reference device (docs/device.md, "Binding audit and
+# roles"): this computer pairs as admin through `settle pair`, a second
+# client pairs as guest (device-pair-client); the audit lists both and
+# flags a foreign admin (unless --expect-admin names it), a client that
+# survived a factory reset, and a device CA that is not the pinned one
+# (after a rotation, until settle refresh); role changes and revocation
+# with consent, the last admin kept, a guest refused.  Product test: no
+# SETTLE_* switch.
+. "$SOURCE_ROOT/tests/lib.sh"
+. "$SOURCE_ROOT/tests/pair/pair-lib.sh"
+need_tool curl
+need_device
+PAIR_CLIENT=$BUILD_ROOT/tests/device/device-pair-client
+W=/.well-known/settle
+
+port=$(free_port)
+serve dev printer.local "$port"
+check "settle pair --yes pairs this computer as admin" "$SETTLE" pair --qr "$T_DIR/dev.png" --yes --role admin
+fp=$(python3 -c 'import glob,os,sys; print(os.path.basename(glob.glob(sys.argv[1]+"/*.json")[0])[:-5])' "$STORE_DIR")
+key="$STORE_DIR/keys/$fp.pem"
+python3 - "$STORE_DIR/$fp.json" "$T_DIR/me.pem" <<'PY'
+import base64, json, subprocess, sys
+der = base64.b64decode(json.load(open(sys.argv[1]))["client_cert_der"])
+open(sys.argv[2], "wb").write(subprocess.run(["openssl", "x509", "-inform", "der"], input=der, capture_output=True, check=True).stdout)
+PY
+spki() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1; }
+ME=$(spki "$T_DIR/me.pem")
+audit() { "$SETTLE" audit --device printer.local "$@"; }
+audit_json() { "$SETTLE" audit --device printer.local --json "$@" >"$T_DIR/audit.json"; }
+jq_() { python3 -c "import json; d=json.load(open('$T_DIR/audit.json')); print($1)"; }
+
+check "settle audit --device: nothing to look at (exit 0)" audit
+check "it lists this computer as admin" bash -c "grep -q '$ME  admin.*(this computer)' '$T_DIR/last.out'"
+
+wait_new_qr dev "" || true
+check "a second client pairs as guest" \
+  bash -c "test \"\$('$PAIR_CLIENT' '$T_DIR/dev.txt' admin '$T_DIR/g.key' '$T_DIR/g.pem')\" = guest"
+G=$(spki "$T_DIR/g.pem")
+check "a guest is no reason to look (exit 0), and is listed" \
+  bash -c "'$SETTLE' audit --device printer.local >'$T_DIR/a' && grep -q '$G  guest' '$T_DIR/a'"
+check "--json follows schema/device-audit.schema.json (required members)" \
+  bash -c "'$SETTLE' audit --device printer.local --json >'$T_DIR/audit.json' && python3 - '$SOURCE_ROOT/schema/device-audit.schema.json' '$T_DIR/audit.json' <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2]))
+for r in s['required']: assert r in d, r
+for k in d: assert k in s['properties'], k
+for c in d['clients']:
+    for r in s['properties']['clients']['items']['required']: assert r in c, r
+assert d['flags'] == [] and d['pinned_ca_key'] == d['device_ca_key']
+PY"
+
+# ---- roles, with consent ----
+
+check_fails "without a terminal and without --yes, a role change is refused" "nothing was changed|terminal|yes" \
+  "$SETTLE" device role printer.local "$G" admin
+check "the guest is still a guest" bash -c "curl -sk --cert '$T_DIR/g.pem' --key '$T_DIR/g.key' https://127.0.0.1:$port$W/whoami | grep -q '\"role\":\"guest\"'"
+check "settle device role NAME FP admin --yes makes it admin" "$SETTLE" device role printer.local "$G" admin --yes
+check "now the audit flags a foreign admin and exits 4" \
+  bash -c "'$SETTLE' audit --device printer.local >'$T_DIR/a'; test \$? = 4 && grep -q 'foreign-admin' '$T_DIR/a'"
+check "the JSON names it" \
+  bash -c "'$SETTLE' audit --device printer.local --json >'$T_DIR/audit.json'; test \$? = 4 && python3 -c \"import json; f=json.load(open('$T_DIR/audit.json'))['flags']; assert [(x['kind'], x['subject']) for x in f] == [('foreign-admin', '$G')], f\""
+check "--expect-admin FP (colons and case do not matter) clears it (exit 0)" \
+  audit --expect-admin "$(echo "$G" | tr a-f A-F | sed 's/../&:/g; s/:$//')"
+check_fails "--expect-admin with a bad fingerprint is a usage error" "64 hex digits" audit --expect-admin abc
+check_fails "an unknown role is a usage error" "unknown role" "$SETTLE" device role printer.local "$G" root --yes
+check_fails "a bad fingerprint is a usage error" "64 hex digits" "$SETTLE" device revoke-client printer.local 1234 --yes
+
+# ---- this computer as guest: the device refuses it ----
+
+check "this computer demotes itself while another admin exists" "$SETTLE" device role printer.local "$ME" guest --yes
+check_fails "as a guest, settle audit --device is refused (exit 1)" "refused this computer: HTTP 403" audit
+check "the other admin makes this computer admin again" \
+  bash -c "test \"\$(curl -sk --cert '$T_DIR/g.pem' --key '$T_DIR/g.key' -H 'Content-Type: application/json' -d '{\"role\":\"admin\"}' -o /dev/null -w '%{http_code}' https://127.0.0.1:$port$W/clients/$ME/role)\" = 200"
+
+# ---- revocation and the last admin ----
+
+check "settle device revoke-client NAME FP --yes revokes the other client" \
+  "$SETTLE" device revoke-client printer.local "$G" --yes
+check "the device refuses it at once" \
+  bash -c "test \"\$(curl -sk --cert '$T_DIR/g.pem' --key '$T_DIR/g.key' -o /dev/null -w '%{http_code}' https://127.0.0.1:$port$W/whoami)\" = 403"
+check_fails "revoking this computer, the last admin, is refused with the reason" "last admin" \
+  "$SETTLE" device revoke-client printer.local "$ME" --yes
+check_fails "so is demoting it" "HTTP 409" "$SETTLE" device role printer.local "$ME" guest --yes
+check "and the audit is clean again (exit 0)" audit
+
+# ---- a client that survived a factory reset ----
+
+stop_device dev
+python3 - "$T_DIR/dev/enrolments.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p))
+e = dict(d["enrolments"][0])
+e["spki_sha256"] = "ab" * 32; e["serial"] = "0abc"; e["role"] = "admin"; e["epoch"] = "00" * 16
+e["issued"] = "2020-01-01T00:00:00Z"
+d["enrolments"].append(e)
+json.dump(d, open(p, "w"))
+PY
+serve dev printer.local "$port"
+check "a client from another factory-reset epoch is flagged (exit 4)" \
+  bash -c "'$SETTLE' audit --device printer.local --json --expect-admin $(printf 'ab%.0s' $(seq 32)) >'$T_DIR/audit.json'; test \$? = 4 && python3 -c \"import json; f=json.load(open('$T_DIR/audit.json'))['flags']; assert [x['kind'] for x in f] == ['enrolled-before-reset'], f\""
+
+# ---- a device CA that is not the pinned one ----
+
+stop_device dev
+check "the device rotates its CA" "$SETTLE_DEVICE" rotate --state "$T_DIR/dev"
+serve dev printer.local "$port"
+check "before settle refresh, the audit flags the CA (exit 4)" \
+  bash -c "'$SETTLE' audit --device printer.local --json --expect-admin $(printf 'ab%.0s' $(seq 32)) >'$T_DIR/audit.json'; test \$? = 4 && python3 -c \"import json; f=json.load(open('$T_DIR/audit.json'))['flags']; assert 'ca-mismatch' in [x['kind'] for x in f], f\""
+check "settle refresh follows the rotation" "$SETTLE" refresh printer.local
+check "after it, the CA is the pinned one" \
+  bash -c "'$SETTLE' audit --device printer.local --json >'$T_DIR/audit.json'; python3 -c \"import json; f=json.load(open('$T_DIR/audit.json'))['flags']; assert 'ca-mismatch' not in [x['kind'] for x in f], f\""
+check "a device that is not there is a failure (exit 1), not a flag" \
+  bash -c "'$SETTLE' audit --device printer.local --address 127.0.0.1:1 --timeout 2; test \$? = 1"
+check_fails "a name that was never paired is a failure" "printer2|no record|not found|No " \
+  "$SETTLE" audit --device printer2.local
+done_testing
