@@ -5,7 +5,7 @@ _settle()
     local cur prev words cword
     _init_completion || return
 
-    local commands="pair trust list show remove export install uninstall audit reset refresh renew discover help"
+    local commands="pair trust list show remove export install uninstall audit reset refresh renew discover device help"
     local -A options=(
         [pair]="--qr --payload --code --address --name --camera --role --label --timeout --yes --verbose --help"
         [trust]="--ca --peer --fingerprint --scope --referee --manufacturer --label --yes --verbose --help"
@@ -15,11 +15,12 @@ _settle()
         [export]="--pem --dir --keep --forget --verbose --help"
         [install]="--nssdb --chromium --firefox --openssl --module --verbose --help"
         [uninstall]="--nssdb --chromium --firefox --openssl --verbose --help"
-        [audit]="--json --verbose --help"
+        [audit]="--json --device --expect-admin --address --timeout --verbose --help"
         [reset]="--yes --verbose --help"
         [refresh]="--address --all --timeout --verbose --help"
         [renew]="--address --all --force --timeout --verbose --help"
         [discover]="--json --timeout --verbose --help"
+        [device]="--address --timeout --yes --verbose --help"
     )
 
     if [[ $cword -eq 1 ]]; then
@@ -41,11 +42,15 @@ _settle()
         --role)
             COMPREPLY=($(compgen -W "admin user guest" -- "$cur"))
             return ;;
-        --payload|--code|--address|--name|--label|--timeout|--fingerprint|--scope)
+        --payload|--code|--address|--name|--label|--timeout|--fingerprint|--scope|--expect-admin)
             return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "${options[$command]}" -- "$cur"))
+    elif [[ $command == device && $cword -eq 2 ]]; then
+        COMPREPLY=($(compgen -W "revoke-client role" -- "$cur"))
+    elif [[ $command == device && ${words[2]} == role && $cword -eq 5 ]]; then
+        COMPREPLY=($(compgen -W "admin user guest" -- "$cur"))
     elif [[ $command == show || $command == remove ]]; then
         # Names, labels and fingerprints of what is trusted, without a prompt.
         local names
