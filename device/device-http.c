@@ -561,6 +561,9 @@ allowed (SoupServerMessage *msg, const HttpConn *hc, SettleDeviceAction action, 
   const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
   if (settle_device_access_decide (hc->ctx, hc->peer, origin, action, access))
     return TRUE;
+  g_printerr ("settle-device: refused %s %s from %s%s%s: %u %s\n", soup_server_message_get_method (msg),
+              g_uri_get_path (soup_server_message_get_uri (msg)), hc->peer_address, origin != NULL ? " for the origin " : "",
+              origin != NULL ? origin : "", access->status, access->reason);
   respond_error (msg, access->status, access->reason);
   return FALSE;
 }
@@ -760,7 +763,11 @@ serve_preflight (SoupServerMessage *msg, const HttpConn *hc)
   SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *out = soup_server_message_get_response_headers (msg);
   const char *origin = soup_message_headers_get_one (in, "Origin");
+  const char *pna = soup_message_headers_get_one (in, "Access-Control-Request-Private-Network");
+  const char *lna = soup_message_headers_get_one (in, "Access-Control-Request-Local-Network");
   soup_message_headers_replace (out, "Vary", "Origin");
+  g_printerr ("settle-device: preflight from %s for origin %s%s%s\n", hc->peer_address, origin != NULL ? origin : "(none)",
+              pna != NULL ? " (private network)" : "", lna != NULL ? " (local network)" : "");
   if (origin == NULL || !settle_device_origins_allowed (hc->ctx->origins, origin))
     {
       respond_error (msg, SOUP_STATUS_FORBIDDEN,
@@ -772,9 +779,9 @@ serve_preflight (SoupServerMessage *msg, const HttpConn *hc)
   soup_message_headers_replace (out, "Access-Control-Allow-Methods", "GET, POST, PUT");
   soup_message_headers_replace (out, "Access-Control-Allow-Headers", "Content-Type");
   soup_message_headers_replace (out, "Access-Control-Max-Age", "600");
-  if (g_strcmp0 (soup_message_headers_get_one (in, "Access-Control-Request-Private-Network"), "true") == 0)
+  if (g_strcmp0 (pna, "true") == 0)
     soup_message_headers_replace (out, "Access-Control-Allow-Private-Network", "true");
-  if (g_strcmp0 (soup_message_headers_get_one (in, "Access-Control-Request-Local-Network"), "true") == 0)
+  if (g_strcmp0 (lna, "true") == 0)
     soup_message_headers_replace (out, "Access-Control-Allow-Local-Network", "true");
   respond (msg, SOUP_STATUS_NO_CONTENT, "text/plain; charset=utf-8", "");
 }

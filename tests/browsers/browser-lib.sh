@@ -234,3 +234,18 @@ identity_issuer_cn() {
       sed -n 's/^ *Issuer: "CN=\([^,]*\),.*/\1/p'
   done | head -1
 }
+
+# browse_json B JSON: sends one request of driver.mjs (fetch, form, grant)
+# to the running browser B and reads its answer into R_OUTCOME, R_DETAIL,
+# R_TEXT.
+browse_json() {
+  local b=$1 fd_in fd_out line
+  eval "fd_in=\$B_IN_$b; fd_out=\$B_OUT_$b"
+  printf '%s\n' "$2" >&"$fd_in"
+  if ! read -r -t "$B_TIMEOUT" -u "$fd_out" line; then
+    R_OUTCOME=timeout R_DETAIL="no answer in ${B_TIMEOUT}s" R_TEXT=-
+  else
+    IFS=$'\t' read -r _ R_OUTCOME R_DETAIL R_TEXT <<<"$line"
+  fi
+  echo "$(date +%T.%N | cut -c1-12) $b $2 -> $R_OUTCOME ${R_DETAIL} ${R_TEXT}" >>"$B_ART/browse.log"
+}

@@ -8,6 +8,15 @@
 //
 // Requests (one JSON object per line on stdin):
 //   {"op":"open","url":"https://printer.local:PORT/","shot":"FILE.png"}
+//   {"op":"fetch","page":URL,"url":URL,"method":"GET","body":TEXT,"type":CONTENT_TYPE}
+//       loads `page`, then runs fetch(url, {credentials: "include"}) in it:
+//       "result fetched status=NNN <body>" or "result fetch-error <message> -"
+//   {"op":"form","page":URL,"url":URL}
+//       loads `page`, then submits a form (POST, x-www-form-urlencoded) to
+//       `url` from it, as a cross-site form does: "result loaded
+//       status=NNN <text>" or an error as for open
+//   {"op":"grant","origin":URL,"permission":NAME}   (Chromium only)
+//       Browser.setPermission: "result granted NAME -" or an error
 //   {"op":"quit"}
 // Answers (one line each on stdout, tab-separated):
 //   ready  <browser version>
@@ -57,6 +66,10 @@ async function launch() {
       '--password-store=basic', '--use-mock-keychain',
     ];
     if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
+    // SETTLE_DRIVER_CHROMIUM_ARGS: extra switches, one per line (the
+    // local-network tests: --ip-address-space-overrides and features).
+    for (const a of (process.env.SETTLE_DRIVER_CHROMIUM_ARGS || '').split('\n'))
+      if (a.trim()) args.push(a.trim());
     if (names.length)
       args.push('--host-resolver-rules=' + names.map((n) => `MAP ${n} 127.0.0.1`).join(', '));
     return puppeteer.launch({
@@ -180,6 +193,55 @@ async function open(browser, req) {
   }
 }
 
+// fetch and form: a page of one origin asking another (the device).
+async function fromPage(browser, req) {
+  log(req.op, req.page, '->', req.url);
+  const page = await browser.newPage();
+  // What Chromium says about a blocked request (CORS, local network).
+  page.on('console', (m) => log('console:', m.type(), m.text()));
+  page.on('requestfailed', (r) => log('request failed:', r.method(), r.url(), r.failure()?.errorText));
+  try {
+    const response = await page.goto(req.page, { waitUntil: 'load', timeout: opts.timeoutMs });
+    if (!response || !response.ok()) return ['result', 'error', `the page ${req.page} did not load`, '-'];
+    if (req.op === 'fetch') {
+      const r = await page.evaluate(async (q) => {
+        try {
+          const init = { method: q.method || 'GET', credentials: 'include', mode: 'cors' };
+          if (q.body !== undefined) { init.body = q.body; init.headers = { 'Content-Type': q.type || 'application/json' }; }
+          const res = await fetch(q.url, init);
+          return { status: res.status, text: await res.text() };
+        } catch (e) { return { error: `${e.name}: ${e.message}` }; }
+      }, req);
+      log('fetch answer', JSON.stringify(r).slice(0, 300));
+      if (r.error) return ['result', 'fetch-error', r.error, '-'];
+      return ['result', 'fetched', `status=${r.status}`, r.text.replace(/\s+/g, ' ').slice(0, 400)];
+    }
+    const nav = page.waitForNavigation({ waitUntil: 'load', timeout: opts.timeoutMs });
+    await page.evaluate((url) => {
+      const f = document.createElement('form');
+      f.method = 'POST'; f.action = url;
+      const i = document.createElement('input');
+      i.type = 'hidden'; i.name = 'role'; i.value = 'admin';
+      f.appendChild(i); document.body.appendChild(f); f.submit();
+    }, req.url);
+    const answer = await nav.catch((e) => e);
+    if (answer instanceof Error) {
+      const code = (answer.message.match(/net::(ERR_[A-Z_]+)/) || [])[1] || answer.message;
+      return ['result', classify(code), code, '-'];
+    }
+    const text = await page.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+    return ['result', 'loaded', `status=${answer ? answer.status() : 'none'}`, text.replace(/\s+/g, ' ').slice(0, 400)];
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+async function grant(browser, req) {
+  const context = browser.defaultBrowserContext();
+  await context.setPermission(req.origin, { permission: { name: req.permission }, state: 'granted' });
+  return ['result', 'granted', req.permission, '-'];
+}
+
 const browser = await launch();
 say('ready', await browser.version());
 const rl = createInterface({ input: process.stdin });
@@ -189,7 +251,9 @@ for await (const line of rl) {
   try { req = JSON.parse(line); } catch (e) { say('result', 'error', `bad request: ${e.message}`, '-'); continue; }
   if (req.op === 'quit') break;
   try {
-    say(...await open(browser, req));
+    if (req.op === 'fetch' || req.op === 'form') say(...await fromPage(browser, req));
+    else if (req.op === 'grant') say(...await grant(browser, req));
+    else say(...await open(browser, req));
   } catch (e) {
     say('result', 'error', e.message || e.stack || String(e), '-');
   }
