@@ -32,11 +32,15 @@ DEVICE=https://printer.local:$DPORT
 
 # An admin outside the browser (curl), the first client; then the browser's
 # computer pairs through settle (guest) and the admin makes it admin.
+FIRST_QR=$(cat "$T_DIR/dev.txt")
 check "an admin client pairs first (curl's)" \
   bash -c "test \"\$('$PAIR_CLIENT' '$T_DIR/dev.txt' admin '$T_DIR/adm.key' '$T_DIR/adm.pem')\" = admin"
 ADM=(--cert "$T_DIR/adm.pem" --key "$T_DIR/adm.key")
-for i in $(seq 50); do [ -s "$T_DIR/dev.png" ] && zbarimg -q --raw "$T_DIR/dev.png" 2>/dev/null | grep -q . && break; sleep 0.1; done
-sleep 0.5
+# The device shows a new code (text, then PNG) after each pairing.
+for i in $(seq 100); do
+  [ "$(cat "$T_DIR/dev.txt")" != "$FIRST_QR" ] && [ "$(zbarimg -q --raw "$T_DIR/dev.png" 2>/dev/null)" = "$(cat "$T_DIR/dev.txt")" ] && break
+  sleep 0.1
+done
 check "settle pair pairs this computer (granted guest)" "$SETTLE" pair --qr "$T_DIR/dev.png" --yes --role admin
 check "settle install --nssdb registers the module for Chromium" setup_chromium_nssdb
 ISSUER_CN=$(identity_issuer_cn)
@@ -62,25 +66,89 @@ EVIL=https://evil.alt:$EPORT
 check "the device's admin allows the app's origin" \
   test "$(curl -sk "${ADM[@]}" -X PUT -H 'Content-Type: application/json' -d "{\"origins\":[\"$APP\"]}" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$DPORT$W/origins")" = 200
 
-# Both sites public, the device on the local network, as at home.
-SWITCHES="--ip-address-space-overrides=127.0.0.1:$APORT=public,127.0.0.1:$EPORT=public,127.0.0.1:$DPORT=private${LNA_EXTRA:+
-$LNA_EXTRA}"
+# Both sites public, the device on the local network, as at home
+# (Chromium 156: --ip-address-space-overrides; docs/browsers.md).
+SWITCHES="--ip-address-space-overrides=127.0.0.1:$APORT=public,127.0.0.1:$EPORT=public,127.0.0.1:$DPORT=private"
 start_browser chromium printer.local,app.alt,evil.alt "" SETTLE_DRIVER_CLIENT_AUTH=1 "SETTLE_DRIVER_CHROMIUM_ARGS=$SWITCHES"
-if [ -n "${LNA_PERMISSION:-local-network-access}" ]; then
-  browse_json chromium "{\"op\":\"grant\",\"origin\":\"$APP\",\"permission\":\"${LNA_PERMISSION:-local-network-access}\"}"
-  echo "# grant: $R_OUTCOME $R_DETAIL"
-fi
 
 fetch_json() { printf '{"op":"fetch","page":"%s/","url":"%s%s"%s}' "$1" "$DEVICE" "$2" "${3:+,$3}"; }
+grant() { browse_json chromium "{\"op\":\"grant\",\"origin\":\"$1\",\"permission\":\"local-network\"}"; [ "$R_OUTCOME" = granted ]; }
+dev_log_has() { grep -Fq -- "$1" "$T_DIR/dev.log"; }
+bindings() { curl -sk "${ADM[@]}" "https://127.0.0.1:$DPORT$W/bindings"; }
+expect_fetch() {  # DESC OUTCOME DETAIL_ERE TEXT_GLOB JSON
+  browse_json chromium "$5"
+  if [ "$R_OUTCOME" = "$2" ] && [[ $R_DETAIL =~ ^($3)$ ]] && [[ $R_TEXT == $4 ]]; then
+    pass "$1"; echo "#   $R_DETAIL ${R_TEXT:0:120}"
+  else
+    fail "$1 (got $R_OUTCOME: $R_DETAIL ${R_TEXT:0:200})"; tail -5 "$B_ART/chromium-driver.log" | sed 's/^/#   /'
+  fi
+}
 
-browse_json chromium "$(fetch_json "$APP" $W/whoami)"
-echo "# $R_OUTCOME $R_DETAIL $R_TEXT"
-browse_json chromium "$(fetch_json "$APP" $W/bindings)"
-echo "# $R_OUTCOME $R_DETAIL ${R_TEXT:0:100}"
-browse_json chromium "$(fetch_json "$EVIL" $W/whoami)"
-echo "# $R_OUTCOME $R_DETAIL $R_TEXT"
+# ---- Chromium's own rule: no local-network permission, no request ----
+
+MARK=$(wc -l <"$T_DIR/dev.log")
+expect_fetch "without the local-network permission Chromium blocks the public page's fetch" \
+  fetch-error 'TypeError: Failed to fetch' '*' "$(fetch_json "$APP" $W/whoami)"
+check "Chromium said why: the local address space" \
+  grep -q "Permission was denied for this request to access the \`local\` address space" "$B_ART/chromium-driver.log"
+check "and the device saw nothing of it" test "$(sed -n "$((MARK + 1)),\$p" "$T_DIR/dev.log" | grep -c 'whoami')" = 0
+
+# ---- allowed origin + paired browser ----
+
+check "the local-network permission is granted to the app's origin (as the user's Allow would)" grant "$APP"
+expect_fetch "the allowed origin reads whoami with the paired client identity: admin" \
+  fetched 'status=200' "*\"role\":\"admin\"*\"fingerprint\":\"$ME\"*" "$(fetch_json "$APP" $W/whoami)"
+expect_fetch "and the bindings (admin, over the browser's client certificate)" \
+  fetched 'status=200' "*\"you\" : \"$ME\"*" "$(fetch_json "$APP" $W/bindings)"
+expect_fetch "a state-changing PUT with JSON from the allowed origin passes the CORS preflight and is done" \
+  fetched 'status=200' '*"version" : 1*' \
+  "$(fetch_json "$APP" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[\\\"$APP\\\"]}\"")"
+check "the device answered the preflight for the allowed origin" dev_log_has "preflight from 127.0.0.1 for origin $APP"
+grep 'preflight' "$T_DIR/dev.log" | sed 's/^/#   dev: /'
+
+# ---- another origin, even with the permission: the device refuses ----
+
+check "the permission is granted to the other origin too (a user who clicked Allow)" grant "$EVIL"
+SUM=$(bindings | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((c["fingerprint"], c["role"]) for c in d["clients"]), d["allowed_origins"])')
+expect_fetch "another origin's fetch with the paired identity gets nothing (the device answers 403 without CORS)" \
+  fetch-error 'TypeError: Failed to fetch' '*' "$(fetch_json "$EVIL" $W/whoami)"
+check "the device refused it for its origin (403)" dev_log_has "refused GET $W/whoami from 127.0.0.1 for the origin $EVIL: 403"
+expect_fetch "another origin's state-changing PUT fails at the preflight" \
+  fetch-error 'TypeError: Failed to fetch' '*' \
+  "$(fetch_json "$EVIL" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[\\\"$EVIL\\\"]}\"")"
+check "the device refused the preflight" dev_log_has "preflight from 127.0.0.1 for origin $EVIL"
 browse_json chromium "{\"op\":\"form\",\"page\":\"$EVIL/\",\"url\":\"$DEVICE$W/clients/$ME/revoke\"}"
-echo "# $R_OUTCOME $R_DETAIL $R_TEXT"
-grep -i "HTTPS request\|origin\|admin" "$T_DIR/dev.log" | sed 's/^/# dev: /'
-sed 's/^/# drv: /' "$B_ART/chromium-driver.log" | tail -30
+if [ "$R_OUTCOME" = loaded ] && [ "$R_DETAIL" = status=403 ]; then
+  pass "a cross-site form POST (CSRF) to revoke, with the paired identity, is 403"; echo "#   $R_TEXT"
+else
+  fail "a cross-site form POST (CSRF) to revoke is 403 (got $R_OUTCOME $R_DETAIL $R_TEXT)"
+fi
+check "the device refused it for its origin" dev_log_has "refused POST $W/clients/$ME/revoke from 127.0.0.1 for the origin $EVIL: 403"
+check "nothing changed on the device: clients, roles, origins" \
+  test "$(bindings | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((c["fingerprint"], c["role"]) for c in d["clients"]), d["allowed_origins"])')" = "$SUM"
+stop_browser chromium
+
+# ---- allowed origin, a browser without the identity: the device refuses ----
+
+H2=$T_DIR/home2; mkdir -p "$H2/.pki/nssdb"
+certutil -N -d "sql:$H2/.pki/nssdb" --empty-password
+certutil -A -d "sql:$H2/.pki/nssdb" -n device -t C,, -i "$T_DIR/dev/ca.pem"
+certutil -A -d "sql:$H2/.pki/nssdb" -n web -t C,, -i "$P/web.pem"
+start_browser chromium_u printer.local,app.alt,evil.alt "$T_DIR/chromium-u" HOME="$H2" "SETTLE_DRIVER_CHROMIUM_ARGS=$SWITCHES"
+browse_json chromium_u "{\"op\":\"grant\",\"origin\":\"$APP\",\"permission\":\"local-network\"}"
+browse_json chromium_u "$(fetch_json "$APP" $W/whoami)"
+if [ "$R_OUTCOME" = fetched ] && [ "$R_DETAIL" = status=401 ] && [[ $R_TEXT == *'client certificate'* ]]; then
+  pass "a browser without the identity, on the allowed origin: the device answers 401"; echo "#   $R_TEXT"
+else
+  fail "a browser without the identity is refused with 401 (got $R_OUTCOME $R_DETAIL $R_TEXT)"
+fi
+browse_json chromium_u "$(fetch_json "$APP" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[]}\"")"
+if [ "$R_OUTCOME" = fetched ] && [ "$R_DETAIL" = status=401 ]; then
+  pass "and cannot change anything (401)"
+else
+  fail "an unpaired browser cannot change anything (got $R_OUTCOME $R_DETAIL $R_TEXT)"
+fi
+bindings >"$T_DIR/bindings.json"
+check "the origins are still the app's alone" \
+  python3 -c "import json; assert json.load(open('$T_DIR/bindings.json'))['allowed_origins'] == ['$APP']"
 done_testing
