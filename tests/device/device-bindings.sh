@@ -56,28 +56,8 @@ check "the device CA chain is there: fingerprint and PEM of ca.pem" \
   bash -c "test \"\$(python3 -c \"import json; d=json.load(open('$T_DIR/bindings1.json')); print(d['ca']['certificates'][0]['sha256'])\")\" = \"\$(openssl x509 -in '$STATE/ca.pem' -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)\""
 check "the factory-reset epoch and its start are there" \
   test "$(json "len(d['factory_reset']['epoch'])==32 and d['factory_reset']['since'].endswith('Z')")" = True
-check "the document follows schema/bindings.schema.json (required members)" \
-  python3 - "$SOURCE_ROOT/schema/bindings.schema.json" "$T_DIR/bindings1.json" <<'PY'
-import json, sys
-schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
-def walk(s, v, path):
-    t = s.get("type")
-    types = t if isinstance(t, list) else [t] if t else []
-    pytypes = {"object": dict, "array": list, "string": str, "integer": int, "null": type(None), "boolean": bool}
-    if types and not any(isinstance(v, pytypes[x]) for x in types):
-        sys.exit(f"{path}: {type(v).__name__} is not {types}")
-    if isinstance(v, dict):
-        for r in s.get("required", []):
-            if r not in v: sys.exit(f"{path}: {r} missing")
-        if s.get("additionalProperties") is False:
-            for k in v:
-                if k not in s.get("properties", {}): sys.exit(f"{path}: {k} not in the schema")
-        for k, sub in s.get("properties", {}).items():
-            if k in v: walk(sub, v[k], path + "." + k)
-    if isinstance(v, list) and "items" in s:
-        for i, x in enumerate(v): walk(s["items"], x, f"{path}[{i}]")
-walk(schema, doc, "$")
-PY
+check "the document is valid against schema/bindings.schema.json (python3-jsonschema)" \
+  python3 "$SOURCE_ROOT/tests/lifecycle/check-json.py" "$SOURCE_ROOT/schema" bindings.schema.json "$T_DIR/bindings1.json"
 check "the enrolments on disk record the epoch too" grep -q '"epoch"' "$STATE/enrolments.json"
 
 # ---- a guest or a stranger changes nothing ----
@@ -172,6 +152,8 @@ check "nothing changed on disk" test "$(enrolments_sum)" = "$SUM1"
 check "an admin makes the guest admin (200)" \
   test "$(code "${A[@]}" -H 'Content-Type: application/json' -d '{"role":"admin"}' "$URL$W/clients/$G_FP/role")" = 200
 check "whoami says admin for it now" bash -c "curl -sk ${G[*]} '$URL$W/whoami' | grep -q '\"role\":\"admin\"'"
+check "after a role change the bindings are still valid against the schema" \
+  bash -c "curl -sk ${A[*]} '$URL$BINDINGS' >'$T_DIR/bindings2.json' && python3 '$SOURCE_ROOT/tests/lifecycle/check-json.py' '$SOURCE_ROOT/schema' bindings.schema.json '$T_DIR/bindings2.json'"
 check "the bindings say who set the role" \
   bash -c "test \"\$(curl -sk ${A[*]} '$URL$BINDINGS' | python3 -c \"import json,sys; d=json.load(sys.stdin); print([c['role_set_by'] for c in d['clients'] if c['fingerprint']=='$G_FP'][0])\")\" = '$A_FP'"
 check "the second admin demotes the first (200)" \
