@@ -107,4 +107,7 @@ check "a device that is not there is a failure (exit 1), not a flag" \
   bash -c "'$SETTLE' audit --device printer.local --address 127.0.0.1:1 --timeout 2; test \$? = 1"
 check_fails "a name that was never paired is a failure" "printer2|no record|not found|No " \
   "$SETTLE" audit --device printer2.local
+stop_device dev
+check "no sanitizer report in the device log (leaks are reported at exit)" \
+  bash -c "if grep -Eq 'Sanitizer|runtime error' '$T_DIR/dev.log'; then cat '$T_DIR/dev.log'; exit 1; fi"
 done_testing
