@@ -134,7 +134,7 @@ H2=$T_DIR/home2; mkdir -p "$H2/.pki/nssdb"
 certutil -N -d "sql:$H2/.pki/nssdb" --empty-password
 certutil -A -d "sql:$H2/.pki/nssdb" -n device -t C,, -i "$T_DIR/dev/ca.pem"
 certutil -A -d "sql:$H2/.pki/nssdb" -n web -t C,, -i "$P/web.pem"
-start_browser chromium_u printer.local,app.alt,evil.alt "$T_DIR/chromium-u" HOME="$H2" "SETTLE_DRIVER_CHROMIUM_ARGS=$SWITCHES"
+start_browser chromium_u printer.local,app.alt,evil.alt "$T_DIR/chromium-u" HOME="$H2" XDG_DATA_HOME="$H2/.local/share" "SETTLE_DRIVER_CHROMIUM_ARGS=$SWITCHES"
 browse_json chromium_u "{\"op\":\"grant\",\"origin\":\"$APP\",\"permission\":\"local-network\"}"
 browse_json chromium_u "$(fetch_json "$APP" $W/whoami)"
 if [ "$R_OUTCOME" = fetched ] && [ "$R_DETAIL" = status=401 ] && [[ $R_TEXT == *'client certificate'* ]]; then
