@@ -1,6 +1,7 @@
 #!/bin/bash
-# Issue 16, REQ-TRANS-04 and the confused deputy: headless Chromium on a
-# page of an origin it treats as public fetches the reference device
+# Issue 16, REQ-TRANS-04 and the confused deputy: headless Chromium 156
+# and Firefox ESR 153 (each across its own Local Network Access rules), on
+# a page of an origin treated as public, fetch the reference device
 # (printer.local, paired through settle, the client identity from the
 # module's slot) across its local-network rules.  The device answers CORS
 # and local-network preflights only for origins its admin allowed, and
@@ -8,10 +9,11 @@
 # every request without a client certificate it enrolled:
 #   - allowed origin + paired browser: whoami and the bindings (admin) load;
 #   - another origin, same paired browser: refused by the device (403);
-#   - allowed origin, a browser without the identity: refused (401);
+#   - allowed origin, a browser without the identity: refused (401,
+#     Chromium);
 #   - a cross-site form POST from another origin's page: 403, nothing
 #     changed on the device.
-# Which switches and permissions Chromium needs: docs/browsers.md.
+# Which switches, prefs and permissions the browsers need: docs/browsers.md.
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
 need_tool curl zbarimg
@@ -66,67 +68,86 @@ EVIL=https://evil.alt:$EPORT
 check "the device's admin allows the app's origin" \
   test "$(curl -sk "${ADM[@]}" -X PUT -H 'Content-Type: application/json' -d "{\"origins\":[\"$APP\"]}" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$DPORT$W/origins")" = 200
 
-# Both sites public, the device on the local network, as at home
-# (Chromium 156: --ip-address-space-overrides; docs/browsers.md).
-SWITCHES="--ip-address-space-overrides=127.0.0.1:$APORT=public,127.0.0.1:$EPORT=public,127.0.0.1:$DPORT=private"
-start_browser chromium printer.local,app.alt,evil.alt "" SETTLE_DRIVER_CLIENT_AUTH=1 "SETTLE_DRIVER_CHROMIUM_ARGS=$SWITCHES"
+# Both sites public, the device on the local network, as at home.
+# Chromium 156: --ip-address-space-overrides; Firefox ESR 153:
+# network.lna.address_space.*.override (docs/browsers.md).
+CHROMIUM_SWITCHES="--ip-address-space-overrides=127.0.0.1:$APORT=public,127.0.0.1:$EPORT=public,127.0.0.1:$DPORT=private"
+FIREFOX_PREFS="{\"network.lna.prompt.timeout\":3000,\"network.lna.address_space.public.override\":\"127.0.0.1:$APORT,127.0.0.1:$EPORT\",\"network.lna.address_space.private.override\":\"127.0.0.1:$DPORT\"}"
+check "settle install --firefox registers the module in the Firefox profile" setup_firefox_profile
 
 fetch_json() { printf '{"op":"fetch","page":"%s/","url":"%s%s"%s}' "$1" "$DEVICE" "$2" "${3:+,$3}"; }
-grant() { browse_json chromium "{\"op\":\"grant\",\"origin\":\"$1\",\"permission\":\"local-network\"}"; [ "$R_OUTCOME" = granted ]; }
-dev_log_has() { grep -Fq -- "$1" "$T_DIR/dev.log"; }
 bindings() { curl -sk "${ADM[@]}" "https://127.0.0.1:$DPORT$W/bindings"; }
-expect_fetch() {  # DESC OUTCOME DETAIL_ERE TEXT_GLOB JSON
-  browse_json chromium "$5"
-  if [ "$R_OUTCOME" = "$2" ] && [[ $R_DETAIL =~ ^($3)$ ]] && [[ $R_TEXT == $4 ]]; then
-    pass "$1"; echo "#   $R_DETAIL ${R_TEXT:0:120}"
-  else
-    fail "$1 (got $R_OUTCOME: $R_DETAIL ${R_TEXT:0:200})"; tail -5 "$B_ART/chromium-driver.log" | sed 's/^/#   /'
-  fi
+# What the device logged since line $MARK.
+dev_log_has() { sed -n "$((MARK + 1)),\$p" "$T_DIR/dev.log" | grep -Fq -- "$1"; }
+device_state() {
+  bindings | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((c["fingerprint"], c["role"]) for c in d["clients"]), d["allowed_origins"])'
 }
 
-# ---- Chromium's own rule: no local-network permission, no request ----
+# scenario B: the whole story in browser B (chromium or firefox).
+scenario() {
+  local B=$1
+  MARK=$(wc -l <"$T_DIR/dev.log")
+  if [ "$B" = chromium ]; then
+    start_browser chromium printer.local,app.alt,evil.alt "" SETTLE_DRIVER_CLIENT_AUTH=1 "SETTLE_DRIVER_CHROMIUM_ARGS=$CHROMIUM_SWITCHES"
+  else
+    start_browser firefox printer.local,app.alt,evil.alt "" SETTLE_DRIVER_CLIENT_AUTH=1 "SETTLE_DRIVER_FIREFOX_PREFS=$FIREFOX_PREFS"
+  fi
+  grant() { browse_json "$B" "{\"op\":\"grant\",\"origin\":\"$1\",\"permission\":\"local-network\"}"; [ "$R_OUTCOME" = granted ]; }
+  expect_fetch() {  # DESC OUTCOME DETAIL_ERE TEXT_GLOB JSON
+    browse_json "$B" "$5"
+    if [ "$R_OUTCOME" = "$2" ] && [[ $R_DETAIL =~ ^($3)$ ]] && [[ $R_TEXT == $4 ]]; then
+      pass "$B: $1"; echo "#   $R_DETAIL ${R_TEXT:0:120}"
+    else
+      fail "$B: $1 (got $R_OUTCOME: $R_DETAIL ${R_TEXT:0:200})"; tail -5 "$B_ART/$B-driver.log" | sed 's/^/#   /'
+    fi
+  }
 
-MARK=$(wc -l <"$T_DIR/dev.log")
-expect_fetch "without the local-network permission Chromium blocks the public page's fetch" \
-  fetch-error 'TypeError: Failed to fetch' '*' "$(fetch_json "$APP" $W/whoami)"
-check "Chromium said why: the local address space" \
-  grep -q "Permission was denied for this request to access the \`local\` address space" "$B_ART/chromium-driver.log"
-check "and the device saw nothing of it" test "$(sed -n "$((MARK + 1)),\$p" "$T_DIR/dev.log" | grep -c 'whoami')" = 0
+  # The browser's own rule: no local-network permission, no request.
+  expect_fetch "without the local-network permission the browser blocks the public page's fetch" \
+    fetch-error 'TypeError: .*' '*' "$(fetch_json "$APP" $W/whoami)"
+  if [ "$B" = chromium ]; then
+    check "chromium: it said why: the local address space" \
+      grep -q "Permission was denied for this request to access the \`local\` address space" "$B_ART/chromium-driver.log"
+  else
+    check "firefox: it said why: NS_ERROR_LOCAL_NETWORK_ACCESS_DENIED (the prompt timed out)" \
+      grep -q "NS_ERROR_LOCAL_NETWORK_ACCESS_DENIED" "$B_ART/firefox-driver.log"
+  fi
+  check "$B: and the device saw nothing of it" bash -c "! sed -n '$((MARK + 1)),\$p' '$T_DIR/dev.log' | grep -q whoami"
 
-# ---- allowed origin + paired browser ----
+  # Allowed origin + paired browser.
+  check "$B: the local-network permission is granted to the app's origin (as the user's Allow would)" grant "$APP"
+  expect_fetch "the allowed origin reads whoami with the paired client identity: admin" \
+    fetched 'status=200' "*\"role\":\"admin\"*\"fingerprint\":\"$ME\"*" "$(fetch_json "$APP" $W/whoami)"
+  expect_fetch "and the bindings (admin, over the browser's client certificate)" \
+    fetched 'status=200' "*\"you\" : \"$ME\"*" "$(fetch_json "$APP" $W/bindings)"
+  expect_fetch "a state-changing PUT with JSON from the allowed origin passes the CORS preflight and is done" \
+    fetched 'status=200' '*"version" : 1*' \
+    "$(fetch_json "$APP" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[\\\"$APP\\\"]}\"")"
+  check "$B: the device answered the preflight for the allowed origin" dev_log_has "preflight from 127.0.0.1 for origin $APP"
+  sed -n "$((MARK + 1)),\$p" "$T_DIR/dev.log" | grep 'preflight' | sed "s/^/#   $B: dev: /"
 
-check "the local-network permission is granted to the app's origin (as the user's Allow would)" grant "$APP"
-expect_fetch "the allowed origin reads whoami with the paired client identity: admin" \
-  fetched 'status=200' "*\"role\":\"admin\"*\"fingerprint\":\"$ME\"*" "$(fetch_json "$APP" $W/whoami)"
-expect_fetch "and the bindings (admin, over the browser's client certificate)" \
-  fetched 'status=200' "*\"you\" : \"$ME\"*" "$(fetch_json "$APP" $W/bindings)"
-expect_fetch "a state-changing PUT with JSON from the allowed origin passes the CORS preflight and is done" \
-  fetched 'status=200' '*"version" : 1*' \
-  "$(fetch_json "$APP" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[\\\"$APP\\\"]}\"")"
-check "the device answered the preflight for the allowed origin" dev_log_has "preflight from 127.0.0.1 for origin $APP"
-grep 'preflight' "$T_DIR/dev.log" | sed 's/^/#   dev: /'
-
-# ---- another origin, even with the permission: the device refuses ----
-
-check "the permission is granted to the other origin too (a user who clicked Allow)" grant "$EVIL"
-SUM=$(bindings | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((c["fingerprint"], c["role"]) for c in d["clients"]), d["allowed_origins"])')
-expect_fetch "another origin's fetch with the paired identity gets nothing (the device answers 403 without CORS)" \
-  fetch-error 'TypeError: Failed to fetch' '*' "$(fetch_json "$EVIL" $W/whoami)"
-check "the device refused it for its origin (403)" dev_log_has "refused GET $W/whoami from 127.0.0.1 for the origin $EVIL: 403"
-expect_fetch "another origin's state-changing PUT fails at the preflight" \
-  fetch-error 'TypeError: Failed to fetch' '*' \
-  "$(fetch_json "$EVIL" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[\\\"$EVIL\\\"]}\"")"
-check "the device refused the preflight" dev_log_has "preflight from 127.0.0.1 for origin $EVIL"
-browse_json chromium "{\"op\":\"form\",\"page\":\"$EVIL/\",\"url\":\"$DEVICE$W/clients/$ME/revoke\"}"
-if [ "$R_OUTCOME" = loaded ] && [ "$R_DETAIL" = status=403 ]; then
-  pass "a cross-site form POST (CSRF) to revoke, with the paired identity, is 403"; echo "#   $R_TEXT"
-else
-  fail "a cross-site form POST (CSRF) to revoke is 403 (got $R_OUTCOME $R_DETAIL $R_TEXT)"
-fi
-check "the device refused it for its origin" dev_log_has "refused POST $W/clients/$ME/revoke from 127.0.0.1 for the origin $EVIL: 403"
-check "nothing changed on the device: clients, roles, origins" \
-  test "$(bindings | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((c["fingerprint"], c["role"]) for c in d["clients"]), d["allowed_origins"])')" = "$SUM"
-stop_browser chromium
+  # Another origin, even with the permission: the device refuses.
+  check "$B: the permission is granted to the other origin too (a user who clicked Allow)" grant "$EVIL"
+  local before; before=$(device_state)
+  expect_fetch "another origin's fetch with the paired identity gets nothing (the device answers 403 without CORS)" \
+    fetch-error 'TypeError: .*' '*' "$(fetch_json "$EVIL" $W/whoami)"
+  check "$B: the device refused it for its origin (403)" dev_log_has "refused GET $W/whoami from 127.0.0.1 for the origin $EVIL: 403"
+  expect_fetch "another origin's state-changing PUT fails at the preflight" \
+    fetch-error 'TypeError: .*' '*' \
+    "$(fetch_json "$EVIL" $W/origins "\"method\":\"PUT\",\"body\":\"{\\\"origins\\\":[\\\"$EVIL\\\"]}\"")"
+  check "$B: the device refused the preflight" dev_log_has "preflight from 127.0.0.1 for origin $EVIL"
+  browse_json "$B" "{\"op\":\"form\",\"page\":\"$EVIL/\",\"url\":\"$DEVICE$W/clients/$ME/revoke\"}"
+  if [ "$R_OUTCOME" = loaded ] && [ "$R_DETAIL" = status=403 ]; then
+    pass "$B: a cross-site form POST (CSRF) to revoke, with the paired identity, is 403"; echo "#   $R_TEXT"
+  else
+    fail "$B: a cross-site form POST (CSRF) to revoke is 403 (got $R_OUTCOME $R_DETAIL $R_TEXT)"
+  fi
+  check "$B: the device refused it for its origin" dev_log_has "refused POST $W/clients/$ME/revoke from 127.0.0.1 for the origin $EVIL: 403"
+  check "$B: nothing changed on the device: clients, roles, origins" test "$(device_state)" = "$before"
+  stop_browser "$B"
+}
+scenario chromium
+scenario firefox
 
 # ---- allowed origin, a browser without the identity: the device refuses ----
 
@@ -134,7 +155,7 @@ H2=$T_DIR/home2; mkdir -p "$H2/.pki/nssdb"
 certutil -N -d "sql:$H2/.pki/nssdb" --empty-password
 certutil -A -d "sql:$H2/.pki/nssdb" -n device -t C,, -i "$T_DIR/dev/ca.pem"
 certutil -A -d "sql:$H2/.pki/nssdb" -n web -t C,, -i "$P/web.pem"
-start_browser chromium_u printer.local,app.alt,evil.alt "$T_DIR/chromium-u" HOME="$H2" XDG_DATA_HOME="$H2/.local/share" "SETTLE_DRIVER_CHROMIUM_ARGS=$SWITCHES"
+start_browser chromium_u printer.local,app.alt,evil.alt "$T_DIR/chromium-u" HOME="$H2" XDG_DATA_HOME="$H2/.local/share" "SETTLE_DRIVER_CHROMIUM_ARGS=$CHROMIUM_SWITCHES"
 browse_json chromium_u "{\"op\":\"grant\",\"origin\":\"$APP\",\"permission\":\"local-network\"}"
 browse_json chromium_u "$(fetch_json "$APP" $W/whoami)"
 if [ "$R_OUTCOME" = fetched ] && [ "$R_DETAIL" = status=401 ] && [[ $R_TEXT == *'client certificate'* ]]; then

@@ -98,6 +98,9 @@ async function launch() {
   // Mutual TLS without a dialog: what an administrator sets for users
   // whose devices ask for their identity (docs/browsers.md).
   if (clientAuth) prefs['security.default_personal_cert'] = 'Select Automatically';
+  // SETTLE_DRIVER_FIREFOX_PREFS: more prefs, a JSON object (the
+  // local-network tests: network.lna.*).
+  Object.assign(prefs, JSON.parse(process.env.SETTLE_DRIVER_FIREFOX_PREFS || '{}'));
   return puppeteer.launch({
     browser: 'firefox', protocol: 'webDriverBiDi',
     executablePath: process.env.FIREFOX || '/usr/bin/firefox-esr',
