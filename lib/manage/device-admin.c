@@ -26,8 +26,7 @@
 typedef struct {
   SettleRecord *record;
   SettleEndpoint *endpoint;
-  X509 *anchor, *cert;
-  EVP_PKEY *key;
+  SettleClientIdentity id;
   SettleDeviceHttps https;
 } DeviceLink;
 
@@ -36,31 +35,7 @@ device_link_clear (DeviceLink *l)
 {
   settle_record_free (l->record);
   settle_endpoint_free (l->endpoint);
-  X509_free (l->anchor);
-  X509_free (l->cert);
-  EVP_PKEY_free (l->key);
-}
-
-static X509 *
-x509_from_bytes (GBytes *der)
-{
-  gsize len = 0;
-  const unsigned char *p = der != NULL ? g_bytes_get_data (der, &len) : NULL;
-  X509 *cert = p != NULL ? d2i_X509 (NULL, &p, (long) len) : NULL;
-  ERR_clear_error ();
-  return cert;
-}
-
-static EVP_PKEY *
-key_from_pem (GBytes *pem)
-{
-  gsize len = 0;
-  const void *data = g_bytes_get_data (pem, &len);
-  BIO *bio = BIO_new_mem_buf (data, (int) len);
-  EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
-  BIO_free (bio);
-  ERR_clear_error ();
-  return key;
+  settle_client_identity_clear (&l->id);
 }
 
 static gboolean
@@ -80,23 +55,16 @@ device_link_open (SettleManager *manager, const SettleDeviceTarget *target, Devi
   GBytes *key_pem = settle_manager_client_key (manager, l->record, error);
   if (key_pem == NULL)
     return FALSE;
-  l->key = key_from_pem (key_pem);
+  gboolean loaded = settle_client_identity_load (&l->id, l->record, key_pem, error);
   settle_secure_bytes_free (key_pem);
-  l->anchor = x509_from_bytes (l->record->anchor_der);
-  l->cert = x509_from_bytes (l->record->client_cert_der);
-  if (l->key == NULL || l->anchor == NULL || l->cert == NULL || X509_check_private_key (l->cert, l->key) != 1)
-    {
-      ERR_clear_error ();
-      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                   "The stored anchor, client certificate or client key of \"%s\" cannot be used.", l->record->label);
-      return FALSE;
-    }
+  if (!loaded)
+    return FALSE;
   l->endpoint = settle_device_endpoint (l->record, target->address, error);
   if (l->endpoint == NULL)
     return FALSE;
   l->https = (SettleDeviceHttps) {
     .name = l->record->names[0], .host = l->endpoint->host, .port = l->endpoint->port,
-    .timeout_ms = (guint) target->timeout_s * 1000u, .anchor = l->anchor, .cert = l->cert, .key = l->key,
+    .timeout_ms = (guint) target->timeout_s * 1000u, .anchor = l->id.anchor, .cert = l->id.cert, .key = l->id.key,
   };
   return TRUE;
 }
@@ -358,7 +326,7 @@ settle_manager_audit_device (SettleManager *manager, const SettleDeviceTarget *t
   if (body != NULL)
     {
       a->label = g_strdup (l.record->label);
-      a->pinned = spki_sha256 (l.anchor);
+      a->pinned = spki_sha256 (l.id.anchor);
       ok = parse_bindings (a, body, expected_admins, error);
       if (ok)
         flag_bindings (a);
@@ -385,7 +353,7 @@ device_change (SettleManager *manager, const SettleDeviceTarget *target, const c
   gboolean ok = device_link_open (manager, target, &l, error);
   if (ok && !yes)
     {
-      g_autofree char *mine = spki_sha256 (l.cert);
+      g_autofree char *mine = spki_sha256 (l.id.cert);
       SettleQuestion question = {
         .kind = SETTLE_QUESTION_DEVICE_CHANGE,
         .record = l.record,

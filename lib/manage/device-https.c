@@ -7,11 +7,69 @@
 #include <curl/curl.h>
 #include <json-glib/json-glib.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "settle-device-https.h"
 #include "settle-endpoint.h"
 #include "settle-error.h"
+
+/* ---- this computer's identity for a device ---- */
+
+X509 *
+settle_cert_from_der_exact (GBytes *der)
+{
+  gsize len = 0;
+  const unsigned char *start = der != NULL ? g_bytes_get_data (der, &len) : NULL;
+  const unsigned char *p = start;
+  X509 *cert = start != NULL ? d2i_X509 (NULL, &p, (long) len) : NULL;
+  if (cert != NULL && (gsize) (p - start) != len)
+    g_clear_pointer (&cert, X509_free);
+  ERR_clear_error ();
+  return cert;
+}
+
+/* The PEM text goes through a read-only memory BIO over the caller's
+ * (secure) bytes; nothing is copied. */
+static EVP_PKEY *
+key_from_pem (GBytes *pem)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (pem, &len);
+  BIO *bio = BIO_new_mem_buf (data, (int) len);
+  EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+  BIO_free (bio);
+  ERR_clear_error ();
+  return key;
+}
+
+gboolean
+settle_client_identity_load (SettleClientIdentity *id, const SettleRecord *record, GBytes *key_pem, GError **error)
+{
+  id->anchor = settle_cert_from_der_exact (record->anchor_der);
+  id->cert = settle_cert_from_der_exact (record->client_cert_der);
+  id->key = key_pem != NULL ? key_from_pem (key_pem) : NULL;
+  if (id->anchor == NULL || id->cert == NULL)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                 "The stored anchor or client certificate of \"%s\" cannot be read.", record->label);
+  else if (id->key == NULL || X509_check_private_key (id->cert, id->key) != 1)
+    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                 "The stored client key of \"%s\" does not belong to its client certificate.", record->label);
+  else
+    return TRUE;
+  ERR_clear_error ();
+  return FALSE;
+}
+
+void
+settle_client_identity_clear (SettleClientIdentity *id)
+{
+  g_clear_pointer (&id->anchor, X509_free);
+  g_clear_pointer (&id->cert, X509_free);
+  g_clear_pointer (&id->key, EVP_PKEY_free);
+}
+
+/* ---- the request ---- */
 
 /* CURLOPT_SSL_CTX_FUNCTION: called on libcurl's SSL_CTX before the
  * handshake, after libcurl loaded its own verify locations, which the

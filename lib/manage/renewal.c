@@ -22,9 +22,7 @@
 typedef struct {
   char *where;         /* "host:port" for messages */
   const char *name;    /* borrowed: the device name it must prove */
-  X509 *anchor;        /* the CA the record trusts */
-  X509 *cert;          /* the current client certificate */
-  EVP_PKEY *key;       /* and its key */
+  SettleClientIdentity id;  /* the CA the record trusts, the current client certificate and its key */
   char *role;          /* the role it carries, which the new one must keep */
   EVP_PKEY *new_key;   /* the fresh key the new certificate is for */
 } Renewal;
@@ -33,9 +31,7 @@ static void
 renewal_state_clear (Renewal *r)
 {
   g_free (r->where);
-  X509_free (r->anchor);
-  X509_free (r->cert);
-  EVP_PKEY_free (r->key);
+  settle_client_identity_clear (&r->id);
   g_free (r->role);
   EVP_PKEY_free (r->new_key);
 }
@@ -48,20 +44,6 @@ settle_renewal_clear (SettleRenewal *renewal)
 }
 
 /* ---- certificates and keys ---- */
-
-/* Exactly one DER certificate (owned), else NULL. */
-static X509 *
-cert_from_der (GBytes *der)
-{
-  gsize len = 0;
-  const unsigned char *start = g_bytes_get_data (der, &len);
-  const unsigned char *p = start;
-  X509 *cert = d2i_X509 (NULL, &p, (long) len);
-  if (cert != NULL && (gsize) (p - start) != len)
-    g_clear_pointer (&cert, X509_free);
-  ERR_clear_error ();
-  return cert;
-}
 
 /* The device puts the role it granted in the OU (ceremony-server.c). */
 static char *
@@ -80,7 +62,7 @@ cert_role (X509 *cert)
 gint64
 settle_renewal_cert_expiry (GBytes *cert_der)
 {
-  X509 *cert = cert_from_der (cert_der);
+  X509 *cert = settle_cert_from_der_exact (cert_der);
   gint64 expiry = cert != NULL ? settle_cert_not_after (cert) : 0;
   X509_free (cert);
   return expiry;
@@ -89,42 +71,25 @@ settle_renewal_cert_expiry (GBytes *cert_der)
 char *
 settle_renewal_cert_role (GBytes *cert_der)
 {
-  X509 *cert = cert_from_der (cert_der);
+  X509 *cert = settle_cert_from_der_exact (cert_der);
   char *role = cert != NULL ? cert_role (cert) : NULL;
   X509_free (cert);
   return role;
 }
 
-static EVP_PKEY *
-key_from_pem (GBytes *pem)
-{
-  gsize len = 0;
-  const void *data = g_bytes_get_data (pem, &len);
-  BIO *bio = BIO_new_mem_buf (data, (int) len);
-  EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
-  BIO_free (bio);
-  ERR_clear_error ();
-  return key;
-}
-
-/* Secure-heap BIO: the PEM text is wiped when the BIO is freed. */
 static gboolean
 load_identity (Renewal *r, const SettleRecord *record, GBytes *current_key_pem, GError **error)
 {
-  r->anchor = cert_from_der (record->anchor_der);
-  r->cert = cert_from_der (record->client_cert_der);
-  r->key = key_from_pem (current_key_pem);
-  r->role = r->cert != NULL ? cert_role (r->cert) : NULL;
-  if (r->anchor == NULL || r->cert == NULL || r->role == NULL)
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                 "The stored anchor or client certificate of \"%s\" cannot be read.", record->label);
-  else if (r->key == NULL || X509_check_private_key (r->cert, r->key) != 1)
-    g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
-                 "The stored client key of \"%s\" does not belong to its client certificate.", record->label);
-  else
-    return TRUE;
-  ERR_clear_error ();
-  return FALSE;
+  if (!settle_client_identity_load (&r->id, record, current_key_pem, error))
+    return FALSE;
+  r->role = cert_role (r->id.cert);
+  if (r->role == NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
+                   "The stored client certificate of \"%s\" carries no role.", record->label);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* A CSR (DER, owned) for a fresh P-256 key, which lands in r->new_key. */
@@ -144,7 +109,7 @@ post_request (const Renewal *r, GBytes *csr_der, const SettleRenewalTarget *targ
 {
   SettleDeviceHttps device = {
     .name = r->name, .host = target->host, .port = target->port, .timeout_ms = target->timeout_ms,
-    .anchor = r->anchor, .cert = r->cert, .key = r->key,
+    .anchor = r->id.anchor, .cert = r->id.cert, .key = r->id.key,
   };
   return settle_device_https_request (&device, "POST", RENEW_PATH, "application/pkcs10", csr_der, status, error);
 }
@@ -172,7 +137,7 @@ answer_problem (const Renewal *r, X509 *cert)
 
   if (cert == NULL)
     problem = "is not one DER certificate";
-  else if (X509_check_issued (r->anchor, cert) != X509_V_OK || X509_verify (cert, X509_get0_pubkey (r->anchor)) != 1)
+  else if (X509_check_issued (r->id.anchor, cert) != X509_V_OK || X509_verify (cert, X509_get0_pubkey (r->id.anchor)) != 1)
     problem = "is not issued by the device CA this computer trusts";
   else if (EVP_PKEY_eq (X509_get0_pubkey (cert), r->new_key) != 1)
     problem = "is not for the fresh key this computer sent";
@@ -188,7 +153,7 @@ answer_problem (const Renewal *r, X509 *cert)
 static gboolean
 take_answer (const Renewal *r, GBytes *body, SettleRenewal *out, GError **error)
 {
-  X509 *cert = cert_from_der (body);
+  X509 *cert = settle_cert_from_der_exact (body);
   const char *problem = answer_problem (r, cert);
 
   X509_free (cert);

@@ -11,7 +11,27 @@
 #include <glib.h>
 #include <openssl/x509.h>
 
+#include "settle-record.h"
+
 G_BEGIN_DECLS
+
+/* This computer's side of a paired record: the anchor it trusts for the
+ * device, its client certificate and the key (all owned). */
+typedef struct {
+  X509 *anchor;
+  X509 *cert;
+  EVP_PKEY *key;
+} SettleClientIdentity;
+
+/* Loads `record`'s anchor and client certificate and `key_pem`
+ * (borrowed: its client key, PEM); SETTLE_ERROR_FORMAT when one cannot be
+ * read or the key does not belong to the certificate.  Clear `id` with
+ * settle_client_identity_clear() either way. */
+gboolean settle_client_identity_load (SettleClientIdentity *id, const SettleRecord *record, GBytes *key_pem,
+                                      GError **error);
+void settle_client_identity_clear (SettleClientIdentity *id);
+/* Exactly one DER certificate (owned), else NULL. */
+X509 *settle_cert_from_der_exact (GBytes *der);
 
 #define SETTLE_DEVICE_HTTPS_MAX (8 * 1024 * 1024)
 
