@@ -146,6 +146,8 @@ subject_cn (X509 *cert)
   return cn;
 }
 
+static gint index_of_serial_locked (SettleDeviceEnrolments *e, const char *serial);
+
 static JsonObject *
 entry_new (X509 *cert, const char *role, const char *peer_address, const char *epoch,
            const char *renewed_spki)
@@ -179,6 +181,14 @@ settle_device_enrolments_add (SettleDeviceEnrolments *e, X509 *cert, const char 
   gboolean ok = json_array_get_length (e->list) < ENROLMENTS_MAX;
   if (!ok)
     enrol_error (error, e->path, "too many enrolments; reset the device.");
+  /* A renewal whose certificate an admin revoked meanwhile adds nothing. */
+  g_autofree char *renewed_serial = renewed != NULL ? settle_device_serial_hex (renewed) : NULL;
+  if (ok && renewed_serial != NULL && index_of_serial_locked (e, renewed_serial) < 0)
+    {
+      ok = FALSE;
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND, "%s: the certificate being renewed was revoked.",
+                   e->path);
+    }
   if (ok)
     {
       g_autofree char *renewed_spki = renewed != NULL ? settle_device_spki_sha256_hex (renewed) : NULL;
@@ -314,7 +324,18 @@ settle_device_enrolments_change (SettleDeviceEnrolments *e, const char *spki, co
   if (i < 0)
     result = SETTLE_DEVICE_CHANGE_UNKNOWN;
   else if (new_role == NULL)
-    json_array_remove_element (list, (guint) i);
+    {
+      json_array_remove_element (list, (guint) i);
+      /* A renewal of it that is on its way (its new certificate recorded,
+       * the old one not yet retired) goes with it. */
+      for (guint j = json_array_get_length (list); j-- > 0;)
+        {
+          JsonObject *o = json_array_get_object_element (list, j);
+          JsonObject *by = json_object_has_member (o, "enrolled_by") ? json_object_get_object_member (o, "enrolled_by") : NULL;
+          if (by != NULL && g_strcmp0 (json_object_get_string_member_with_default (by, "of", NULL), spki) == 0)
+            json_array_remove_element (list, j);
+        }
+    }
   else
     {
       JsonObject *o = json_array_get_object_element (list, (guint) i);

@@ -916,7 +916,10 @@ renew_locked (SoupServerMessage *msg, const HttpConn *hc)
   if (!settle_device_enrolments_add (ctx->enrolments, cert, role, hc->peer_address, hc->peer, &unrecorded))
     {
       g_printerr ("settle-device: %s\n", unrecorded->message);
-      respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "The device could not record the renewed certificate.");
+      if (g_error_matches (unrecorded, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND))
+        respond_error (msg, SOUP_STATUS_FORBIDDEN, "This certificate was revoked while it was being renewed.");
+      else
+        respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "The device could not record the renewed certificate.");
       X509_free (cert);
       return FALSE;
     }
