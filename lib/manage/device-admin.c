@@ -72,7 +72,7 @@ device_link_open (SettleManager *manager, const SettleDeviceTarget *target, Devi
 /* The answer to a request that must be 200 (owned), else NULL with the
  * device's reason. */
 static GBytes *
-device_call (DeviceLink *l, const char *method, const char *path, const char *body, GError **error)
+device_call_at (DeviceLink *l, const char *method, const char *path, const char *body, GError **error)
 {
   long status = 0;
   g_autoptr (GBytes) request = body != NULL ? g_bytes_new (body, strlen (body)) : NULL;
@@ -90,6 +90,54 @@ device_call (DeviceLink *l, const char *method, const char *path, const char *bo
   g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED, "The device %s %s: HTTP %ld, %s", l->record->names[0],
                meaning, status, text);
   return NULL;
+}
+
+/* device_call_at where the device was paired (or --address), else, when
+ * nothing answered there, where DNS-SD and its name say (as settle renew
+ * does, settle-per-device.h); whatever answers must still prove itself
+ * with a chain to the record's anchor. */
+static GBytes *
+device_call (SettleManager *manager, DeviceLink *l, const char *typed, const char *method, const char *path,
+             const char *body, GError **error)
+{
+  g_autoptr (GError) first_error = NULL;
+  GBytes *answer = device_call_at (l, method, path, body, &first_error);
+  if (answer != NULL || !g_error_matches (first_error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
+    {
+      if (answer == NULL)
+        g_propagate_error (error, g_steal_pointer (&first_error));
+      return answer;
+    }
+  g_autofree char *note = NULL;
+  g_autoptr (GPtrArray) others = settle_device_other_endpoints (l->record, typed, l->endpoint, l->https.timeout_ms, &note);
+  if (note != NULL)
+    settle_manager_note (manager, SETTLE_NOTE_NOTICE, "%s", note);
+  for (guint i = 0; i < others->len && answer == NULL; i++)
+    {
+      g_autoptr (GError) other_error = NULL;
+      SettleEndpoint *other = others->pdata[i];
+      l->https.host = other->host;
+      l->https.port = other->port;
+      answer = device_call_at (l, method, path, body, &other_error);
+      if (answer != NULL)
+        {
+          g_autofree char *found = settle_device_endpoint_where (l->record, other);
+          settle_manager_note (manager, SETTLE_NOTE_NOTICE, "\"%s\" did not answer where it was; found at %s.",
+                               l->record->label, found);
+        }
+      else if (!g_error_matches (other_error, SETTLE_ERROR, SETTLE_ERROR_NETWORK))
+        {
+          g_clear_error (&first_error);
+          first_error = g_steal_pointer (&other_error);
+          break;
+        }
+    }
+  /* Not left pointing into `others`. */
+  l->https.host = l->endpoint->host;
+  l->https.port = l->endpoint->port;
+  if (answer == NULL)
+    g_propagate_error (error, g_steal_pointer (&first_error));
+  return answer;
 }
 
 /* ---- fingerprints ---- */
@@ -322,7 +370,7 @@ settle_manager_audit_device (SettleManager *manager, const SettleDeviceTarget *t
   a->clients = g_ptr_array_new_with_free_func (client_free);
   a->flags = g_ptr_array_new_with_free_func (problem_free);
   gboolean ok = device_link_open (manager, target, &l, error);
-  g_autoptr (GBytes) body = ok ? device_call (&l, "GET", BINDINGS_PATH, NULL, error) : NULL;
+  g_autoptr (GBytes) body = ok ? device_call (manager, &l, target->address, "GET", BINDINGS_PATH, NULL, error) : NULL;
   if (body != NULL)
     {
       a->label = g_strdup (l.record->label);
@@ -366,7 +414,7 @@ device_change (SettleManager *manager, const SettleDeviceTarget *target, const c
     }
   g_autofree char *path = g_strdup_printf (CLIENTS_PREFIX "%s/%s", fp, role != NULL ? "role" : "revoke");
   g_autofree char *body = role != NULL ? g_strdup_printf ("{\"role\":\"%s\"}", role) : NULL;
-  g_autoptr (GBytes) answer = ok ? device_call (&l, "POST", path, body, error) : NULL;
+  g_autoptr (GBytes) answer = ok ? device_call (manager, &l, target->address, "POST", path, body, error) : NULL;
   if (answer != NULL)
     settle_manager_note (manager, SETTLE_NOTE_RESULT, role != NULL ? "%s: %.16s... is %s now" : "%s: %.16s... revoked%s",
                          l.record->names[0], fp, role != NULL ? role : "");

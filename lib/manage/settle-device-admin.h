@@ -15,9 +15,11 @@
  *   revoke/role  POST .../clients/<fingerprint>/revoke or /role, after a yes
  *                to SETTLE_QUESTION_DEVICE_CHANGE (or at once with `yes`).
  *
- * The device is reached where settle-per-device.h's target says (the
- * address it was paired at, else its name), proving its first name with a
- * chain to the record's anchor, with the record's client certificate.
+ * The device is reached where settle-per-device.h's target says (--address,
+ * else the address it was paired at; when nothing answers there, where
+ * DNS-SD and its name say, as settle renew does), proving its first name
+ * with a chain to the record's anchor, with the record's client
+ * certificate.
  *
  * Ownership: a SettleDeviceAudit owns everything in it. */
 #pragma once
