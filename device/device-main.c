@@ -4,6 +4,9 @@
  *   settle-device serve --name NAME|--self-certifying-name PREFIX --state DIR --listen ADDR:PORT
  *                       [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]
  *                       [--no-mdns] [--qr-address yes|no|auto]
+ *                       [--referee-ca FILE --subtree SUBTREE...]
+ *                       [--acme-directory URL [--acme-ca FILE] [--acme-http ADDR:PORT]
+ *                        [--acme-check-seconds N] [--acme-client PROGRAM]]
  *   settle-device rotate --state DIR
  *   settle-device reset --state DIR */
 #include "device.h"
@@ -13,6 +16,7 @@
 
 #include "settle-error.h"
 #include "settle-harden.h"
+#include "settle-scope.h"
 #include "settle-self-cert.h"
 
 #define EXIT_USAGE 2
@@ -22,6 +26,9 @@ static const char usage_text[] =
   "  settle-device serve --name NAME|--self-certifying-name PREFIX --state DIR --listen ADDR:PORT\n"
   "                      [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]\n"
   "                      [--no-mdns] [--qr-address yes|no|auto]\n"
+  "                      [--referee-ca FILE --subtree SUBTREE...]   a referee's pairing front\n"
+  "                      [--acme-directory URL [--acme-ca FILE] [--acme-http ADDR:PORT]\n"
+  "                       [--acme-check-seconds N] [--acme-client PROGRAM]]   certificate from ACME\n"
   "  settle-device rotate --state DIR   new device CA, cross-signed by the old one\n"
   "  settle-device reset --state DIR    factory reset: destroys every key and enrolment\n";
 
@@ -65,6 +72,10 @@ cmd_serve (int argc, char **argv)
   g_autofree char *name = NULL, *state = NULL, *listen = NULL, *qr_png = NULL, *qr_text = NULL, *grant = NULL;
   g_autofree char *qr_address = NULL, *self_cert = NULL;
   g_autofree char *idevid_key = NULL, *idevid_cert = NULL, *idevid_chain = NULL, *test_voucher = NULL;
+  g_autofree char *referee_ca = NULL, *acme_directory = NULL, *acme_ca = NULL, *acme_http = NULL;
+  g_autofree char *acme_client = NULL;
+  g_auto (GStrv) subtree = NULL;
+  int acme_check_s = 0;
   gboolean no_mdns = FALSE;
   GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Device name below .local, home.arpa or .alt", "NAME" },
@@ -86,6 +97,18 @@ cmd_serve (int argc, char **argv)
       "Its issuing CA(s), PEM, root excluded", "FILE" },
     { "test-voucher", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &test_voucher,
       "TEST ONLY (tests/manufacturer/): send a broken voucher", "forged|expired|other-serial|other-name|other-key|replay" },
+    { "referee-ca", 0, 0, G_OPTION_ARG_FILENAME, &referee_ca,
+      "Be a referee's pairing front: pair clients to trust this CA (its ACME CA's root)", "FILE" },
+    { "subtree", 0, 0, G_OPTION_ARG_STRING_ARRAY, &subtree,
+      "With --referee-ca: the subtree it vouches for, e.g. lab.home.arpa (repeatable)", "SUBTREE" },
+    { "acme-directory", 0, 0, G_OPTION_ARG_STRING, &acme_directory,
+      "Serve a certificate obtained (and renewed) from this ACME directory", "URL" },
+    { "acme-ca", 0, 0, G_OPTION_ARG_FILENAME, &acme_ca, "CA of the ACME server's own HTTPS certificate", "FILE" },
+    { "acme-http", 0, 0, G_OPTION_ARG_STRING, &acme_http, "Where to answer http-01 (default :80)", "ADDR:PORT" },
+    { "acme-check-seconds", 0, 0, G_OPTION_ARG_INT, &acme_check_s,
+      "How often to check whether the certificate is due for renewal (default 3600)", "N" },
+    { "acme-client", 0, 0, G_OPTION_ARG_FILENAME, &acme_client, "The lego program (default: lego from PATH)",
+      "PROGRAM" },
     G_OPTION_ENTRY_NULL
   };
   if (!parse_options ("serve", entries, &argc, &argv))
@@ -123,6 +146,26 @@ cmd_serve (int argc, char **argv)
     return usage_error ("serve needs --name (or --self-certifying-name), --state and --listen.");
   if (grant != NULL && !is_known_role (grant))
     return usage_error ("--grant takes admin, user or guest.");
+  if ((referee_ca == NULL) != (subtree == NULL))
+    return usage_error ("a referee's front needs both --referee-ca and --subtree.");
+  if (subtree != NULL && g_strv_length (subtree) > SETTLE_CEREMONY_SUBTREE_MAX)
+    return usage_error ("at most 8 --subtree.");
+  for (char **s = subtree; s != NULL && *s != NULL; s++)
+    {
+      g_autoptr (GError) local = NULL;
+      char *canonical = settle_scope_normalize (*s, &local);
+      if (canonical == NULL)
+        {
+          g_printerr ("settle-device: --subtree: %s\n", local->message);
+          return EXIT_USAGE;
+        }
+      g_free (*s);
+      *s = canonical;
+    }
+  if (acme_directory == NULL && (acme_ca != NULL || acme_http != NULL || acme_check_s != 0 || acme_client != NULL))
+    return usage_error ("the --acme-* options need --acme-directory.");
+  if (acme_check_s < 0)
+    return usage_error ("--acme-check-seconds takes a positive number.");
   if (self_cert != NULL)
     {
       /* The name comes from the CA key: make or load the identity first,
@@ -147,6 +190,9 @@ cmd_serve (int argc, char **argv)
     .name = name, .state_dir = state, .listen = listen,
     .qr_png = qr_png, .qr_text = qr_text, .grant = grant,
     .no_mdns = no_mdns, .qr_address = qr_mode, .manufacturer = manufacturer,
+    .referee_ca = referee_ca, .subtree = subtree,
+    .acme = { .directory = acme_directory, .ca_file = acme_ca, .http_listen = acme_http,
+              .client = acme_client, .check_s = (guint) acme_check_s },
   };
   return settle_device_serve (&options);
 }

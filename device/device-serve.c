@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include "settle-cert.h"
 #include "settle-error.h"
 #include "settle-scope.h"
 
@@ -45,6 +46,7 @@ typedef struct {
   SettleDeviceHttpContext http;
   SettleDeviceLimits *limits;           /* owned */
   SettleDeviceMdns *mdns;               /* owned, NULL with --no-mdns or on loopback */
+  SettleDeviceAcme *acme;               /* owned, NULL unless the certificate comes from ACME */
 
   GMutex lock;                          /* guards the fields below */
   GCond idle;
@@ -144,6 +146,8 @@ secret_changed (SettleCeremonyServer *server, gpointer user_data)
 {
   Device *device = user_data;
   g_autoptr (GError) local = NULL;
+  if (device->acme != NULL)
+    return;  /* no QR code: trusted through its referee */
   device->qr.address = qr_with_address (device);
   if (!settle_device_qr_show (&device->qr, server, &local))
     g_printerr ("settle-device: %s\n", local->message);
@@ -439,6 +443,39 @@ device_attest (GBytes *nonce, const char *device_name, X509 *device_ca, GPtrArra
 
 /* ---- set-up ---- */
 
+/* A referee's pairing front: its CA and subtrees go into every
+ * ENROL_RESPONSE (settle_ceremony_server_set_referee). */
+static gboolean
+declare_referee (Device *device, GError **error)
+{
+  const SettleDeviceServeOptions *o = device->options;
+  X509 *ca = settle_cert_load_file (o->referee_ca, error);
+  gboolean ok = ca != NULL && settle_ca_check (ca, error);
+
+  if (ok)
+    settle_ceremony_server_set_referee (device->ceremony, ca, (const char *const *) o->subtree);
+  else
+    g_prefix_error (error, "The referee CA %s cannot be used: ", o->referee_ca);
+  X509_free (ca);
+  return ok;
+}
+
+/* A device whose certificate comes from its referee's ACME CA serves that
+ * one instead of its own leaf. */
+static gboolean
+use_acme (Device *device, GError **error)
+{
+  SettleDeviceAcmeOptions acme = device->options->acme;
+
+  acme.name = device->identity->name;
+  acme.state_dir = device->options->state_dir;
+  device->acme = settle_device_acme_start (&acme, error);
+  if (device->acme == NULL)
+    return FALSE;
+  settle_device_acme_serve_with (device->acme, device->tls);
+  return TRUE;
+}
+
 static gboolean
 device_open (Device *device, GError **error)
 {
@@ -473,6 +510,10 @@ device_open (Device *device, GError **error)
     .user_data = device,
   };
   settle_ceremony_server_set_hooks (device->ceremony, &hooks);
+  if (o->referee_ca != NULL && !declare_referee (device, error))
+    return FALSE;
+  if (o->acme.directory != NULL && !use_acme (device, error))
+    return FALSE;
   device->http.name = device->identity->name;
   device->http.identity = device->identity;
   device->http.enrolments = device->enrolments;
@@ -484,6 +525,7 @@ device_open (Device *device, GError **error)
 static void
 device_close (Device *device)
 {
+  settle_device_acme_stop (device->acme);
   settle_ceremony_server_free (device->ceremony);
   SSL_CTX_free (device->tls);
   settle_device_enrolments_free (device->enrolments);
@@ -568,7 +610,10 @@ prepare (Device *device, int *listen_fd, GError **error)
   device->qr.tls_cert = device->identity->tls_cert;
   device->qr.png_path = g_strdup (o->qr_png);
   device->qr.text_path = g_strdup (o->qr_text);
-  if (!settle_device_qr_show (&device->qr, device->ceremony, error))
+  if (device->acme != NULL)
+    g_print ("settle-device: %s serves the certificate its referee issued over ACME (%s): no pairing code\n",
+             device->identity->name, o->acme.directory);
+  else if (!settle_device_qr_show (&device->qr, device->ceremony, error))
     return FALSE;
   gboolean v6 = strchr (host, ':') != NULL;
   g_print ("settle-device: listening on %s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned) bound);

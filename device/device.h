@@ -12,6 +12,7 @@
  *   device-origins.c     the web origins an admin allowed
  *   device-serve.c       listening, one thread per connection, signals
  *   device-mdns.c        advertising the name and services through avahi-daemon
+ *   device-acme.c        the TLS certificate from a referee's ACME CA (lego), renewed
  *   device-limits.c      per-source connection limits and pairing backoff
  *                        (its own header, device-limits.h)
  *
@@ -271,6 +272,35 @@ const char *settle_device_manufacturer_serial (SettleDeviceManufacturer *m);
  * is the SettleDeviceManufacturer. */
 gboolean settle_device_manufacturer_attest (GBytes *nonce, const char *device_name, X509 *device_ca,
                                             GPtrArray **idevid, GBytes **voucher, gpointer user_data);
+/* ---- device-acme.c ---- */
+
+#define SETTLE_DEVICE_ACME_CHECK_S 3600
+
+typedef struct _SettleDeviceAcme SettleDeviceAcme;
+
+typedef struct {
+  const char *name;         /* canonical: the name to obtain the certificate for */
+  const char *directory;    /* the ACME directory URL (https://) */
+  const char *ca_file;      /* CA of the ACME server's HTTPS certificate, or NULL */
+  const char *http_listen;  /* where the client answers http-01; NULL: ":80" */
+  const char *client;       /* the lego program; NULL: "lego" from PATH */
+  const char *state_dir;    /* account and certificates go to STATE/acme */
+  guint check_s;            /* how often the timer checks notAfter; 0: SETTLE_DEVICE_ACME_CHECK_S */
+} SettleDeviceAcmeOptions;
+
+/* Uses the certificate in STATE/acme when it is for `name` and not yet
+ * due, else obtains one (failing when the ACME server refuses), and
+ * starts the renewal timer.  Owned; settle_device_acme_stop(). */
+SettleDeviceAcme *settle_device_acme_start (const SettleDeviceAcmeOptions *options, GError **error);
+/* Stops the timer and frees; NULL is fine. */
+void settle_device_acme_stop (SettleDeviceAcme *acme);
+/* Every new TLS connection on `ctx` gets the current certificate. */
+void settle_device_acme_serve_with (SettleDeviceAcme *acme, SSL_CTX *ctx);
+/* A copy of the certificate served now (owned). */
+X509 *settle_device_acme_current (SettleDeviceAcme *acme);
+/* TRUE when a certificate valid from not_before to not_after (Unix
+ * seconds) should be renewed at `now`: a third of its lifetime left. */
+gboolean settle_device_acme_renewal_due (gint64 not_before, gint64 not_after, gint64 now);
 
 /* ---- device-serve.c ---- */
 
@@ -290,6 +320,13 @@ typedef struct {
   gboolean no_mdns;        /* do not advertise through avahi-daemon */
   SettleDeviceQrAddress qr_address;
   SettleDeviceManufacturer *manufacturer;  /* borrowed, or NULL: no IDevID, no voucher */
+  /* A referee's pairing front (docs/referee.md): the CA it vouches with
+   * and the subtrees it declares (canonical), else NULL. */
+  const char *referee_ca;
+  char **subtree;
+  /* A device whose TLS certificate comes from a referee's ACME CA: the
+   * directory is set (then no QR code: it is trusted through its referee). */
+  SettleDeviceAcmeOptions acme;
 } SettleDeviceServeOptions;
 
 int settle_device_serve (const SettleDeviceServeOptions *options);

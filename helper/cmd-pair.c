@@ -38,6 +38,8 @@ typedef struct {
   char *role;
   char *label;
   gboolean yes;
+  gboolean referee;
+  char **scopes;
   int timeout_s;
 } PairOptions;
 
@@ -48,6 +50,7 @@ pair_options_clear (PairOptions *options)
   settle_base32_wipe_free (options->payload);
   settle_base32_wipe_free (options->code);
   g_free (options->address);
+  g_strfreev (options->scopes);
   g_free (options->name);
   g_free (options->camera_device);
   g_free (options->role);
@@ -332,6 +335,8 @@ run_pair (const PairOptions *options)
     .label = options->label,
     .timeout_ms = (guint) options->timeout_s * 1000u,
     .yes = options->yes,
+    .referee_scope = options->scopes,
+    .expect_referee = options->referee,
   };
 
   payload = read_payload (options, &error);
@@ -380,6 +385,8 @@ settle_cmd_pair (int argc, char **argv)
     { "label", 0, 0, G_OPTION_ARG_STRING, &options.label, "What to call the device in `settle list`", "TEXT" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &options.timeout_s, "Seconds to wait for each network step (default 10)", "SECONDS" },
     { "yes", 0, 0, G_OPTION_ARG_NONE, &options.yes, "Consent without asking (for scripts; recorded as such)", NULL },
+    { "referee", 0, 0, G_OPTION_ARG_NONE, &options.referee, "You expect a referee (needed with --yes to trust one)", NULL },
+    { "scope", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.scopes, "For a referee: trust it only for this subtree (repeatable; inside what it declares; a whole namespace only this way)", "SUBTREE" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- pair with a device through its QR code");
@@ -408,6 +415,8 @@ settle_cmd_pair (int argc, char **argv)
     "to other users of this computer (process list): prefer `--code -`.\n"
     "Names the device claims beyond the one the code vouches for are asked about\n"
     "one by one; --yes refuses them. See docs/pairing.md.\n"
+    "A referee (docs/referee.md) is trusted for the subtree it declares, or the\n"
+    "narrower --scope you give; a whole namespace only when you type it.\n"
     "Exit status: 0 paired, 1 refused or failed, 2 usage error.");
   if (!settle_ui_parse (context, CMD, &argc, &argv))
     status = SETTLE_EXIT_USAGE;

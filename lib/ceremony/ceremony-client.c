@@ -101,6 +101,8 @@ settle_pair_result_free (SettlePairResult *result)
   X509_free (result->anchor);
   X509_free (result->server_leaf);
   X509_free (result->client_cert);
+  X509_free (result->referee_ca);
+  g_strfreev (result->referee_subtree);
   settle_secure_bytes_free (result->client_key_pem);
   g_free (result->sas);
   g_clear_pointer (&result->idevid, g_ptr_array_unref);
@@ -800,6 +802,42 @@ check_anchor (PairRun *run, SettlePairResult *result, GError **error)
   return ok;
 }
 
+/* A referee's pairing front (Track B) also sends the CA it issues with
+ * and the subtrees it declares.  They arrive on the channel the QR code's
+ * key hash pinned and SPAKE2 confirmed, which is what authenticates them;
+ * here they are only checked to be a usable CA and subtrees inside the
+ * local namespaces.  Whether a whole namespace may be trusted is the
+ * caller's question (settle_scope_approve_referee). */
+static gboolean
+check_referee (PairRun *run, SettlePairResult *result, GError **error)
+{
+  GBytes *ca_der = run->enrolment->enrol_response.referee_ca_der;
+  g_autoptr (GStrvBuilder) subtree = g_strv_builder_new ();
+
+  if (ca_der == NULL)
+    return TRUE;
+  result->referee_ca = parse_returned_cert (ca_der, "referee CA certificate", error);
+  if (result->referee_ca == NULL)
+    return FALSE;
+  if (!settle_ca_check (result->referee_ca, error))
+    {
+      g_prefix_error (error, "The referee's CA certificate cannot be used: ");
+      return FALSE;
+    }
+  for (char **s = run->enrolment->enrol_response.subtree; s != NULL && *s != NULL; s++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      g_autofree char *canonical = settle_scope_normalize (*s, &local_error);
+      if (canonical == NULL)
+        return fail (error, SETTLE_ERROR_SCOPE,
+                     "The referee declares a subtree outside .local, home.arpa and .alt, so the "
+                     "pairing was refused: %s", local_error->message);
+      g_strv_builder_add (subtree, canonical);
+    }
+  result->referee_subtree = g_strv_builder_end (subtree);
+  return TRUE;
+}
+
 static gboolean
 step_check (PairRun *run, SettlePairResult *result, GError **error)
 {
@@ -808,7 +846,7 @@ step_check (PairRun *run, SettlePairResult *result, GError **error)
 
   report (run, SETTLE_PAIR_STEP_CHECK, FALSE, NULL);
   if (!check_client_cert (run, result, error) || !check_names (run, result, error)
-      || !check_anchor (run, result, error))
+      || !check_anchor (run, result, error) || !check_referee (run, result, error))
     return FALSE;
   result->client_key_pem = settle_private_key_pem (run->client_key, error);
   if (result->client_key_pem == NULL)
@@ -825,10 +863,16 @@ step_check (PairRun *run, SettlePairResult *result, GError **error)
     }
   result->voucher_nonce = g_bytes_ref (run->nonce);
   names = g_strjoinv (", ", result->names);
-  detail = g_strdup_printf ("%s%s; %s", names,
-                            result->unverified_names[0] != NULL ? " (and unverified claims)" : "",
-                            result->pinned_peer ? "its certificate is pinned (it does not chain to its CA)"
-                                                : "its CA will be trusted for these names only");
+  if (result->referee_ca != NULL)
+    {
+      g_autofree char *subtree = g_strjoinv (", ", result->referee_subtree);
+      detail = g_strdup_printf ("%s is a referee; its CA would vouch for every name under %s", names, subtree);
+    }
+  else
+    detail = g_strdup_printf ("%s%s; %s", names,
+                              result->unverified_names[0] != NULL ? " (and unverified claims)" : "",
+                              result->pinned_peer ? "its certificate is pinned (it does not chain to its CA)"
+                                                  : "its CA will be trusted for these names only");
   report (run, SETTLE_PAIR_STEP_CHECK, TRUE, detail);
   return TRUE;
 }

@@ -57,6 +57,8 @@ settle_ceremony_msg_free (SettleCeremonyMsg *msg)
       g_free (msg->enrol_response.role);
       g_clear_pointer (&msg->enrol_response.idevid, g_ptr_array_unref);
       g_clear_pointer (&msg->enrol_response.voucher, g_bytes_unref);
+      g_clear_pointer (&msg->enrol_response.referee_ca_der, g_bytes_unref);
+      g_strfreev (msg->enrol_response.subtree);
       break;
     case SETTLE_MSG_ERROR:
       g_free (msg->error.text);
@@ -484,9 +486,9 @@ decode_manufacturer (const MapView *m, SettleCeremonyMsg *msg, GError **error)
 }
 
 static char **
-decode_names (const MapView *m, GError **error)
+decode_name_list (const MapView *m, const char *key, gsize max, GError **error)
 {
-  const cbor_item_t *array = get_array (m, "names", SETTLE_CEREMONY_NAMES_MAX, error);
+  const cbor_item_t *array = get_array (m, key, max, error);
   if (array == NULL)
     return NULL;
   cbor_item_t **items = cbor_array_handle (array);
@@ -494,7 +496,7 @@ decode_names (const MapView *m, GError **error)
   g_auto (GStrv) names = g_new0 (char *, n + 1);
   for (gsize i = 0; i < n; i++)
     {
-      names[i] = text_item (m, "names", items[i], is_valid_name,
+      names[i] = text_item (m, key, items[i], is_valid_name,
                             "has an entry that is not 1 to 253 printable ASCII characters", error);
       if (names[i] == NULL)
         return NULL;
@@ -502,14 +504,30 @@ decode_names (const MapView *m, GError **error)
   return g_steal_pointer (&names);
 }
 
+/* Optional (a referee only), but never half: a CA without its subtree,
+ * or a subtree without its CA, is refused. */
+static gboolean
+decode_referee (const MapView *m, SettleCeremonyMsg *msg, GError **error)
+{
+  gboolean has_ca = lookup_optional (m, "referee-ca") != NULL, has_subtree = lookup_optional (m, "subtree") != NULL;
+
+  if (!has_ca && !has_subtree)
+    return TRUE;
+  if (has_ca != has_subtree)
+    return refuse (error, "The ENROL_RESPONSE message has only one of 'referee-ca' and 'subtree'.");
+  return (msg->enrol_response.referee_ca_der = get_bytes (m, "referee-ca", SETTLE_CEREMONY_CERT_MAX, error)) != NULL
+         && (msg->enrol_response.subtree = decode_name_list (m, "subtree", SETTLE_CEREMONY_SUBTREE_MAX, error)) != NULL;
+}
+
 static gboolean
 decode_enrol_response (const MapView *m, SettleCeremonyMsg *msg, GError **error)
 {
   return (msg->enrol_response.cert_der = get_bytes (m, "cert", SETTLE_CEREMONY_CERT_MAX, error)) != NULL
          && decode_chain (m, msg->enrol_response.chain, error)
-         && (msg->enrol_response.names = decode_names (m, error)) != NULL
+         && (msg->enrol_response.names = decode_name_list (m, "names", SETTLE_CEREMONY_NAMES_MAX, error)) != NULL
          && (msg->enrol_response.role = get_text (m, "role", is_valid_role, ROLE_PROBLEM, error)) != NULL
-         && decode_manufacturer (m, msg, error);
+         && decode_manufacturer (m, msg, error)
+         && decode_referee (m, msg, error);
 }
 
 static gboolean
@@ -691,7 +709,8 @@ field_count (const SettleCeremonyMsg *msg)
     case SETTLE_MSG_SERVER_SHARE: return 3;
     case SETTLE_MSG_CLIENT_CONFIRM: return 2;
     case SETTLE_MSG_ENROL_REQUEST: return 3 + (msg->enrol_request.nonce != NULL);
-    case SETTLE_MSG_ENROL_RESPONSE: return 5 + 2 * (msg->enrol_response.voucher != NULL);
+    case SETTLE_MSG_ENROL_RESPONSE:
+      return 5 + 2 * (msg->enrol_response.voucher != NULL) + 2 * (msg->enrol_response.referee_ca_der != NULL);
     case SETTLE_MSG_ERROR: return 3;
     case SETTLE_MSG_COMMIT:
     case SETTLE_MSG_COMMITTED: return 1;
@@ -724,7 +743,10 @@ put_fields (cbor_item_t *map, const SettleCeremonyMsg *msg)
              && put (map, "role", build_text (msg->enrol_response.role))
              && (msg->enrol_response.voucher == NULL
                  || (put (map, "idevid", build_chain (msg->enrol_response.idevid))
-                     && put (map, "voucher", build_bytes (msg->enrol_response.voucher))));
+                     && put (map, "voucher", build_bytes (msg->enrol_response.voucher))))
+             && (msg->enrol_response.referee_ca_der == NULL
+                 || (put (map, "referee-ca", build_bytes (msg->enrol_response.referee_ca_der))
+                     && put (map, "subtree", build_names (msg->enrol_response.subtree))));
     case SETTLE_MSG_ERROR:
       return put (map, "code", build_uint (msg->error.code))
              && put (map, "text", build_text (msg->error.text));

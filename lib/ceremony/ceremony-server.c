@@ -23,6 +23,8 @@ struct _SettleCeremonyServer {
   EVP_PKEY *ca_key;             /* owned reference */
   X509 *ca_cert;                /* owned reference */
   STACK_OF (X509) *chain;       /* owned, of owned references */
+  X509 *referee_ca;             /* owned reference, NULL: not a referee */
+  char **referee_subtree;       /* owned, NULL: not a referee */
   SettleCeremonyServerHooks hooks;
   guint step_timeout_ms;
   guint consent_timeout_ms;
@@ -161,9 +163,26 @@ settle_ceremony_server_free (SettleCeremonyServer *server)
   EVP_PKEY_free (server->ca_key);
   X509_free (server->ca_cert);
   sk_X509_pop_free (server->chain, X509_free);
+  X509_free (server->referee_ca);
+  g_strfreev (server->referee_subtree);
   g_mutex_clear (&server->ceremony_lock);
   g_mutex_clear (&server->secret_lock);
   g_free (server);
+}
+
+void
+settle_ceremony_server_set_referee (SettleCeremonyServer *server, X509 *referee_ca,
+                                    const char *const *subtree)
+{
+  X509_free (server->referee_ca);
+  g_strfreev (server->referee_subtree);
+  server->referee_ca = NULL;
+  server->referee_subtree = NULL;
+  if (referee_ca == NULL)
+    return;
+  X509_up_ref (referee_ca);
+  server->referee_ca = referee_ca;
+  server->referee_subtree = g_strdupv ((char **) subtree);
 }
 
 void
@@ -550,6 +569,11 @@ enrol_response_new (SettleCeremonyServer *server, X509 *cert, const char *role)
   char *names[] = { server->name, NULL };
   msg->enrol_response.names = g_strdupv (names);
   msg->enrol_response.role = g_strdup (role);
+  if (server->referee_ca != NULL)
+    {
+      msg->enrol_response.referee_ca_der = settle_cert_to_der (server->referee_ca);
+      msg->enrol_response.subtree = g_strdupv (server->referee_subtree);
+    }
   return msg;
 }
 

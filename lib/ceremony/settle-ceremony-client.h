@@ -15,6 +15,9 @@
  *            them, the client certificate carries our key, the returned device
  *            CA is a usable CA, the TLS leaf chains to it (else the leaf itself
  *            is the anchor: a pinned peer, docs/design.md)
+ *   referee  a referee's front also sends its CA and declared subtrees
+ *            (optional fields, schema/ceremony.md): a usable CA, subtrees
+ *            inside the local namespaces
  *   consent  the request's consent callback, while the device keeps the
  *            enrolment pending in memory
  *   commit   COMMIT; the device stores the enrolment and answers COMMITTED.
@@ -134,6 +137,12 @@ struct _SettlePairResult {
   GPtrArray *idevid;        /* owned GBytes DER: IDevID first, then its issuing CAs */
   GBytes *voucher;          /* CMS SignedData DER (schema/voucher.md) */
   GBytes *voucher_nonce;    /* the nonce this run sent in ENROL_REQUEST */
+  /* A referee's pairing front (Track B) only, else NULL: the CA it issues
+   * its devices' certificates with (a usable CA), and the subtrees it
+   * declares (canonical, inside the local namespaces; a whole namespace
+   * is possible here and is the caller's to refuse). */
+  X509 *referee_ca;
+  char **referee_subtree;
 };
 
 void settle_pair_result_free (SettlePairResult *result);

@@ -42,6 +42,7 @@ G_BEGIN_DECLS
 #define SETTLE_CEREMONY_CERT_MAX 16384       /* bytes of DER, each certificate */
 #define SETTLE_CEREMONY_CHAIN_MAX 8          /* certificates */
 #define SETTLE_CEREMONY_NAMES_MAX 32
+#define SETTLE_CEREMONY_SUBTREE_MAX 8        /* subtrees a referee declares */
 #define SETTLE_CEREMONY_ROLE_MAX 32          /* [a-z0-9-], 1..32 */
 #define SETTLE_CEREMONY_TEXT_MAX 256         /* error text, bytes of UTF-8 */
 #define SETTLE_CEREMONY_NONCE_MIN 16         /* the optional voucher nonce, bytes */
@@ -113,6 +114,10 @@ typedef struct {
       /* Optional, together or not at all (schema/voucher.md): */
       GPtrArray *idevid; /* owned, of owned GBytes, or NULL: IDevID first, then its issuing CAs */
       GBytes *voucher;   /* owned, or NULL: CMS SignedData of the voucher */
+      /* A referee (Track B) only, both or neither: the CA it issues with
+       * (its ACME CA) and the subtrees it declares (unchecked). */
+      GBytes *referee_ca_der;  /* owned, NULL: not a referee */
+      char **subtree;          /* owned, NULL-terminated, NULL: not a referee */
     } enrol_response;
     struct {
       guint code;        /* SettleCeremonyErrorCode, or a newer code */

@@ -95,6 +95,16 @@ SettleCeremonyServer *settle_ceremony_server_new (const char *device_name, EVP_P
 void settle_ceremony_server_free (SettleCeremonyServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleCeremonyServer, settle_ceremony_server_free)
 
+/* Makes this device a referee's pairing front (Track B): ENROL_RESPONSE
+ * then also carries `referee_ca` (borrowed, up-referenced: the CA that
+ * issues its devices' certificates, e.g. its ACME CA's root) and the
+ * subtrees it declares (copied; at least one, at most
+ * SETTLE_CEREMONY_SUBTREE_MAX).  The pinned, SPAKE2-confirmed channel is
+ * what authenticates them.  NULL: not a referee.  Call before the first
+ * handle(). */
+void settle_ceremony_server_set_referee (SettleCeremonyServer *server, X509 *referee_ca,
+                                         const char *const *subtree);
+
 /* Hooks are copied; call before the first handle(). */
 void settle_ceremony_server_set_hooks (SettleCeremonyServer *server,
                                        const SettleCeremonyServerHooks *hooks);

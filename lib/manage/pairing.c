@@ -43,32 +43,84 @@ wrap_into_record (SettleRecord *record, X509 *ca, GError **error)
   return TRUE;
 }
 
+/* A device's own CA (or its pinned leaf), for the names it proved. */
+static gboolean
+device_into_record (SettleRecord *record, const SettlePairResult *result, char **names, GError **error)
+{
+  record->anchor_der = settle_cert_to_der (result->anchor);
+  record->kind = result->pinned_peer ? SETTLE_KIND_PINNED_PEER : SETTLE_KIND_DEVICE_CA;
+  record->names = g_strdupv (names);
+  record->scope = scope_of (names, error);
+  if (record->scope == NULL)
+    return FALSE;
+  record->expires = settle_cert_not_after (result->anchor);
+  return result->pinned_peer || wrap_into_record (record, result->anchor, error);
+}
+
+/* A referee (Track B): its CA, not the front's own, is what gets trusted,
+ * for the scope settle_scope_approve_referee grants; with `yes` only when
+ * the caller said it expects a referee. */
+static gboolean
+referee_into_record (SettleRecord *record, const SettlePairResult *result, const SettlePairing *pairing,
+                     GError **error)
+{
+  g_auto (GStrv) typed = NULL;
+
+  if (pairing->yes && !pairing->expect_referee)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_REFUSED,
+                   "%s is a referee (it would vouch for every name under its subtree); --yes alone never "
+                   "trusts a referee, so nothing was changed (add --referee if you expect one).",
+                   result->device_name);
+      return FALSE;
+    }
+  if (pairing->referee_scope != NULL && (typed = scope_of (pairing->referee_scope, error)) == NULL)
+    return FALSE;
+  record->scope = settle_scope_approve_referee ((const char *const *) result->referee_subtree,
+                                                (const char *const *) typed, error);
+  if (record->scope == NULL)
+    return FALSE;
+  record->kind = SETTLE_KIND_REFEREE_CA;
+  record->names = g_strdupv (record->scope);
+  record->anchor_der = settle_cert_to_der (result->referee_ca);
+  record->expires = settle_cert_not_after (result->referee_ca);
+  return wrap_into_record (record, result->referee_ca, error);
+}
+
 static SettleRecord *
 record_from_result (const SettlePairResult *result, char **names, const SettlePairing *pairing,
                     GError **error)
 {
   g_autoptr (SettleRecord) record = settle_record_new ();
 
-  record->anchor_der = settle_cert_to_der (result->anchor);
-  record->fingerprint = settle_fingerprint_of_der (g_bytes_get_data (record->anchor_der, NULL),
-                                                   g_bytes_get_size (record->anchor_der));
-  record->kind = result->pinned_peer ? SETTLE_KIND_PINNED_PEER : SETTLE_KIND_DEVICE_CA;
   g_free (record->label);
   record->label = g_strdup (pairing->label != NULL ? pairing->label : result->device_name);
   g_strfreev (record->names);
-  record->names = g_strdupv (names);
+  record->names = NULL;
   g_strfreev (record->scope);
-  record->scope = scope_of (names, error);
-  if (record->scope == NULL)
+  record->scope = NULL;
+  if (result->referee_ca != NULL)
+    {
+      if (!referee_into_record (record, result, pairing, error))
+        return NULL;
+    }
+  else if (pairing->referee_scope != NULL)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE,
+                   "%s is a device, not a referee; a device is trusted for the names it proved, so "
+                   "nothing was changed (pair again without --scope).", result->device_name);
+      return NULL;
+    }
+  else if (!device_into_record (record, result, names, error))
     return NULL;
-  if (!result->pinned_peer && !wrap_into_record (record, result->anchor, error))
-    return NULL;
+  record->fingerprint = settle_fingerprint_of_der (g_bytes_get_data (record->anchor_der, NULL),
+                                                   g_bytes_get_size (record->anchor_der));
   record->created = g_get_real_time () / G_USEC_PER_SEC;
-  record->expires = settle_cert_not_after (result->anchor);
   record->role = g_strdup (result->role);
   record->client_cert_der = settle_cert_to_der (result->client_cert);
   return g_steal_pointer (&record);
 }
+
 
 /* ---- names nothing authenticated ---- */
 

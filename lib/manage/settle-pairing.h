@@ -9,6 +9,10 @@
  * nothing vouched for (never asked with `yes`: such names are then
  * refused, with a SETTLE_NOTE_NOTICE), then SETTLE_QUESTION_TRUST with
  * `pairing` set (skipped with `yes`, recorded as SETTLE_CONSENT_FLAG).
+ * A referee's pairing front (Track B) yields a SETTLE_KIND_REFEREE_CA
+ * record for the CA it declared, wrapped for the approved subtree; the
+ * TRUST question then carries the referee warning (the record's kind).
+ *
  * Progress: the manager's pair_step callback.
  *
  * Ownership: the request and the payload are borrowed; *paired is owned. */
@@ -26,6 +30,12 @@ typedef struct {
   const char *label;               /* what to call the device; NULL: its name */
   guint timeout_ms;                /* per network step */
   gboolean yes;                    /* consent without asking (scripts; recorded as such) */
+  /* A referee's front (Track B): the scopes the user typed (NULL: the
+   * subtrees it declares, never a whole namespace; settle-scope.h,
+   * settle_scope_approve_referee), and whether the user expects a referee
+   * (`yes` alone never trusts one). */
+  char **referee_scope;
+  gboolean expect_referee;
 } SettlePairing;
 
 /* TRUE with *paired (what is now trusted).  FALSE with `error`: nothing

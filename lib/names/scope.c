@@ -210,6 +210,38 @@ settle_scope_check_single_device (const char *const *scope, GError **error)
   return TRUE;
 }
 
+char **
+settle_scope_approve_referee (const char *const *declared, const char *const *typed, GError **error)
+{
+  if (declared == NULL || declared[0] == NULL)
+    {
+      g_set_error_literal (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE, "The referee declares no subtree.");
+      return NULL;
+    }
+  if (typed == NULL || typed[0] == NULL)
+    {
+      for (gsize i = 0; declared[i] != NULL; i++)
+        if (is_namespace (declared[i]))
+          {
+            g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE,
+                         "The referee asks to vouch for the whole namespace '%s', every name in it. "
+                         "Nothing was trusted; if you really mean that, say so with --scope %s.",
+                         declared[i], declared[i]);
+            return NULL;
+          }
+      return g_strdupv ((char **) declared);
+    }
+  for (gsize i = 0; typed[i] != NULL; i++)
+    if (!settle_scope_permits (declared, typed[i]))
+      {
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE,
+                     "The scope '%s' is not inside what the referee declares, so nothing was trusted: "
+                     "a referee can be trusted for less than it asks, never for more.", typed[i]);
+        return NULL;
+      }
+  return g_strdupv ((char **) typed);
+}
+
 gboolean
 settle_name_in_namespaces (const char *name)
 {

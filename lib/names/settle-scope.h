@@ -37,6 +37,15 @@ gboolean settle_scope_permits (const char *const *scope, const char *name);
  * with its warning, may vouch for a namespace. */
 gboolean settle_scope_check_single_device (const char *const *scope, GError **error);
 
+/* The scope a referee met in a pairing is trusted for (owned, canonical),
+ * from the subtrees it `declared` and the ones the user `typed` (both
+ * canonical, NULL-terminated; typed may be NULL or empty).  Nothing
+ * typed: the declared subtrees, but never a whole namespace (a referee
+ * cannot ask for `local`; the user must type it).  Typed: each must lie
+ * inside a declared subtree (the user may narrow, never widen), and a
+ * namespace typed on purpose is accepted.  SETTLE_ERROR_SCOPE else. */
+char **settle_scope_approve_referee (const char *const *declared, const char *const *typed, GError **error);
+
 /* TRUE when the canonical name lies in (or is) one of the namespaces. */
 gboolean settle_name_in_namespaces (const char *name);
 
