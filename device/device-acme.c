@@ -30,6 +30,7 @@ struct _SettleDeviceAcme {
   char *ca_file;       /* NULL: the system's trust for the ACME server's HTTPS */
   char *http_listen;   /* where lego answers http-01 (":80" in a real home) */
   char *client;        /* the lego program */
+  char *email;         /* the account's contact, or NULL */
   char *dir;           /* STATE/acme: lego's account and certificates */
   guint check_s;
 
@@ -83,8 +84,11 @@ static gboolean
 run_client (SettleDeviceAcme *acme, GError **error)
 {
   g_auto (GStrv) env = g_get_environ ();
+  /* An ACME account needs a contact; a device has no mailbox, so the
+   * account is named after the device unless the owner gave one. */
+  g_autofree char *email = acme->email != NULL ? g_strdup (acme->email) : g_strconcat ("admin@", acme->name, NULL);
   const char *argv[] = {
-    acme->client, "--server", acme->directory, "--accept-tos", "--path", acme->dir,
+    acme->client, "--server", acme->directory, "--accept-tos", "--email", email, "--path", acme->dir,
     "--key-type", "ec256", "--http", "--http.port", acme->http_listen, "--domains", acme->name,
     "run", NULL,
   };
@@ -277,6 +281,7 @@ settle_device_acme_start (const SettleDeviceAcmeOptions *options, GError **error
   acme->ca_file = g_strdup (options->ca_file);
   acme->http_listen = g_strdup (options->http_listen != NULL ? options->http_listen : ":80");
   acme->client = g_strdup (options->client != NULL ? options->client : "lego");
+  acme->email = g_strdup (options->email);
   acme->dir = g_build_filename (options->state_dir, "acme", NULL);
   acme->check_s = options->check_s > 0 ? options->check_s : SETTLE_DEVICE_ACME_CHECK_S;
   if (!g_str_has_prefix (acme->directory, "https://"))
@@ -322,6 +327,7 @@ settle_device_acme_stop (SettleDeviceAcme *acme)
   g_free (acme->ca_file);
   g_free (acme->http_listen);
   g_free (acme->client);
+  g_free (acme->email);
   g_free (acme->dir);
   g_mutex_clear (&acme->lock);
   g_mutex_clear (&acme->stop_lock);

@@ -6,7 +6,7 @@
  *                       [--no-mdns] [--qr-address yes|no|auto]
  *                       [--referee-ca FILE --subtree SUBTREE...]
  *                       [--acme-directory URL [--acme-ca FILE] [--acme-http ADDR:PORT]
- *                        [--acme-check-seconds N] [--acme-client PROGRAM]]
+ *                        [--acme-check-seconds N] [--acme-email ADDRESS] [--acme-client PROGRAM]]
  *   settle-device rotate --state DIR
  *   settle-device reset --state DIR */
 #include "device.h"
@@ -28,7 +28,8 @@ static const char usage_text[] =
   "                      [--no-mdns] [--qr-address yes|no|auto]\n"
   "                      [--referee-ca FILE --subtree SUBTREE...]   a referee's pairing front\n"
   "                      [--acme-directory URL [--acme-ca FILE] [--acme-http ADDR:PORT]\n"
-  "                       [--acme-check-seconds N] [--acme-client PROGRAM]]   certificate from ACME\n"
+  "                       [--acme-check-seconds N] [--acme-email ADDRESS] [--acme-client PROGRAM]]\n"
+  "                                              the TLS certificate from an ACME CA (lego)\n"
   "  settle-device rotate --state DIR   new device CA, cross-signed by the old one\n"
   "  settle-device reset --state DIR    factory reset: destroys every key and enrolment\n";
 
@@ -73,7 +74,7 @@ cmd_serve (int argc, char **argv)
   g_autofree char *qr_address = NULL, *self_cert = NULL;
   g_autofree char *idevid_key = NULL, *idevid_cert = NULL, *idevid_chain = NULL, *test_voucher = NULL;
   g_autofree char *referee_ca = NULL, *acme_directory = NULL, *acme_ca = NULL, *acme_http = NULL;
-  g_autofree char *acme_client = NULL;
+  g_autofree char *acme_client = NULL, *acme_email = NULL;
   g_auto (GStrv) subtree = NULL;
   int acme_check_s = 0;
   gboolean no_mdns = FALSE;
@@ -107,6 +108,8 @@ cmd_serve (int argc, char **argv)
     { "acme-http", 0, 0, G_OPTION_ARG_STRING, &acme_http, "Where to answer http-01 (default :80)", "ADDR:PORT" },
     { "acme-check-seconds", 0, 0, G_OPTION_ARG_INT, &acme_check_s,
       "How often to check whether the certificate is due for renewal (default 3600)", "N" },
+    { "acme-email", 0, 0, G_OPTION_ARG_STRING, &acme_email, "The ACME account's contact (default admin@NAME)",
+      "ADDRESS" },
     { "acme-client", 0, 0, G_OPTION_ARG_FILENAME, &acme_client, "The lego program (default: lego from PATH)",
       "PROGRAM" },
     G_OPTION_ENTRY_NULL
@@ -162,7 +165,8 @@ cmd_serve (int argc, char **argv)
       g_free (*s);
       *s = canonical;
     }
-  if (acme_directory == NULL && (acme_ca != NULL || acme_http != NULL || acme_check_s != 0 || acme_client != NULL))
+  if (acme_directory == NULL && (acme_ca != NULL || acme_http != NULL || acme_check_s != 0 || acme_client != NULL
+                                 || acme_email != NULL))
     return usage_error ("the --acme-* options need --acme-directory.");
   if (acme_check_s < 0)
     return usage_error ("--acme-check-seconds takes a positive number.");
@@ -192,7 +196,7 @@ cmd_serve (int argc, char **argv)
     .no_mdns = no_mdns, .qr_address = qr_mode, .manufacturer = manufacturer,
     .referee_ca = referee_ca, .subtree = subtree,
     .acme = { .directory = acme_directory, .ca_file = acme_ca, .http_listen = acme_http,
-              .client = acme_client, .check_s = (guint) acme_check_s },
+              .client = acme_client, .email = acme_email, .check_s = (guint) acme_check_s },
   };
   return settle_device_serve (&options);
 }

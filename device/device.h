@@ -284,6 +284,7 @@ typedef struct {
   const char *ca_file;      /* CA of the ACME server's HTTPS certificate, or NULL */
   const char *http_listen;  /* where the client answers http-01; NULL: ":80" */
   const char *client;       /* the lego program; NULL: "lego" from PATH */
+  const char *email;        /* the ACME account's contact; NULL: admin@NAME */
   const char *state_dir;    /* account and certificates go to STATE/acme */
   guint check_s;            /* how often the timer checks notAfter; 0: SETTLE_DEVICE_ACME_CHECK_S */
 } SettleDeviceAcmeOptions;

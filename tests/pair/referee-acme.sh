@@ -1,0 +1,134 @@
+#!/bin/bash
+# referee-acme (issue 17): Track B with a real referee.  A referee runs
+# Debian's pebble (RFC 8555 ACME server) as its CA and settle-device as its
+# pairing front; `settle pair` with the front's QR code trusts pebble's
+# root as a referee anchor scoped to lab.home.arpa.  Three devices then get
+# their certificates from pebble with lego (run by settle-device) and are
+# trusted with no pairing of their own; certificates the same pebble issues
+# for other.home.arpa and bank.example are refused; the renewal timer
+# replaces a short-lived certificate before it expires; `settle remove`
+# of the referee ends trust in all of them at once.
+#
+# Product test: nothing here sets a SETTLE_* or OPENSSL_* variable that the
+# product reads, except the file store every test uses (tests/lib.sh) and
+# OPENSSL_MODULES pointing at the built provider.  Loopback with a name
+# mapping (referee-lib.sh says why).  The browsers' side: browser-referee.
+. "$SOURCE_ROOT/tests/lib.sh"
+. "$SOURCE_ROOT/tests/pair/pair-lib.sh"
+. "$SOURCE_ROOT/tests/pair/referee-lib.sh"
+need_tool gnutls-cli unshare
+need_device
+TRUST=$XDG_DATA_HOME/settle/trust
+TP_MODULE=${TEST_TRUST_POLICY_MODULE:-$BUILD_ROOT/nss-module/libsettle-trust-policy.so}
+P11KIT=$T_DIR/p11-kit-modules
+p11kit_modules_dir "$P11KIT" "$TP_MODULE"
+mkdir -p "$T_DIR/cwd"; cd "$T_DIR/cwd"   # no `settle:` file here can stand in for the store
+
+# Certificates live 45 s: the devices' timer (every 2 s) renews after 30 s.
+start_pebble 45
+pass "pebble runs with a fresh root: $(openssl x509 -in "$T_DIR/referee-root.pem" -noout -subject)"
+
+# --- verifiers: NAME PORT -> exit status 0 when trusted ---------------------
+by_curl() { curl -sSf -o /dev/null --max-time 10 --capath "$TRUST" --resolve "$1:$2:127.0.0.1" "https://$1:$2/"; }
+by_openssl() {
+  openssl s_client -provider settle -provider default -no-CAfile -no-CApath -CAstore settle: \
+    -connect "127.0.0.1:$2" -servername "$1" -verify_hostname "$1" -verify_return_error -brief </dev/null
+}
+by_gnutls() {
+  "${P11KIT_RUN[@]}" "$P11KIT" gnutls-cli --x509cafile=pkcs11: --verify-hostname "$1" --sni-hostname "$1" \
+    -p "$2" 127.0.0.1 </dev/null
+}
+VERIFIERS="by_curl by_openssl by_gnutls"
+trusted_everywhere() { local v; for v in $VERIFIERS; do check "$3: $v trusts $1" "$v" "$1" "$2"; done; }
+refused_everywhere() {
+  local v
+  for v in $VERIFIERS; do
+    if t_run "$v" "$1" "$2"; then fail "$3: $v refuses $1 (it was trusted)"; sed 's/^/#   /' "$T_DIR/last.out"
+    else pass "$3: $v refuses $1: $(grep -Eio 'subtree violation|name constraint[^.]*|unable to get local issuer[^.]*|not trusted|verify failed|certificate problem[^.]*' "$T_DIR/last.out" | head -1)"; fi
+  done
+}
+
+# --- the referee's pairing front ---------------------------------------------
+start_device front referee.lab.home.arpa --no-mdns --referee-ca "$T_DIR/referee-root.pem" --subtree lab.home.arpa
+start_device wide referee.home.arpa --no-mdns --referee-ca "$T_DIR/referee-root.pem" --subtree home.arpa
+
+start_acme_device printer printer.lab.home.arpa
+start_acme_device nas nas.lab.home.arpa
+start_acme_device cam cam.lab.home.arpa
+refused_everywhere printer.lab.home.arpa "$printer_port" "before pairing (no trust on first use)"
+
+# Scope rules on the way in (each refusal stores nothing).
+old=$(cat "$T_DIR/front.txt")
+check_fails "--yes alone never trusts a referee" "--yes alone never trusts a referee" \
+  "$SETTLE" pair --payload - --yes <"$T_DIR/front.txt"
+check "nothing stored" nothing_stored
+wait_new_qr front "$old"; old=$(cat "$T_DIR/front.txt")
+check_fails "a referee is never trusted for more than it declares" "never for more" \
+  "$SETTLE" pair --payload - --yes --referee --scope home.arpa <"$T_DIR/front.txt"
+check "nothing stored" nothing_stored
+wait_new_qr front "$old"
+check_fails "a referee declaring a whole namespace is refused unless the user types it" \
+  "whole namespace 'home.arpa'.*--scope home.arpa" \
+  "$SETTLE" pair --payload - --yes --referee <"$T_DIR/wide.txt"
+check "nothing stored" nothing_stored
+
+# --- pair once -----------------------------------------------------------------
+check "settle pair with the referee's front" "$SETTLE" pair --payload - --yes --referee <"$T_DIR/front.txt"
+check "the record is a referee anchor for pebble's root, scoped to lab.home.arpa" python3 - \
+  "$(fingerprint "$T_DIR/referee-root.pem")" <<EOF
+import json, subprocess, sys
+a = json.loads(subprocess.run(["$SETTLE", "list", "--json"], capture_output=True, check=True).stdout)["anchors"]
+assert len(a) == 1, a
+r = a[0]
+assert r["kind"] == "referee-ca" and r["scope"] == ["lab.home.arpa"], r
+assert r["fingerprint"].replace(":", "").lower() == sys.argv[1].replace(":", "").lower(), (r, sys.argv[1])
+EOF
+check "the wrapper root and cross certificate permit DNS lab.home.arpa only and exclude every IP address" bash -c \
+  "for f in '$TRUST'/*.0; do openssl x509 -in \"\$f\" -noout -ext nameConstraints; done | tr -d ' \n' |
+   grep -o 'Permitted:DNS:lab.home.arpaemail:.invalidURI:.invalidExcluded:IP:0.0.0.0/0.0.0.0,*IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' |
+   wc -l | grep -qx 2"
+
+# --- three devices, no further pairing ------------------------------------------
+for d in printer nas cam; do
+  port_var=${d}_port
+  trusted_everywhere "$d.lab.home.arpa" "${!port_var}" "referee-issued"
+done
+check "the device serves pebble's chain (leaf, pebble intermediate)" bash -c \
+  "openssl s_client -connect 127.0.0.1:$printer_port -servername printer.lab.home.arpa -showcerts </dev/null 2>/dev/null |
+   grep -q 'i:CN = Pebble Intermediate CA'"
+
+# --- escapes: the same permissive pebble, names outside the subtree -----------
+start_acme_device other other.home.arpa
+refused_everywhere other.home.arpa "$other_port" "other.home.arpa from the referee's CA"
+check "a rogue host gets a certificate for bank.example from the same pebble" rogue_cert bank.example
+BANK_PORT=$(free_port)
+openssl s_server -accept "127.0.0.1:$BANK_PORT" -cert "$T_DIR/rogue/certificates/bank.example.crt" \
+  -key "$T_DIR/rogue/certificates/bank.example.key" \
+  -cert_chain "$T_DIR/rogue/certificates/bank.example.issuer.crt" -www -quiet >/dev/null 2>&1 &
+at_exit "kill $!"
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$BANK_PORT") 2>/dev/null && break; sleep 0.1; done
+refused_everywhere bank.example "$BANK_PORT" "bank.example from the referee's CA"
+check_fails "openssl says why: the name is outside the referee's subtree" "permitted subtree violation" \
+  by_openssl bank.example "$BANK_PORT"
+
+# --- renewal before expiry --------------------------------------------------------
+first=$(grep -o 'serial [0-9a-f]*' "$T_DIR/printer.log" | head -1 | sed 's/^serial 0*//')
+for _ in $(seq 400); do
+  [ "$(grep -c 'obtained the certificate' "$T_DIR/printer.log")" -ge 2 ] && break
+  sleep 0.1
+done
+check "the timer renewed printer's 45-second certificate before it expired" \
+  bash -c "[ \$(grep -c 'obtained the certificate' '$T_DIR/printer.log') -ge 2 ]"
+served_serial=$(openssl s_client -connect "127.0.0.1:$printer_port" -servername printer.lab.home.arpa </dev/null 2>/dev/null |
+  openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+check "the renewed certificate is served without a restart (first $first, now $served_serial)" \
+  bash -c "[ -n '$served_serial' ] && [ '$served_serial' != '$first' ] && grep -Eq 'serial 0*$served_serial\\)' '$T_DIR/printer.log'"
+check "curl trusts the renewed certificate" by_curl printer.lab.home.arpa "$printer_port"
+
+# --- removing the referee ends trust in every device at once ---------------------
+check "settle remove the referee" "$SETTLE" remove referee.lab.home.arpa --yes
+for d in printer nas cam; do
+  port_var=${d}_port
+  refused_everywhere "$d.lab.home.arpa" "${!port_var}" "after removal"
+done
+done_testing
