@@ -373,6 +373,42 @@ test_malformed_messages (void)
                   "The message is not well-formed CBOR.");
 }
 
+/* A referee's front (Track B): both optional fields round-trip, an
+ * ordinary response has neither, and one without the other is refused. */
+static void
+test_referee_fields (void)
+{
+  g_autoptr (SettleCeremonyMsg) resp = settle_ceremony_msg_new (SETTLE_MSG_ENROL_RESPONSE);
+  resp->enrol_response.cert_der = filled (900, 0x30);
+  g_ptr_array_add (resp->enrol_response.chain, filled (800, 0x31));
+  const char *names[] = { "referee.lab.home.arpa", NULL };
+  const char *subtree[] = { "lab.home.arpa", "x.local", NULL };
+  resp->enrol_response.names = g_strdupv ((char **) names);
+  resp->enrol_response.role = g_strdup ("admin");
+  g_autoptr (SettleCeremonyMsg) plain_back = round_trip (resp);
+  g_assert_null (plain_back->enrol_response.referee_ca_der);
+  g_assert_null (plain_back->enrol_response.subtree);
+
+  resp->enrol_response.referee_ca_der = filled (700, 0x32);
+  resp->enrol_response.subtree = g_strdupv ((char **) subtree);
+  g_autoptr (SettleCeremonyMsg) back = round_trip (resp);
+  g_assert_true (g_bytes_equal (back->enrol_response.referee_ca_der, resp->enrol_response.referee_ca_der));
+  g_assert_true (g_strv_equal ((const char *const *) back->enrol_response.subtree, subtree));
+
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1), "names", text_array ("a.local"),
+                            "role", t ("user"), "referee-ca", b (100), NULL),
+                  FMT, "The ENROL_RESPONSE message has only one of 'referee-ca' and 'subtree'.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1), "names", text_array ("a.local"),
+                            "role", t ("user"), "subtree", text_array ("lab.home.arpa"), NULL),
+                  FMT, "The ENROL_RESPONSE message has only one of 'referee-ca' and 'subtree'.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1), "names", text_array ("a.local"),
+                            "role", t ("user"), "referee-ca", b (0), "subtree", text_array ("lab.home.arpa"), NULL),
+                  FMT, "The ENROL_RESPONSE message's 'referee-ca' field is empty or longer than 16384 bytes.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1), "names", text_array ("a.local"),
+                            "role", t ("user"), "referee-ca", b (100), "subtree", t ("lab.home.arpa"), NULL),
+                  FMT, "The ENROL_RESPONSE message's 'subtree' field is not an array.");
+}
+
 static void
 test_unknown_fields_ignored (void)
 {
@@ -492,6 +528,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ceremony-msg/malformed/messages", test_malformed_messages);
   g_test_add_func ("/ceremony-msg/malformed/frames", test_malformed_frames);
   g_test_add_func ("/ceremony-msg/unknown-fields", test_unknown_fields_ignored);
+  g_test_add_func ("/ceremony-msg/referee-fields", test_referee_fields);
   g_test_add_func ("/ceremony-msg/encoder-refuses", test_encoder_refuses_invalid);
   g_test_add_func ("/ceremony-msg/expect", test_expect);
   return g_test_run ();

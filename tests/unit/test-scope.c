@@ -372,6 +372,40 @@ test_single_device (void)
     }
 }
 
+/* A referee met in a pairing: its declared subtrees, never a whole
+ * namespace unless typed; the user may narrow, never widen. */
+static void
+test_approve_referee (void)
+{
+  static const char *const lab[] = { "lab.home.arpa", NULL };
+  static const char *const wide[] = { "home.arpa", NULL };
+  static const char *const printer[] = { "printer.lab.home.arpa", NULL };
+  g_autoptr (GError) error = NULL;
+
+  g_auto (GStrv) declared = settle_scope_approve_referee (lab, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_strv_equal ((const char *const *) declared, lab));
+  g_auto (GStrv) narrowed = settle_scope_approve_referee (lab, printer, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_strv_equal ((const char *const *) narrowed, printer));
+
+  g_assert_null (settle_scope_approve_referee (wide, NULL, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE);
+  g_assert_nonnull (strstr (error->message, "--scope home.arpa"));
+  g_clear_error (&error);
+  g_auto (GStrv) typed = settle_scope_approve_referee (wide, wide, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_strv_equal ((const char *const *) typed, wide));
+
+  g_assert_null (settle_scope_approve_referee (lab, wide, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE);
+  g_assert_nonnull (strstr (error->message, "never for more"));
+  g_clear_error (&error);
+  static const char *const none[] = { NULL };
+  g_assert_null (settle_scope_approve_referee (none, NULL, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_SCOPE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -385,5 +419,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scope/permits", test_permits);
   g_test_add_func ("/scope/in-namespaces", test_in_namespaces);
   g_test_add_func ("/scope/single-device", test_single_device);
+  g_test_add_func ("/scope/approve-referee", test_approve_referee);
   return g_test_run ();
 }
