@@ -16,7 +16,8 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/pair/pair-lib.sh"
 . "$SOURCE_ROOT/tests/pair/referee-lib.sh"
-need_tool gnutls-cli unshare
+need_tool gnutls-cli unshare zbarimg
+PTY="$SOURCE_ROOT/tests/pty-answer.py"
 need_device
 TRUST=$XDG_DATA_HOME/settle/trust
 TP_MODULE=${TEST_TRUST_POLICY_MODULE:-$BUILD_ROOT/nss-module/libsettle-trust-policy.so}
@@ -51,6 +52,7 @@ refused_everywhere() {
 # --- the referee's pairing front ---------------------------------------------
 start_device front referee.lab.home.arpa --no-mdns --referee-ca "$T_DIR/referee-root.pem" --subtree lab.home.arpa
 start_device wide referee.home.arpa --no-mdns --referee-ca "$T_DIR/referee-root.pem" --subtree home.arpa
+start_device plain printer.local --no-mdns
 
 start_acme_device printer printer.lab.home.arpa
 start_acme_device nas nas.lab.home.arpa
@@ -71,6 +73,18 @@ check_fails "a referee declaring a whole namespace is refused unless the user ty
   "whole namespace 'home.arpa'.*--scope home.arpa" \
   "$SETTLE" pair --payload - --yes --referee <"$T_DIR/wide.txt"
 check "nothing stored" nothing_stored
+check_fails "--scope is for a referee: an ordinary device is trusted for the names it proved" \
+  "is a device, not a referee" "$SETTLE" pair --payload - --yes --scope printer.local <"$T_DIR/plain.txt"
+check "nothing stored" nothing_stored
+old=$(cat "$T_DIR/front.txt")
+check_fails "answering no at the referee's prompt stores nothing" "did not answer yes" \
+  python3 "$PTY" 'Pair with it\? \[yes/no\]' no "$SETTLE" pair --qr "$T_DIR/front.png"
+check "the prompt says it is a referee, for which subtree, and what that means" bash -c "
+  grep -q 'a REFEREE: it vouches for MANY devices' '$T_DIR/last.out' &&
+  grep -q 'Trusted for: lab.home.arpa (and nothing outside it)' '$T_DIR/last.out' &&
+  grep -q 'every device it certifies under' '$T_DIR/last.out'"
+check "nothing stored" nothing_stored
+wait_new_qr front "$old"
 
 # --- pair once -----------------------------------------------------------------
 check "settle pair with the referee's front" "$SETTLE" pair --payload - --yes --referee <"$T_DIR/front.txt"
