@@ -37,9 +37,27 @@ by_openssl() {
   with_asan_runtime "$OPENSSL_MODULES/settle.so" openssl s_client -provider settle -provider default -no-CAfile -no-CApath -CAstore settle: \
     -connect "127.0.0.1:$2" -servername "$1" -verify_hostname "$1" -verify_return_error -brief </dev/null
 }
+# GnuTLS through p11-kit.  In a sanitized build libp11-kit's destructor
+# deadlocks in freelocale() at exit under the ASan runtime (seen here with
+# gdb, after the verdict is printed), so the verdict is read from what
+# gnutls-cli prints, and the process is ended once it is there.
 by_gnutls() {
-  with_asan_runtime "$TP_MODULE" "${P11KIT_RUN[@]}" "$P11KIT" gnutls-cli --x509cafile=pkcs11: --verify-hostname "$1" --sni-hostname "$1" \
-    -p "$2" 127.0.0.1 </dev/null
+  local out=$T_DIR/gnutls.out rt pid
+  rt=$(asan_runtime_of "$TP_MODULE")
+  (
+    [ -z "$rt" ] || export LD_PRELOAD=$rt ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+    exec "${P11KIT_RUN[@]}" "$P11KIT" gnutls-cli --x509cafile=pkcs11: --verify-hostname "$1" --sni-hostname "$1" \
+      -p "$2" 127.0.0.1 </dev/null >"$out" 2>&1
+  ) &
+  pid=$!
+  for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    grep -Eq 'Handshake was completed|NOT trusted|Fatal error|Could not connect' "$out" && break
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  cat "$out"
+  grep -q 'Handshake was completed' "$out" && ! grep -q 'NOT trusted' "$out"
 }
 VERIFIERS="by_curl by_openssl by_gnutls"
 trusted_everywhere() { local v; for v in $VERIFIERS; do check "$3: $v trusts $1" "$v" "$1" "$2"; done; }
@@ -49,7 +67,8 @@ refused_everywhere() {
     if t_run "$v" "$1" "$2"; then fail "$3: $v refuses $1 (it was trusted)"; sed 's/^/#   /' "$T_DIR/last.out"
     else
       # A refusal for a reason a verifier gives, never a crash.
-      why=$(grep -Eio 'subtree violation|unable to get local issuer[^.]*|certificate problem[^.]*|is NOT trusted[^.]*' "$T_DIR/last.out" | head -1)
+      why=$(grep -Eio -m1 'subtree violation|unable to get local issuer[^.]*|certificate problem[^.]*|is NOT trusted[^.]*' "$T_DIR/last.out" || true)
+      why=${why%%$'\n'*}
       if [ -n "$why" ] && ! t_sanitizer_report; then pass "$3: $v refuses $1: $why"
       else fail "$3: $v refuses $1 (no verifier's reason)"; sed 's/^/#   /' "$T_DIR/last.out"; fi
     fi
