@@ -40,7 +40,9 @@ by_openssl() {
 # GnuTLS through p11-kit.  In a sanitized build libp11-kit's destructor
 # deadlocks in freelocale() at exit under the ASan runtime (seen here with
 # gdb, after the verdict is printed), so the verdict is read from what
-# gnutls-cli prints, and the process is ended once it is there.
+# gnutls-cli prints, and the process is ended once it is there (its
+# buffered "NOT trusted" may then be lost; "Error in the certificate" on
+# standard error is its refusal too).
 by_gnutls() {
   local out=$T_DIR/gnutls.out rt pid
   rt=$(asan_runtime_of "$TP_MODULE")
@@ -67,7 +69,7 @@ refused_everywhere() {
     if t_run "$v" "$1" "$2"; then fail "$3: $v refuses $1 (it was trusted)"; sed 's/^/#   /' "$T_DIR/last.out"
     else
       # A refusal for a reason a verifier gives, never a crash.
-      why=$(grep -Eio -m1 'subtree violation|unable to get local issuer[^.]*|certificate problem[^.]*|is NOT trusted[^.]*' "$T_DIR/last.out" || true)
+      why=$(grep -Eio -m1 'subtree violation|unable to get local issuer[^.]*|certificate problem[^.]*|is NOT trusted[^.]*|Error in the certificate' "$T_DIR/last.out" || true)
       why=${why%%$'\n'*}
       if [ -n "$why" ] && ! t_sanitizer_report; then pass "$3: $v refuses $1: $why"
       else fail "$3: $v refuses $1 (no verifier's reason)"; sed 's/^/#   /' "$T_DIR/last.out"; fi
