@@ -65,7 +65,9 @@ done
 # Observations, not checks: the old ports are the same device processes,
 # whose keep-alive connections (and TLS sessions) the browsers may still
 # hold from before the removal; what was verified on an open connection is
-# not verified again (measured here: both loaded; docs/referee.md).
+# not verified again, and Chromium answers from its verification cache
+# (docs/browsers.md); measured: Chromium loaded them, Firefox once loaded
+# and once refused them (docs/referee.md).
 for d in $DEVICES; do
   eval "port=\$OLD_$d"
   for b in $BOTH; do
