@@ -98,9 +98,9 @@ run_client (SettleDeviceAcme *acme, GError **error)
   if (acme->ca_file != NULL)
     env = g_environ_setenv (env, "LEGO_CA_CERTIFICATES", acme->ca_file, TRUE);
   /* lego's log goes to the device's standard error, as the device's own. */
-  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
-                                                  | G_SPAWN_CHILD_INHERITS_STDIN,
-                     NULL, NULL, NULL, NULL, &status, &spawn_error))
+  /* Standard input stays /dev/null: lego must never wait for a person. */
+  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                     NULL, NULL, &status, &spawn_error))
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Cannot run the ACME client %s: %s.", acme->client,
                    spawn_error->message);
@@ -139,10 +139,12 @@ load_files (SettleDeviceAcme *acme, X509 **cert, STACK_OF (X509) **chain, EVP_PK
   *chain = sk_X509_new_null ();
   if (f != NULL)
     {
-      *cert = PEM_read_X509 (f, NULL, NULL, NULL);
+      /* lego's .crt: the leaf, then the chain the ACME server returned. */
+      *cert = *chain != NULL ? PEM_read_X509 (f, NULL, NULL, NULL) : NULL;
       X509 *extra;
-      while ((extra = PEM_read_X509 (f, NULL, NULL, NULL)) != NULL)
-        sk_X509_push (*chain, extra);
+      while (*cert != NULL && (extra = PEM_read_X509 (f, NULL, NULL, NULL)) != NULL)
+        if (sk_X509_push (*chain, extra) <= 0)
+          X509_free (extra);
       fclose (f);
     }
   if ((f = fopen (key_file, "r")) != NULL)
