@@ -173,4 +173,8 @@ for d in printer nas cam; do
   port_var=${d}_port
   refused_everywhere "$d.lab.home.arpa" "${!port_var}" "after removal"
 done
+# The front too (pair-lib's start_device keeps no pid file): it served
+# the referee fields in every pairing above.
+pgrep -f -- "--state $T_DIR/front " >"$T_DIR/front.pid"
+stop_all_checked printer nas cam other front
 done_testing

@@ -58,6 +58,7 @@ start_acme_device() {
     --acme-directory "$ACME_DIR" --acme-ca "$T_DIR/pebble-tls-ca.pem" --acme-http 127.0.0.1:0 \
     --acme-check-seconds 2 "$@" >"$log" 2>&1 &
   local pid=$!
+  echo "$pid" >"$T_DIR/$id.pid"
   at_exit "kill $pid"
   for i in $(seq 300); do
     port=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log" 2>/dev/null || true)
@@ -76,4 +77,17 @@ start_acme_device() {
 rogue_cert() {
   LEGO_CA_CERTIFICATES=$T_DIR/pebble-tls-ca.pem lego --server "$ACME_DIR" --accept-tos --email rogue@example.org \
     --path "$T_DIR/rogue" --http --http.port 127.0.0.1:0 --domains "$1" run >"$T_DIR/rogue-$1.log" 2>&1
+}
+
+# stop_all_checked ID...: stops each device (SIGTERM; it exits cleanly) and
+# checks its log for sanitizer reports, which leaks show only at exit.
+stop_all_checked() {
+  local id pid
+  for id in "$@"; do
+    pid=$(cat "$T_DIR/$id.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  check "no sanitizer report in the logs of $* (leaks are reported at exit)" \
+    bash -c "cd '$T_DIR' && ! grep -El 'Sanitizer|runtime error' $(printf '%s.log ' "$@")"
 }
