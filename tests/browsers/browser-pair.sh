@@ -7,18 +7,9 @@
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
 need_tool zbarimg
-DEV=${SETTLE_DEVICE:-$BUILD_ROOT/device/settle-device}
-if [ ! -x "$DEV" ]; then
-  echo "Bail out! $DEV was not built"; exit 1
-fi
-
-"$DEV" serve --name printer.local --state "$T_DIR/dev" --listen 127.0.0.1:0 \
-  --qr-png "$T_DIR/dev.png" --qr-text "$T_DIR/dev.txt" >"$T_DIR/dev.log" 2>&1 &
-DEV_PID=$!
-at_exit "kill $DEV_PID 2>/dev/null"
-wait_for "$T_DIR/dev.log" '^settle-device: listening on 127\.0\.0\.1:[0-9]+$' 100 &&
-  wait_for "$T_DIR/dev.txt" '^SETTLE:' 100 || { echo "Bail out! settle-device did not start"; sed 's/^/#   /' "$T_DIR/dev.log"; exit 1; }
-DPORT=$(sed -n 's/^settle-device: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T_DIR/dev.log")
+start_loopback_device "$T_DIR/dev" --qr-png "$T_DIR/dev.png" --qr-text "$T_DIR/dev.txt" &&
+  wait_for "$T_DIR/dev.txt" '^SETTLE:' 100 || { echo "Bail out! settle-device did not start"; exit 1; }
+DPORT=$PORT
 
 check "settle pair --qr PNG --yes pairs with the device" "$SETTLE" pair --qr "$T_DIR/dev.png" --yes
 check "the pairing stored a device CA scoped to printer.local" bash -c \
