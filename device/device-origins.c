@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "settle-error.h"
+#include "settle-web-origin.h"
 
 #define ORIGINS_FILE "origins.json"
 #define ORIGINS_FILE_MAX (64 * 1024)
@@ -28,50 +29,6 @@ origins_error (GError **error, const char *path, const char *problem)
 {
   g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "%s: %s", path, problem);
   return FALSE;
-}
-
-/* A serialised origin as browsers send it (RFC 6454): http or https,
- * "://", a host of letters, digits, '-', '.' (or a bracketed IPv6
- * address), an optional ":port" of 1 to 5 digits; nothing after it, and
- * lowercase throughout.  "null" (opaque origins) is never one. */
-gboolean
-settle_device_origin_valid (const char *origin)
-{
-  if (origin == NULL || strlen (origin) > SETTLE_DEVICE_ORIGIN_MAX)
-    return FALSE;
-  const char *host;
-  if (g_str_has_prefix (origin, "https://"))
-    host = origin + strlen ("https://");
-  else if (g_str_has_prefix (origin, "http://"))
-    host = origin + strlen ("http://");
-  else
-    return FALSE;
-  const char *c = host;
-  if (*c == '[')
-    {
-      for (c++; g_ascii_isxdigit (*c) || *c == ':' || *c == '.'; c++)
-        if (g_ascii_isupper (*c))
-          return FALSE;
-      if (*c++ != ']' || c - host < 4)
-        return FALSE;
-    }
-  else
-    {
-      for (; g_ascii_isalnum (*c) || *c == '-' || *c == '.'; c++)
-        if (g_ascii_isupper (*c))
-          return FALSE;
-      if (c == host)
-        return FALSE;
-    }
-  if (*c == ':')
-    {
-      const char *digits = ++c;
-      while (g_ascii_isdigit (*c))
-        c++;
-      if (c == digits || c - digits > 5)
-        return FALSE;
-    }
-  return *c == '\0';
 }
 
 static gboolean
@@ -123,10 +80,10 @@ settle_device_origins_parse (JsonNode *root, char ***origins, GError **error)
       const char *s = JSON_NODE_HOLDS_VALUE (item) && json_node_get_value_type (item) == G_TYPE_STRING
                         ? json_node_get_string (item)
                         : NULL;
-      if (!settle_device_origin_valid (s))
+      if (!settle_web_origin_valid (s))
         {
           g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
-                       "Origin %u is not a lowercase http(s)://host[:port] origin without a path.", i + 1);
+                       "Origin %u is not a lowercase http(s)://host[:port] origin without a path or a default port.", i + 1);
           return FALSE;
         }
       g_strv_builder_add (b, s);

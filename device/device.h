@@ -28,6 +28,7 @@
 
 #include "settle-ceremony-server.h"
 #include "settle-ceremony-tls.h"
+#include "settle-web-origin.h"
 
 G_BEGIN_DECLS
 
@@ -156,16 +157,14 @@ gboolean settle_device_qr_show (const SettleDeviceQrTarget *target, SettleCeremo
 
 /* ---- device-origins.c ---- */
 
-#define SETTLE_DEVICE_ORIGINS_MAX 32
-#define SETTLE_DEVICE_ORIGIN_MAX 255
+/* The limits and the syntax of an origin are lib/names/settle-web-origin.h's. */
+#define SETTLE_DEVICE_ORIGINS_MAX SETTLE_WEB_ORIGINS_MAX
 
 typedef struct _SettleDeviceOrigins SettleDeviceOrigins;
 
 SettleDeviceOrigins *settle_device_origins_open (const char *dir, GError **error);
 void settle_device_origins_free (SettleDeviceOrigins *o);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceOrigins, settle_device_origins_free)
-/* TRUE for a lowercase http(s)://host[:port] origin (RFC 6454 form). */
-gboolean settle_device_origin_valid (const char *origin);
 /* {"origins": [...]} and nothing else, each valid: *origins (owned). */
 gboolean settle_device_origins_parse (JsonNode *root, char ***origins, GError **error);
 gboolean settle_device_origins_allowed (SettleDeviceOrigins *o, const char *origin);
