@@ -4,6 +4,7 @@
  *   settle audit --device NAME [--expect-admin FP]... [--json]
  *   settle device revoke-client NAME FINGERPRINT [--yes]
  *   settle device role NAME FINGERPRINT ROLE [--yes]
+ *   settle device origins NAME [--allow ORIGIN]... [--disallow ORIGIN]... [--yes]
  *
  * JSON: schema/device-audit.schema.json. */
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "commands.h"
 #include "json-out.h"
 #include "settle-device-admin.h"
+#include "settle-web-origin.h"
 #include "ui.h"
 
 #define DEVICE_AUDIT_JSON_VERSION 1
@@ -142,7 +144,56 @@ settle_audit_device (const char *device, const char *address, int timeout_s, cha
   return audit->flags->len > 0 ? SETTLE_EXIT_FLAGGED : SETTLE_EXIT_OK;
 }
 
-/* ---- settle device revoke-client | role ---- */
+/* ---- settle device origins ---- */
+
+/* Lists the device's allowed web origins, one a line (none: nothing on
+ * standard output, a line on standard error), or changes them. */
+static int
+device_origins (SettleManager *manager, const SettleDeviceTarget *target, char **allow, char **disallow,
+                gboolean yes)
+{
+  g_autoptr (GError) error = NULL;
+  if (allow == NULL && disallow == NULL)
+    {
+      g_auto (GStrv) origins = settle_manager_device_origins (manager, target, &error);
+      if (origins == NULL)
+        {
+          settle_ui_fail ("device", error);
+          return SETTLE_EXIT_FAILED;
+        }
+      for (char **o = origins; *o != NULL; o++)
+        printf ("%s\n", *o);
+      if (origins[0] == NULL)
+        fprintf (stderr, "No web origin is allowed to reach %s from a browser.\n", target->query);
+      return SETTLE_EXIT_OK;
+    }
+  if (!settle_manager_device_change_origins (manager, target, (const char *const *) allow,
+                                             (const char *const *) disallow, yes, NULL, &error))
+    {
+      settle_ui_fail ("device", error);
+      return SETTLE_EXIT_FAILED;
+    }
+  return SETTLE_EXIT_OK;
+}
+
+/* FALSE, having said why, when one of `typed` is no web origin. */
+static gboolean
+origins_typed_well (const char *option, char **typed)
+{
+  for (char **t = typed; t != NULL && *t != NULL; t++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *canonical = settle_web_origin_canonical (*t, &error);
+      if (canonical == NULL)
+        {
+          settle_ui_failf ("device", "%s: %s", option, error->message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* ---- settle device revoke-client | role | origins ---- */
 
 int
 settle_cmd_device (int argc, char **argv)
@@ -150,14 +201,18 @@ settle_cmd_device (int argc, char **argv)
   gboolean yes = FALSE;
   g_autofree char *address = NULL;
   int timeout_s = 10;
+  g_auto (GStrv) allow = NULL;
+  g_auto (GStrv) disallow = NULL;
   GOptionEntry entries[] = {
+    { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow, "origins: let pages of this web origin reach the device (repeatable)", "ORIGIN" },
+    { "disallow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &disallow, "origins: stop allowing this web origin (repeatable)", "ORIGIN" },
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, "Where the device listens (default: where it was paired, else its name on port 443)", "HOST:PORT" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s, "Seconds to wait for the device (default 10)", "SECONDS" },
     { "yes", 0, 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (
-    "revoke-client NAME FINGERPRINT | role NAME FINGERPRINT ROLE - change a paired device's clients");
+    "revoke-client NAME FINGERPRINT | role NAME FINGERPRINT ROLE | origins NAME - a paired device's clients and web origins");
   g_autoptr (GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -166,23 +221,45 @@ settle_cmd_device (int argc, char **argv)
     "mutual TLS with this computer's client certificate for it:\n"
     "  revoke-client  the device stops accepting the client with this key\n"
     "  role           admin, user or guest\n"
+    "  origins        lists the web origins whose pages may reach the device from\n"
+    "                 a browser; --allow and --disallow change the list. A page on\n"
+    "                 an allowed origin acts on the device with the identity of\n"
+    "                 any browser paired with it. An origin is https://host[:port]\n"
+    "                 or http://host[:port], without a path.\n"
     "FINGERPRINT is the SHA-256 of the client's key, as 'settle audit --device\n"
     "NAME' lists it. The device refuses to lose its last admin.\n"
-    "Exit status: 0 changed, 1 refused or failed, 2 usage error.");
+    "Exit status: 0 changed (or listed), 1 refused or failed, 2 usage error\n"
+    "(a bad origin among them: nothing is sent).");
   if (!settle_ui_parse (context, "device", &argc, &argv))
     return SETTLE_EXIT_USAGE;
   gboolean revoke = argc == 4 && strcmp (argv[1], "revoke-client") == 0;
   gboolean role = argc == 5 && strcmp (argv[1], "role") == 0;
-  if (!revoke && !role)
+  gboolean origins = argc == 3 && strcmp (argv[1], "origins") == 0;
+  if (!revoke && !role && !origins)
     {
-      settle_ui_failf ("device", "expected revoke-client NAME FINGERPRINT or role NAME FINGERPRINT ROLE; "
+      settle_ui_failf ("device", "expected revoke-client NAME FINGERPRINT, role NAME FINGERPRINT ROLE or origins NAME; "
                                  "run 'settle device --help'");
+      return SETTLE_EXIT_USAGE;
+    }
+  if (!origins && (allow != NULL || disallow != NULL))
+    {
+      settle_ui_failf ("device", "--allow and --disallow go with 'settle device origins NAME'");
       return SETTLE_EXIT_USAGE;
     }
   if (timeout_s < 1 || timeout_s > SETTLE_DEVICE_TIMEOUT_MAX_S)
     {
       settle_ui_failf ("device", "--timeout must be between 1 and %d seconds", SETTLE_DEVICE_TIMEOUT_MAX_S);
       return SETTLE_EXIT_USAGE;
+    }
+  SettleDeviceTarget target = { .query = argv[2], .address = address, .timeout_s = timeout_s };
+  /* A typing error in an origin is a usage error, before anything opens
+   * (the manager checks them again, by the same rule). */
+  if (origins && (!origins_typed_well ("--allow", allow) || !origins_typed_well ("--disallow", disallow)))
+    return SETTLE_EXIT_USAGE;
+  if (origins)
+    {
+      g_autoptr (SettleManager) manager = settle_ui_manager ("device", NULL, NULL);
+      return device_origins (manager, &target, allow, disallow, yes);
     }
   g_autofree char *fp = settle_device_key_fingerprint_parse (argv[3], &error);
   if (fp == NULL || (role && strcmp (argv[4], "admin") != 0 && strcmp (argv[4], "user") != 0
@@ -194,7 +271,6 @@ settle_cmd_device (int argc, char **argv)
         settle_ui_failf ("device", "unknown role \"%s\": admin, user or guest", argv[4]);
       return SETTLE_EXIT_USAGE;
     }
-  SettleDeviceTarget target = { .query = argv[2], .address = address, .timeout_s = timeout_s };
   g_autoptr (SettleManager) manager = settle_ui_manager ("device", NULL, NULL);
   gboolean ok = revoke ? settle_manager_device_revoke_client (manager, &target, fp, yes, &error)
                        : settle_manager_device_set_role (manager, &target, fp, argv[4], yes, &error);

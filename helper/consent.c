@@ -267,6 +267,26 @@ static const char EXTRA_NAMES_INTRO[] =
   "  vouches for: anyone could claim them.  Trusting it for one of them lets it\n"
   "  speak for that name too.  Say yes only for names you know are this device's.\n\n";
 
+/* What allowing and disallowing web origins means, plainly: a page on an
+ * allowed origin, opened in a browser that holds a paired identity for
+ * the device, acts on the device as that browser's user. */
+static char *
+origins_prompt (const SettleQuestion *q)
+{
+  GString *p = g_string_new (NULL);
+  for (const char *const *o = q->allow; o != NULL && *o != NULL; o++)
+    g_string_append_printf (p, "  allow      %s\n", *o);
+  for (const char *const *o = q->disallow; o != NULL && *o != NULL; o++)
+    g_string_append_printf (p, "  disallow   %s\n", *o);
+  if (q->allow != NULL && q->allow[0] != NULL)
+    g_string_append_printf (p,
+      "WARNING: every page on an allowed web origin can act on %s with the identity\n"
+      "of any browser paired with it, as that browser's user, without asking: read\n"
+      "what it reads and, for an admin's browser, change roles, clients and origins.\n"
+      "Allow only sites you run or fully trust.\n", q->device_name);
+  return g_string_free (p, FALSE);
+}
+
 gboolean
 settle_consent_answer (const SettleQuestion *question, gboolean *yes, SettleConsent *how, GError **error)
 {
@@ -303,6 +323,10 @@ settle_consent_answer (const SettleQuestion *question, gboolean *yes, SettleCons
       else
         text = g_strdup_printf ("On %s, make the client %.16s...%s %s?", question->device_name, question->fingerprint,
                                 question->self ? " (THIS computer)" : "", question->role);
+      break;
+    case SETTLE_QUESTION_DEVICE_ORIGINS:
+      prompt = origins_prompt (question);
+      text = g_strdup_printf ("Change the web origins %s allows?", question->device_name);
       break;
     }
   if (text == NULL)

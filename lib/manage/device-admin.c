@@ -15,9 +15,11 @@
 #include "settle-error.h"
 #include "settle-store.h"
 #include "settle-tls-probe.h"
+#include "settle-web-origin.h"
 
 #define BINDINGS_PATH "/.well-known/settle/bindings"
 #define CLIENTS_PREFIX "/.well-known/settle/clients/"
+#define ORIGINS_PATH "/.well-known/settle/origins"
 #define BINDINGS_VERSION 1
 
 /* ---- the connection ---- */
@@ -361,26 +363,41 @@ flag_bindings (SettleDeviceAudit *a)
           g_strdup_printf ("The device trusts %u other CA(s) or referee(s) to vouch for clients.", a->trust_anchors));
 }
 
+static SettleDeviceAudit *
+device_audit_new (void)
+{
+  SettleDeviceAudit *a = g_new0 (SettleDeviceAudit, 1);
+  a->clients = g_ptr_array_new_with_free_func (client_free);
+  a->flags = g_ptr_array_new_with_free_func (problem_free);
+  return a;
+}
+
+/* The device's bindings over the open link `l` (owned, without flags). */
+static SettleDeviceAudit *
+bindings_read (SettleManager *manager, DeviceLink *l, const char *typed, const char *const *expected_admins,
+               GError **error)
+{
+  g_autoptr (GBytes) body = device_call (manager, l, typed, "GET", BINDINGS_PATH, NULL, error);
+  if (body == NULL)
+    return NULL;
+  g_autoptr (SettleDeviceAudit) a = device_audit_new ();
+  a->label = g_strdup (l->record->label);
+  a->pinned = spki_sha256 (l->id.anchor);
+  return parse_bindings (a, body, expected_admins, error) ? g_steal_pointer (&a) : NULL;
+}
+
 SettleDeviceAudit *
 settle_manager_audit_device (SettleManager *manager, const SettleDeviceTarget *target,
                              const char *const *expected_admins, GError **error)
 {
   DeviceLink l;
-  g_autoptr (SettleDeviceAudit) a = g_new0 (SettleDeviceAudit, 1);
-  a->clients = g_ptr_array_new_with_free_func (client_free);
-  a->flags = g_ptr_array_new_with_free_func (problem_free);
-  gboolean ok = device_link_open (manager, target, &l, error);
-  g_autoptr (GBytes) body = ok ? device_call (manager, &l, target->address, "GET", BINDINGS_PATH, NULL, error) : NULL;
-  if (body != NULL)
-    {
-      a->label = g_strdup (l.record->label);
-      a->pinned = spki_sha256 (l.id.anchor);
-      ok = parse_bindings (a, body, expected_admins, error);
-      if (ok)
-        flag_bindings (a);
-    }
+  SettleDeviceAudit *a = NULL;
+  if (device_link_open (manager, target, &l, error))
+    a = bindings_read (manager, &l, target->address, expected_admins, error);
+  if (a != NULL)
+    flag_bindings (a);
   device_link_clear (&l);
-  return body != NULL && ok ? g_steal_pointer (&a) : NULL;
+  return a;
 }
 
 /* ---- changes ---- */
@@ -434,4 +451,159 @@ settle_manager_device_set_role (SettleManager *manager, const SettleDeviceTarget
                                 const char *role, gboolean yes, GError **error)
 {
   return device_change (manager, target, fingerprint, role, yes, error);
+}
+
+/* ---- allowed web origins ---- */
+
+char **
+settle_manager_device_origins (SettleManager *manager, const SettleDeviceTarget *target, GError **error)
+{
+  g_autoptr (SettleDeviceAudit) a = settle_manager_audit_device (manager, target, NULL, error);
+  return a != NULL ? g_steal_pointer (&a->origins) : NULL;
+}
+
+/* What the user typed, each in canonical form (owned), or NULL with the
+ * first bad one's reason. */
+static GPtrArray *
+origins_canonical (const char *const *typed, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  for (const char *const *t = typed; t != NULL && *t != NULL; t++)
+    {
+      char *c = settle_web_origin_canonical (*t, error);
+      if (c == NULL)
+        return NULL;
+      if (!g_ptr_array_find_with_equal_func (out, c, g_str_equal, NULL))
+        g_ptr_array_add (out, c);
+      else
+        g_free (c);
+    }
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+strv_has (const char *const *list, const char *s)
+{
+  return list != NULL && g_strv_contains (list, s);
+}
+
+/* {"origins": [...]} (owned). */
+static char *
+origins_body (GPtrArray *origins)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "origins");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < origins->len; i++)
+    json_builder_add_string_value (b, origins->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+/* The device's list with `allow` added and `disallow` taken off, into
+ * `next`; what really changes into `added` and `removed` (borrowed
+ * strings), and a note for each origin that changes nothing. */
+static void
+origins_merge (SettleManager *manager, const char *const *current, GPtrArray *allow, GPtrArray *disallow,
+               GPtrArray *next, GPtrArray *added, GPtrArray *removed)
+{
+  for (const char *const *c = current; *c != NULL; c++)
+    if (g_ptr_array_find_with_equal_func (disallow, *c, g_str_equal, NULL))
+      g_ptr_array_add (removed, (gpointer) *c);
+    else
+      g_ptr_array_add (next, g_strdup (*c));
+  for (guint i = 0; i < disallow->len; i++)
+    if (!strv_has (current, disallow->pdata[i]))
+      settle_manager_note (manager, SETTLE_NOTE_NOTICE, "%s was not allowed.", (char *) disallow->pdata[i]);
+  for (guint i = 0; i < allow->len; i++)
+    if (strv_has (current, allow->pdata[i]))
+      settle_manager_note (manager, SETTLE_NOTE_NOTICE, "%s is already allowed.", (char *) allow->pdata[i]);
+    else
+      {
+        g_ptr_array_add (next, g_strdup (allow->pdata[i]));
+        g_ptr_array_add (added, allow->pdata[i]);
+      }
+}
+
+/* The list in the device's answer to PUT (its bindings), owned. */
+static char **
+origins_of_answer (GBytes *answer, GError **error)
+{
+  g_autoptr (SettleDeviceAudit) a = device_audit_new ();
+  return parse_bindings (a, answer, NULL, error) ? g_steal_pointer (&a->origins) : NULL;
+}
+
+gboolean
+settle_manager_device_change_origins (SettleManager *manager, const SettleDeviceTarget *target,
+                                      const char *const *allow, const char *const *disallow, gboolean yes,
+                                      char ***result, GError **error)
+{
+  if (result != NULL)
+    *result = NULL;
+  /* Every origin is checked before the store or the network is touched. */
+  g_autoptr (GPtrArray) to_allow = origins_canonical (allow, error);
+  g_autoptr (GPtrArray) to_disallow = to_allow != NULL ? origins_canonical (disallow, error) : NULL;
+  if (to_disallow == NULL)
+    return FALSE;
+  for (guint i = 0; i < to_allow->len; i++)
+    if (g_ptr_array_find_with_equal_func (to_disallow, to_allow->pdata[i], g_str_equal, NULL))
+      {
+        g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "%s is both to be allowed and disallowed.",
+                     (char *) to_allow->pdata[i]);
+        return FALSE;
+      }
+  DeviceLink l;
+  gboolean ok = device_link_open (manager, target, &l, error);
+  g_autoptr (SettleDeviceAudit) now = ok ? bindings_read (manager, &l, target->address, NULL, error) : NULL;
+  g_autoptr (GPtrArray) next = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  g_autoptr (GPtrArray) removed = g_ptr_array_new ();
+  g_autoptr (GBytes) answer = NULL;
+  ok = now != NULL;
+  if (ok)
+    origins_merge (manager, (const char *const *) now->origins, to_allow, to_disallow, next, added, removed);
+  if (ok && added->len == 0 && removed->len == 0)
+    {
+      settle_manager_note (manager, SETTLE_NOTE_RESULT, "%s: nothing to change.", l.record->names[0]);
+      if (result != NULL)
+        *result = g_steal_pointer (&now->origins);
+      device_link_clear (&l);
+      return TRUE;
+    }
+  if (ok && next->len > SETTLE_WEB_ORIGINS_MAX)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                   "A device allows at most %d web origins; this would make %u.", SETTLE_WEB_ORIGINS_MAX, next->len);
+      ok = FALSE;
+    }
+  if (ok && !yes)
+    {
+      g_ptr_array_add (added, NULL);
+      g_ptr_array_add (removed, NULL);
+      SettleQuestion question = {
+        .kind = SETTLE_QUESTION_DEVICE_ORIGINS,
+        .record = l.record,
+        .device_name = l.record->names[0],
+        .allow = (const char *const *) added->pdata,
+        .disallow = (const char *const *) removed->pdata,
+      };
+      ok = settle_manager_ask (manager, &question, NULL, error);
+    }
+  g_autofree char *body = ok ? origins_body (next) : NULL;
+  if (ok)
+    answer = device_call (manager, &l, target->address, "PUT", ORIGINS_PATH, body, error);
+  g_auto (GStrv) held = answer != NULL ? origins_of_answer (answer, error) : NULL;
+  gboolean done = held != NULL;
+  if (done)
+    {
+      g_autofree char *list = held[0] != NULL ? g_strjoinv (" ", held) : g_strdup ("none (no web page)");
+      settle_manager_note (manager, SETTLE_NOTE_RESULT, "%s: web origins allowed now: %s", l.record->names[0], list);
+      if (result != NULL)
+        *result = g_steal_pointer (&held);
+    }
+  device_link_clear (&l);
+  return done;
 }

@@ -14,6 +14,12 @@
  *                  device-trusts-others   the device lists trust anchors
  *   revoke/role  POST .../clients/<fingerprint>/revoke or /role, after a yes
  *                to SETTLE_QUESTION_DEVICE_CHANGE (or at once with `yes`).
+ *   origins      the web origins the device lets reach it from a browser:
+ *                read from the bindings; changed with PUT .../origins after
+ *                a yes to SETTLE_QUESTION_DEVICE_ORIGINS.  What the user
+ *                typed is checked and made canonical first
+ *                (settle-web-origin.h): a bad origin never reaches the
+ *                network.
  *
  * The device is reached where settle-per-device.h's target says (--address,
  * else the address it was paired at; when nothing answers there, where
@@ -71,6 +77,22 @@ gboolean settle_manager_device_revoke_client (SettleManager *manager, const Sett
 /* `role`: admin, user or guest. */
 gboolean settle_manager_device_set_role (SettleManager *manager, const SettleDeviceTarget *target,
                                          const char *fingerprint, const char *role, gboolean yes, GError **error);
+
+/* The web origins the device allows now (owned, NULL-terminated; empty:
+ * no web page), from its bindings (only admins may read them). */
+char **settle_manager_device_origins (SettleManager *manager, const SettleDeviceTarget *target, GError **error);
+
+/* Adds `allow` to the device's allowed web origins and takes `disallow`
+ * off (either may be NULL or empty).  Every origin is checked and made
+ * canonical before anything else (SETTLE_ERROR_FAILED with the reason,
+ * nothing sent); one in both lists is refused too.  Then the device's
+ * list is read, and when it would change (origins already allowed, or
+ * not allowed, are noted and skipped), SETTLE_QUESTION_DEVICE_ORIGINS is
+ * asked (unless `yes`) and the new list sent.  *result (owned, may be
+ * NULL): the list the device holds afterwards. */
+gboolean settle_manager_device_change_origins (SettleManager *manager, const SettleDeviceTarget *target,
+                                               const char *const *allow, const char *const *disallow, gboolean yes,
+                                               char ***result, GError **error);
 
 /* A key fingerprint in canonical form (owned: 64 lowercase hex), or NULL
  * with SETTLE_ERROR_FINGERPRINT. */

@@ -55,6 +55,8 @@ typedef enum {
   SETTLE_QUESTION_RESET,             /* remove everything: `records`, `exports`, `registrations` */
   SETTLE_QUESTION_DEVICE_CHANGE,     /* on the device `device_name`: revoke the client `fingerprint`
                                         (`role` NULL) or give it `role` (settle-device-admin.h) */
+  SETTLE_QUESTION_DEVICE_ORIGINS,    /* on the device `device_name`: allow the web origins `allow`
+                                        and stop allowing `disallow` (settle-device-admin.h) */
 } SettleQuestionKind;
 
 typedef struct {
@@ -80,6 +82,10 @@ typedef struct {
   /* DEVICE_CHANGE: device_name, fingerprint, role above; `self` when the
    * client is this computer */
   gboolean self;
+  /* DEVICE_ORIGINS: device_name above; the origins to add and to remove
+   * (NULL-terminated, either may be empty, never both) */
+  const char *const *allow;
+  const char *const *disallow;
 } SettleQuestion;
 
 /* Per-device outcomes of refresh and renew (settle-per-device.h). */

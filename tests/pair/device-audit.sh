@@ -43,6 +43,52 @@ check "a guest is no reason to look (exit 0), and is listed" \
 check "--json is valid against schema/device-audit.schema.json, nothing flagged" \
   bash -c "'$SETTLE' audit --device printer.local --json >'$T_DIR/audit.json' && python3 '$SOURCE_ROOT/tests/lifecycle/check-json.py' '$SOURCE_ROOT/schema' device-audit.schema.json '$T_DIR/audit.json' && python3 -c \"import json; d=json.load(open('$T_DIR/audit.json')); assert d['flags'] == [] and d['pinned_ca_key'] == d['device_ca_key']\""
 
+# ---- allowed web origins: settle device origins ----
+
+preflight() {
+  curl -sk -o /dev/null -w '%{http_code}' -X OPTIONS -H "Origin: $1" -H 'Access-Control-Request-Method: PUT' \
+    "https://127.0.0.1:$port$W/bindings"
+}
+# preflight_is CODE ORIGIN...: the device answers each origin's preflight with CODE.
+preflight_is() { local want=$1 o; shift; for o; do test "$(preflight "$o")" = "$want" || return 1; done; }
+origins_file_unchanged() { test "$(cat "$T_DIR/dev/origins.json" 2>/dev/null)" = "$1"; }
+check "settle device origins NAME: none allowed yet (empty list, says so)" \
+  bash -c "'$SETTLE' device origins printer.local >'$T_DIR/o' 2>'$T_DIR/e' && test ! -s '$T_DIR/o' && grep -q 'No web origin' '$T_DIR/e'"
+for bad in "app.example" "ftp://app.example" "https://app.example/" "https://app.example/app" \
+           "https://app.example:99999" "https://app example" "null" "https://me@app.example"; do
+  check "a bad origin ($bad) is a usage error (exit 2) with the reason, before the network" \
+    bash -c "'$SETTLE' device origins printer.local --allow https://good.example --allow '$bad' --yes --address 127.0.0.1:1 >'$T_DIR/o' 2>&1; test \$? = 2 && grep -q 'is not a web origin' '$T_DIR/o' && ! grep -qi 'connect\|reach\|answer' '$T_DIR/o'"
+done
+check_fails "so is a bad --disallow" "no path" "$SETTLE" device origins printer.local --disallow https://x.example/p --yes
+check_fails "--allow goes with origins only" "go with 'settle device origins" \
+  "$SETTLE" device role printer.local "$G" guest --allow https://app.example --yes
+check "and nothing was changed on the device" test ! -e "$T_DIR/dev/origins.json"
+check "(its preflight is still refused)" preflight_is 403 https://good.example
+check_fails "without a terminal and without --yes, allowing is refused" "nothing was changed|terminal|yes" \
+  "$SETTLE" device origins printer.local --allow https://app.example
+check "and nothing was changed" test ! -e "$T_DIR/dev/origins.json"
+check "--allow (canonicalised: case, default port) --allow --yes allows two origins" \
+  "$SETTLE" device origins printer.local --allow HTTPS://App.Example:443 --allow http://localhost:8080 --yes
+check "it prints the list the device holds now" grep -q "allowed now: https://app.example http://localhost:8080" "$T_DIR/last.out"
+check "settle device origins NAME lists them, one a line" \
+  bash -c "test \"\$('$SETTLE' device origins printer.local)\" = \"\$(printf 'https://app.example\nhttp://localhost:8080')\""
+check "the device answers their preflights now" preflight_is 204 https://app.example http://localhost:8080
+check "and no other's" preflight_is 403 https://evil.example https://app.example:8443
+check "settle audit --device shows them" \
+  bash -c "'$SETTLE' audit --device printer.local | grep -q 'web origins allowed: https://app.example, http://localhost:8080'"
+check "allowing one again changes nothing (exit 0, said so)" \
+  bash -c "'$SETTLE' device origins printer.local --allow https://app.example --yes >'$T_DIR/o' 2>&1 && grep -q 'already allowed' '$T_DIR/o' && grep -q 'nothing to change' '$T_DIR/o'"
+check_fails "an origin both allowed and disallowed is refused" "both" \
+  "$SETTLE" device origins printer.local --allow https://b.example --disallow https://b.example --yes
+check "--disallow takes one off" "$SETTLE" device origins printer.local --disallow https://app.example --yes
+check "the device holds the rest" bash -c "test \"\$('$SETTLE' device origins printer.local)\" = http://localhost:8080"
+check "and refuses the disallowed origin's preflight" preflight_is 403 https://app.example
+check "but not the other's" preflight_is 204 http://localhost:8080
+saved_origins=$(cat "$T_DIR/dev/origins.json")
+check_fails "33 origins are refused before anything is sent" "at most 32" \
+  "$SETTLE" device origins printer.local --yes $(for i in $(seq 32); do printf -- '--allow https://h%d.example ' "$i"; done)
+check "and the device's list is unchanged" origins_file_unchanged "$saved_origins"
+
 # ---- roles, with consent ----
 
 check_fails "without a terminal and without --yes, a role change is refused" "nothing was changed|terminal|yes" \
@@ -63,6 +109,9 @@ check_fails "a bad fingerprint is a usage error" "64 hex digits" "$SETTLE" devic
 
 check "this computer demotes itself while another admin exists" "$SETTLE" device role printer.local "$ME" guest --yes
 check_fails "as a guest, settle audit --device is refused (exit 1)" "refused this computer: HTTP 403" audit
+check_fails "as a guest, settle device origins cannot list" "HTTP 403" "$SETTLE" device origins printer.local
+check_fails "nor allow an origin" "HTTP 403" "$SETTLE" device origins printer.local --allow https://guest.example --yes
+check "and the device's list is unchanged" origins_file_unchanged "$saved_origins"
 check "the other admin makes this computer admin again" \
   bash -c "test \"\$(curl -sk --cert '$T_DIR/g.pem' --key '$T_DIR/g.key' -H 'Content-Type: application/json' -d '{\"role\":\"admin\"}' -o /dev/null -w '%{http_code}' https://127.0.0.1:$port$W/clients/$ME/role)\" = 200"
 
