@@ -29,7 +29,7 @@ static const SettleCommand commands[] = {
   { "refresh", settle_cmd_refresh, "follow a device's CA rotation; refuse a factory-reset device" },
   { "renew", settle_cmd_renew, "renew this computer's client certificate for a device" },
   { "discover", settle_cmd_discover, "list the settle devices on the local network (DNS-SD)" },
-  { "device", settle_cmd_device, "revoke a client of a paired device or change its role (admins)" },
+  { "device", settle_cmd_device, "revoke a client of a paired device, change its role or its allowed web origins (admins)" },
 };
 
 static void

@@ -20,7 +20,7 @@ _settle()
         [refresh]="--address --all --timeout --verbose --help"
         [renew]="--address --all --force --timeout --verbose --help"
         [discover]="--json --timeout --verbose --help"
-        [device]="--address --timeout --yes --verbose --help"
+        [device]="--allow --disallow --address --timeout --yes --verbose --help"
     )
 
     if [[ $cword -eq 1 ]]; then
@@ -48,7 +48,7 @@ _settle()
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "${options[$command]}" -- "$cur"))
     elif [[ $command == device && $cword -eq 2 ]]; then
-        COMPREPLY=($(compgen -W "revoke-client role" -- "$cur"))
+        COMPREPLY=($(compgen -W "revoke-client role origins" -- "$cur"))
     elif [[ $command == device && ${words[2]} == role && $cword -eq 5 ]]; then
         COMPREPLY=($(compgen -W "admin user guest" -- "$cur"))
     elif [[ $command == show || $command == remove ]]; then

@@ -110,6 +110,8 @@ check "an origin with a path is 400" \
   test "$(code "${A[@]}" -X PUT -H 'Content-Type: application/json' -d '{"origins":["https://a.example/x"]}' "$URL$ORIGINS")" = 400
 check "an uppercase origin is 400" \
   test "$(code "${A[@]}" -X PUT -H 'Content-Type: application/json' -d '{"origins":["https://A.example"]}' "$URL$ORIGINS")" = 400
+check "an origin with its scheme's default port (never what a browser sends) is 400" \
+  test "$(code "${A[@]}" -X PUT -H 'Content-Type: application/json' -d '{"origins":["https://a.example:443"]}' "$URL$ORIGINS")" = 400
 check "the null origin is 400" \
   test "$(code "${A[@]}" -X PUT -H 'Content-Type: application/json' -d '{"origins":["null"]}' "$URL$ORIGINS")" = 400
 check "33 origins are 400" \
