@@ -2,8 +2,8 @@
  * GET /.well-known/settle/bindings answers an admin: every enrolled client
  * with its role and where it came from, every trust anchor the device
  * itself trusts (none: the reference device trusts nobody else, and says
- * so with an empty list), its own CA chain, the factory-reset epoch and
- * the allowed web origins.  schema/bindings.schema.json describes it. */
+ * so with an empty list), its own CA chain, its manufacturer identity
+ * (IDevID) or null, the factory-reset epoch and the allowed web origins.  schema/bindings.schema.json describes it. */
 #include "device.h"
 
 #include <string.h>
@@ -59,6 +59,53 @@ add_ca (JsonBuilder *b, X509 *cert, const char *kind)
   add_string (b, "sha256", sha);
   add_string (b, "spki_sha256", spki);
   add_string (b, "pem", pem);
+  json_builder_end_object (b);
+}
+
+/* RFC 2253 one-line form of a name (owned). */
+static char *
+name_text (const X509_NAME *name)
+{
+  BIO *bio = BIO_new (BIO_s_mem ());
+  char *data = NULL;
+  char *text = NULL;
+  if (bio != NULL && X509_NAME_print_ex (bio, name, 0, XN_FLAG_RFC2253) >= 0)
+    {
+      long len = BIO_get_mem_data (bio, &data);
+      text = g_strndup (data, (gsize) len);
+    }
+  BIO_free (bio);
+  return text != NULL ? text : g_strdup ("");
+}
+
+/* The device's own manufacturer identity (IEEE 802.1AR IDevID), or null
+ * when it has none: stated either way, never left out. */
+static void
+add_manufacturer_identity (JsonBuilder *b, SettleDeviceManufacturer *m)
+{
+  json_builder_set_member_name (b, "manufacturer_identity");
+  if (m == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  X509 *idevid = settle_device_manufacturer_idevid (m);
+  STACK_OF (X509) *issuers = settle_device_manufacturer_issuers (m);
+  g_autofree char *issuer = name_text (X509_get_issuer_name (idevid));
+  g_autofree char *sha = cert_sha256_hex (idevid);
+  g_autoptr (GString) chain = g_string_new (NULL);
+  g_autofree char *leaf = cert_pem (idevid);
+  g_string_append (chain, leaf);
+  for (int i = 0; i < sk_X509_num (issuers); i++)
+    {
+      g_autofree char *pem = cert_pem (sk_X509_value (issuers, i));
+      g_string_append (chain, pem);
+    }
+  json_builder_begin_object (b);
+  add_string (b, "serial_number", settle_device_manufacturer_serial (m));
+  add_string (b, "issuer", issuer);
+  add_string (b, "sha256", sha);
+  add_string (b, "pem", chain->str);
   json_builder_end_object (b);
 }
 
@@ -130,6 +177,8 @@ settle_device_bindings_json (const SettleDeviceHttpContext *ctx, const char *cal
   json_builder_set_member_name (b, "trust_anchors");
   json_builder_begin_array (b);
   json_builder_end_array (b);
+
+  add_manufacturer_identity (b, ctx->manufacturer);
 
   json_builder_set_member_name (b, "allowed_origins");
   json_builder_begin_array (b);

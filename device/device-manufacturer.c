@@ -130,6 +130,18 @@ settle_device_manufacturer_serial (SettleDeviceManufacturer *m)
   return m->serial_number;
 }
 
+X509 *
+settle_device_manufacturer_idevid (SettleDeviceManufacturer *m)
+{
+  return m->idevid;
+}
+
+STACK_OF (X509) *
+settle_device_manufacturer_issuers (SettleDeviceManufacturer *m)
+{
+  return m->issuers;
+}
+
 /* The honest claims, then what a test mode breaks. */
 static SettleVoucher *
 claims_for (SettleDeviceManufacturer *m, GBytes *nonce, const char *name, X509 *device_ca)

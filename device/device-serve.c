@@ -518,6 +518,7 @@ device_open (Device *device, GError **error)
   device->http.identity = device->identity;
   device->http.enrolments = device->enrolments;
   device->http.origins = device->origins;
+  device->http.manufacturer = o->manufacturer;
   device->http.ceremony = device->ceremony;
   return TRUE;
 }

@@ -175,12 +175,15 @@ gboolean settle_device_origins_replace (SettleDeviceOrigins *o, const char *cons
 
 /* ---- device-http.c ---- */
 
+typedef struct _SettleDeviceManufacturer SettleDeviceManufacturer;  /* device-manufacturer.c */
+
 typedef struct {
   const char *name;
   SettleDeviceIdentity *identity;      /* borrowed */
   SettleDeviceEnrolments *enrolments;  /* borrowed */
   SettleDeviceOrigins *origins;        /* borrowed */
   SettleCeremonyServer *ceremony;      /* borrowed: issues renewed client certificates */
+  SettleDeviceManufacturer *manufacturer;  /* borrowed, or NULL: no IDevID (the bindings say so) */
 } SettleDeviceHttpContext;
 
 /* Serves HTTP/1.1 and 1.0 on `conn` (keep-alive: as many requests as the
@@ -256,8 +259,6 @@ typedef enum {
   SETTLE_DEVICE_VOUCHER_REPLAY,        /* the previous ceremony's voucher, again */
 } SettleDeviceVoucherTest;
 
-typedef struct _SettleDeviceManufacturer SettleDeviceManufacturer;
-
 gboolean settle_device_voucher_test_from_string (const char *text, SettleDeviceVoucherTest *out);
 /* The IDevID key (PEM file; never on the command line), its certificate,
  * and (may be NULL) a PEM file of its issuing CAs, root excluded.  Owned. */
@@ -267,6 +268,9 @@ SettleDeviceManufacturer *settle_device_manufacturer_load (const char *key_path,
 void settle_device_manufacturer_free (SettleDeviceManufacturer *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDeviceManufacturer, settle_device_manufacturer_free)
 const char *settle_device_manufacturer_serial (SettleDeviceManufacturer *m);
+/* The IDevID certificate and its issuing CAs, root excluded (borrowed). */
+X509 *settle_device_manufacturer_idevid (SettleDeviceManufacturer *m);
+STACK_OF (X509) *settle_device_manufacturer_issuers (SettleDeviceManufacturer *m);
 /* The ceremony server's attest hook (settle-ceremony-server.h); `user_data`
  * is the SettleDeviceManufacturer. */
 gboolean settle_device_manufacturer_attest (GBytes *nonce, const char *device_name, X509 *device_ca,

@@ -61,6 +61,21 @@ print_device_json (const SettleDeviceAudit *a)
   json_builder_end_array (b);
   settle_json_member_int (b, "trust_anchors", a->trust_anchors);
   settle_json_member_strv (b, "allowed_origins", a->origins);
+  if (a->manufacturer_stated)
+    {
+      json_builder_set_member_name (b, "manufacturer_identity");
+      if (a->manufacturer == NULL)
+        json_builder_add_null_value (b);
+      else
+        {
+          json_builder_begin_object (b);
+          settle_json_member_string_or_null (b, "serial_number", a->manufacturer->serial_number);
+          settle_json_member_string_or_null (b, "issuer", a->manufacturer->issuer);
+          settle_json_member_string_or_null (b, "sha256", a->manufacturer->sha256);
+          settle_json_member_string_or_null (b, "pem", a->manufacturer->chain_pem);
+          json_builder_end_object (b);
+        }
+    }
   json_builder_set_member_name (b, "flags");
   json_builder_begin_array (b);
   for (guint i = 0; i < a->flags->len; i++)
@@ -86,6 +101,11 @@ print_device_text (const SettleDeviceAudit *a)
   printf ("  trusts %u other CA(s) or referee(s)\n", a->trust_anchors);
   g_autofree char *origins = settle_ui_join (a->origins);
   printf ("  web origins allowed: %s\n", origins);
+  if (a->manufacturer != NULL)
+    printf ("  manufacturer identity (IDevID): serial number %s, issued by %s, SHA-256 %s\n",
+            a->manufacturer->serial_number, a->manufacturer->issuer, a->manufacturer->sha256);
+  else
+    printf ("  manufacturer identity: %s\n", a->manufacturer_stated ? "none" : "not stated by the device");
   printf ("\nClients (%u):\n", a->clients->len);
   for (guint i = 0; i < a->clients->len; i++)
     {

@@ -211,11 +211,24 @@ problem_free (gpointer data)
   g_free (p);
 }
 
+static void
+manufacturer_identity_free (SettleDeviceManufacturerIdentity *m)
+{
+  if (m == NULL)
+    return;
+  g_free (m->serial_number);
+  g_free (m->issuer);
+  g_free (m->sha256);
+  g_free (m->chain_pem);
+  g_free (m);
+}
+
 void
 settle_device_audit_free (SettleDeviceAudit *a)
 {
   if (a == NULL)
     return;
+  manufacturer_identity_free (a->manufacturer);
   g_free (a->label);
   g_free (a->device);
   g_free (a->pinned);
@@ -287,6 +300,48 @@ parse_clients (SettleDeviceAudit *a, JsonArray *clients, const char *const *expe
   return TRUE;
 }
 
+/* SHA-256 (hex, owned) of the first certificate in `pem`, or NULL. */
+static char *
+first_cert_sha256 (const char *pem)
+{
+  BIO *bio = BIO_new_mem_buf (pem, -1);
+  X509 *cert = bio != NULL ? PEM_read_bio_X509 (bio, NULL, NULL, NULL) : NULL;
+  unsigned char *der = NULL;
+  int len = cert != NULL ? i2d_X509 (cert, &der) : -1;
+  char *hex = len > 0 ? sha256_hex (der, (gsize) len) : NULL;
+  OPENSSL_free (der);
+  X509_free (cert);
+  BIO_free (bio);
+  ERR_clear_error ();
+  return hex;
+}
+
+/* "manufacturer_identity": absent (not stated), null (none) or the IDevID,
+ * whose sha256 must be that of the first certificate of its pem. */
+static gboolean
+parse_manufacturer_identity (SettleDeviceAudit *a, JsonObject *o)
+{
+  JsonNode *n = json_object_get_member (o, "manufacturer_identity");
+  a->manufacturer_stated = n != NULL;
+  if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+    return TRUE;
+  JsonObject *m = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+  const char *serial = member_string (m, "serial_number");
+  const char *issuer = member_string (m, "issuer");
+  const char *sha = member_string (m, "sha256");
+  const char *pem = member_string (m, "pem");
+  g_autofree char *computed = pem != NULL ? first_cert_sha256 (pem) : NULL;
+  if (serial == NULL || *serial == '\0' || issuer == NULL || sha == NULL || computed == NULL
+      || g_ascii_strcasecmp (sha, computed) != 0)
+    return FALSE;
+  a->manufacturer = g_new0 (SettleDeviceManufacturerIdentity, 1);
+  a->manufacturer->serial_number = g_strdup (serial);
+  a->manufacturer->issuer = g_strdup (issuer);
+  a->manufacturer->sha256 = g_steal_pointer (&computed);
+  a->manufacturer->chain_pem = g_strdup (pem);
+  return TRUE;
+}
+
 /* The device's document, by schema/bindings.schema.json, into `a`. */
 static gboolean
 parse_bindings (SettleDeviceAudit *a, GBytes *body, const char *const *expected, GError **error)
@@ -321,7 +376,7 @@ parse_bindings (SettleDeviceAudit *a, GBytes *body, const char *const *expected,
       for (guint i = 0; i < json_array_get_length (origins); i++)
         g_strv_builder_add (b, json_array_get_string_element (origins, i));
       a->origins = g_strv_builder_end (b);
-      ok = parse_clients (a, clients, expected);
+      ok = parse_clients (a, clients, expected) && parse_manufacturer_identity (a, o);
     }
   if (!ok)
     g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_PROTOCOL,

@@ -46,6 +46,15 @@ typedef struct {
   gboolean expected;      /* named by the user as a known admin */
 } SettleDeviceClient;
 
+/* The device's own manufacturer identity (IEEE 802.1AR IDevID), as its
+ * bindings state it. */
+typedef struct {
+  char *serial_number;    /* from the IDevID subject */
+  char *issuer;           /* RFC 2253 */
+  char *sha256;           /* of the IDevID certificate (checked against chain_pem) */
+  char *chain_pem;        /* the IDevID, then its issuing CAs */
+} SettleDeviceManufacturerIdentity;
+
 typedef struct {
   char *label;            /* the record's */
   char *device;           /* the name the device gives */
@@ -57,6 +66,11 @@ typedef struct {
   GPtrArray *clients;     /* SettleDeviceClient* */
   guint trust_anchors;
   char **origins;         /* allowed web origins */
+  /* The device's manufacturer identity; NULL with `manufacturer_stated`:
+   * the device says it has none; NULL without: a device from before the
+   * member, which says nothing either way. */
+  SettleDeviceManufacturerIdentity *manufacturer;
+  gboolean manufacturer_stated;
   GPtrArray *flags;       /* SettleAuditProblem* */
 } SettleDeviceAudit;
 

@@ -198,11 +198,42 @@ assert a == [(\"device-ca\", (\"printer.local\",)), (\"manufacturer-ca\", (\"pri
 check "  ... the provider serves the device's root and cross only" provider_serves 2
 check "  ... and NSS sees those two in the module, no more" nss_sees 2
 
+# ---- the device's own manufacturer identity in its bindings ----
+
+idevid_sha=$(openssl x509 -in "$T_DIR/chain-maker/idevid.pem" -outform der | sha256sum | cut -d' ' -f1)
+check "settle audit --device shows the device's IDevID: serial number, issuer, fingerprint" bash -c \
+  "'$SETTLE' audit --device printer.local >'$T_DIR/a'; grep -q 'manufacturer identity (IDevID): serial number TP-0001, issued by .*Test Maker.*, SHA-256 $idevid_sha' '$T_DIR/a'"
+check "--json carries it with the chain (IDevID, then the issuing CA) and is valid" bash -c \
+  "'$SETTLE' audit --device printer.local --json >'$T_DIR/da.json'; python3 '$SOURCE_ROOT/tests/lifecycle/check-json.py' '$SOURCE_ROOT/schema' device-audit.schema.json '$T_DIR/da.json' && python3 - '$T_DIR/da.json' '$T_DIR/chain-maker' '$idevid_sha' <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))['manufacturer_identity']
+chain = open(sys.argv[2] + '/idevid.pem').read().strip() + '\n' + open(sys.argv[2] + '/issuing.pem').read().strip()
+assert m['serial_number'] == 'TP-0001' and m['sha256'] == sys.argv[3], m
+assert m['pem'].strip() == chain, m['pem']
+assert m['pem'].count('BEGIN CERTIFICATE') == 2, 'the root is not part of it'
+PY"
+# The device's own document, read with this computer's identity for it.
+python3 - "$STORE_DIR" "$T_DIR/me.pem" <<'PY'
+import base64, glob, json, subprocess, sys
+for p in glob.glob(sys.argv[1] + "/*.json"):
+    r = json.load(open(p))
+    if r.get("client_cert_der"):
+        der = base64.b64decode(r["client_cert_der"])
+        open(sys.argv[2], "wb").write(subprocess.run(["openssl", "x509", "-inform", "der"], input=der, capture_output=True, check=True).stdout)
+        print(p.split("/")[-1][:-5], file=open(sys.argv[2] + ".fp", "w"))
+PY
+me_key="$STORE_DIR/keys/$(cat "$T_DIR/me.pem.fp").pem"
+good_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T_DIR/good.log" | head -1)
+check "GET /.well-known/settle/bindings names it, valid against bindings.schema.json" bash -c \
+  "curl -sk --cert '$T_DIR/me.pem' --key '$me_key' https://127.0.0.1:$good_port/.well-known/settle/bindings >'$T_DIR/b.json' && python3 '$SOURCE_ROOT/tests/lifecycle/check-json.py' '$SOURCE_ROOT/schema' bindings.schema.json '$T_DIR/b.json' && python3 -c \"import json; m=json.load(open('$T_DIR/b.json'))['manufacturer_identity']; assert m['serial_number']=='TP-0001' and m['sha256']=='$idevid_sha', m\""
+
 # ---- a device without a voucher pairs as before ----
 
 "$SETTLE" remove --yes printer.local >/dev/null
 start_device plain printer.local --no-mdns
 check "a device without an IDevID pairs as before" pair_yes plain
 check "  ... without a manufacturer line or note" bash -c "! grep -Eqi 'made by|manufacturer' '$T_DIR/last.out'"
+check "settle audit --device says it has no manufacturer identity (null in the JSON, stated)" bash -c \
+  "'$SETTLE' audit --device printer.local | grep -q 'manufacturer identity: none' && '$SETTLE' audit --device printer.local --json >'$T_DIR/da2.json'; python3 '$SOURCE_ROOT/tests/lifecycle/check-json.py' '$SOURCE_ROOT/schema' device-audit.schema.json '$T_DIR/da2.json' && python3 -c \"import json; d=json.load(open('$T_DIR/da2.json')); assert 'manufacturer_identity' in d and d['manufacturer_identity'] is None, d\""
 
 done_testing
