@@ -18,6 +18,7 @@
 set -uo pipefail
 
 PACKAGES="settle openssl-provider-settle settle-device settle-doc"
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
 U=settle-itest
 HOSTS_TAG="# settle installed-system test"
 CHROMIUM_POLICY=/etc/chromium/policies/managed/settle-installed-test.json
@@ -190,6 +191,59 @@ check "wget --ca-certificate=pkcs11: trusts it" \
   as_user "wget -q --ca-certificate=pkcs11: -O /dev/null $URL"
 check_fails "wget --ca-certificate=pkcs11: refuses bank.example" "is not trusted|ERROR" \
   as_user "wget --ca-certificate=pkcs11: -O /dev/null $BANK"
+
+# --- a manufacturer anchor: vouches, never serves TLS (docs/manufacturer.md) ---
+# The test maker's chain, made with the openssl CLI as a factory would.
+"$SRC/tests/manufacturer/make-mfr-chain.sh" "$WORK/mfr" "Test Maker" TP-0001 >/dev/null 2>&1
+install -o "$U" -m 644 "$WORK/mfr/root.pem" "$HOME_U/mfr-root.pem"
+MFR_FP=$(openssl x509 -in "$WORK/mfr/root.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+# A line of the root's base64 that no other certificate shares.
+MFR_LINE=$(sed -n 3p "$WORK/mfr/root.pem")
+# provider_certs: how many certificates the installed provider's settle:
+# store serves the user (its PEM blocks go to ~/storeutl.out).
+provider_certs() {
+  runuser -l "$U" -c 'openssl storeutl -provider settle -provider default -certs settle: >~/storeutl.out 2>&1' &&
+    sed -n 's/^Total found: //p' "$HOME_U/storeutl.out"
+}
+CERTS_BEFORE=$(provider_certs)
+check "the installed provider serves the paired device's anchors (${CERTS_BEFORE:-none} certificates)" \
+  test "${CERTS_BEFORE:-0}" -gt 0
+check "settle trust --manufacturer --ca ~/mfr-root.pem --scope printer.local --yes" \
+  as_user "settle trust --manufacturer --ca ~/mfr-root.pem --fingerprint $MFR_FP --scope printer.local --yes"
+check "settle list shows it as manufacturer-ca, scoped to printer.local" \
+  bash -c "runuser -l '$U' -c 'settle list' | grep -Eq '^Test Maker +manufacturer-ca +printer.local'"
+CERTS_AFTER=$(provider_certs)
+check "openssl storeutl -certs settle: (installed provider) serves no more certificates than before (${CERTS_AFTER:-none})" \
+  test "${CERTS_AFTER:-x}" = "$CERTS_BEFORE"
+check "and none of them is the maker's root" bash -c "! grep -qF -- '$MFR_LINE' '$HOME_U/storeutl.out'"
+check "settle export --pem holds the device's anchors and nothing of the maker's root" \
+  bash -c "runuser -l '$U' -c 'settle export --pem ~/export.pem' && grep -q 'BEGIN CERTIFICATE' '$HOME_U/export.pem' && ! grep -qF -- '$MFR_LINE' '$HOME_U/export.pem'"
+check "nor does the user's trust snapshot directory" \
+  bash -c "! grep -rqF -- '$MFR_LINE' '$HOME_U/.local/share/settle/trust'"
+check "openssl s_client -CAstore settle:// still verifies the device (nothing else changed)" \
+  bash -c "runuser -l '$U' -c 'openssl s_client -provider settle -provider default -CAstore settle:// \
+    -no-CAfile -no-CApath -connect printer.local:$PORT -servername printer.local \
+    -verify_hostname printer.local -verify_return_error </dev/null' 2>&1 | grep -q 'Verify return code: 0 (ok)'"
+check "settle remove --yes 'Test Maker'" as_user "settle remove --yes 'Test Maker'"
+
+# --- the device's own bindings, and usage errors ---------------------------------
+# exit_is CODE CMD...: CMD, as the user, exits with CODE.
+exit_is() { local want=$1; shift; as_user "$*"; test $? = "$want"; }
+check "settle audit --device printer.local: the user is its admin, nothing to look at (exit 0)" \
+  bash -c "runuser -l '$U' -c 'settle audit --device printer.local' >'$WORK/device-audit.out' 2>&1"
+check "  ... it has no manufacturer identity and allows no web origin" \
+  bash -c "grep -q 'manufacturer identity: none' '$WORK/device-audit.out' && grep -q 'web origins allowed: -' '$WORK/device-audit.out'"
+check "settle device --help exits 0 and names origins" \
+  bash -c "runuser -l '$U' -c 'settle device --help' | grep -q 'origins NAME'"
+for usage in "settle device" "settle device frobnicate printer.local" "settle device --bogus" \
+             "settle device role printer.local 1234 admin" "settle device origins printer.local --allow https://app.example/path" \
+             "settle device revoke-client printer.local --allow https://app.example" \
+             "settle audit --device" "settle audit --device printer.local --expect-admin abc" \
+             "settle audit --device printer.local --timeout 0"; do
+  check "'$usage' is a usage error (exit 2)" exit_is 2 "$usage"
+done
+check "and the device allows no web origin after them" \
+  bash -c "test ! -e '$WORK/device/origins.json'"
 
 # --- settle install --openssl: the same paths for systemd sessions ------------
 check "settle install --openssl writes ~/.config/environment.d/60-settle.conf" \
