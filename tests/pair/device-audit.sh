@@ -67,6 +67,13 @@ check "(its preflight is still refused)" preflight_is 403 https://good.example
 check_fails "without a terminal and without --yes, allowing is refused" "nothing was changed|terminal|yes" \
   "$SETTLE" device origins printer.local --allow https://app.example
 check "and nothing was changed" test ! -e "$T_DIR/dev/origins.json"
+PTY="$SOURCE_ROOT/tests/pty-answer.py"
+check_fails "on a terminal it asks, with the warning; no changes nothing" "did not answer yes" \
+  python3 "$PTY" 'Change the web origins printer.local allows\? \[yes/no\]' no \
+  "$SETTLE" device origins printer.local --allow https://app.example
+check "  ... the question named the origin and warned plainly" bash -c \
+  "grep -q 'allow      https://app.example' '$T_DIR/last.out' && grep -q 'WARNING: every page on an allowed web origin can act on printer.local' '$T_DIR/last.out'"
+check "  ... and nothing was changed" test ! -e "$T_DIR/dev/origins.json"
 check "--allow (canonicalised: case, default port) --allow --yes allows two origins" \
   "$SETTLE" device origins printer.local --allow HTTPS://App.Example:443 --allow http://localhost:8080 --yes
 check "it prints the list the device holds now" grep -q "allowed now: https://app.example http://localhost:8080" "$T_DIR/last.out"
