@@ -217,7 +217,7 @@ check "openssl storeutl -certs settle: (installed provider) serves no more certi
   test "${CERTS_AFTER:-x}" = "$CERTS_BEFORE"
 check "and none of them is the maker's root" bash -c "! grep -qF -- '$MFR_LINE' '$HOME_U/storeutl.out'"
 check "settle export --pem holds the device's anchors and nothing of the maker's root" \
-  bash -c "runuser -l '$U' -c 'settle export --pem ~/export.pem' && grep -q 'BEGIN CERTIFICATE' '$HOME_U/export.pem' && ! grep -qF -- '$MFR_LINE' '$HOME_U/export.pem'"
+  bash -c "runuser -l '$U' -c 'settle export --pem ~/export.pem' && grep -q -- '-----BEGIN' '$HOME_U/export.pem' && ! grep -qF -- '$MFR_LINE' '$HOME_U/export.pem'"
 check "nor does the user's trust snapshot directory" \
   bash -c "! grep -rqF -- '$MFR_LINE' '$HOME_U/.local/share/settle/trust'"
 check "openssl s_client -CAstore settle:// still verifies the device (nothing else changed)" \
