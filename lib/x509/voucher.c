@@ -224,21 +224,52 @@ parse_members (JsonObject *v, SettleVoucher *voucher, GError **error)
   return TRUE;
 }
 
+/* json-glib keeps the last of two members with the same name in an
+ * object, silently: a voucher {"serial-number": "A", "serial-number": "B"}
+ * would mean B here and may mean A to another reader (a log, an audit
+ * tool, the maker's own signer).  The parser names every member it adds
+ * to an object (its "object-member" signal), so a duplicate is seen as
+ * the second (object, name) pair; the set is bounded by the JSON's size. */
+typedef struct {
+  GHashTable *seen;       /* owned: "<object>/<name>" */
+  char *duplicate;        /* owned: the first name seen twice, or NULL */
+} MemberWatch;
+
+static void
+watch_member (JsonParser *parser, JsonObject *object, const char *name, gpointer user_data)
+{
+  (void) parser;
+  MemberWatch *w = user_data;
+  if (!g_hash_table_add (w->seen, g_strdup_printf ("%p/%s", (void *) object, name)) && w->duplicate == NULL)
+    w->duplicate = g_strdup (name);
+}
+
 static SettleVoucher *
 voucher_from_json (const char *json, gsize len, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) parse_error = NULL;
   g_autoptr (SettleVoucher) voucher = g_new0 (SettleVoucher, 1);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  MemberWatch watch = { .seen = seen };
 
   if (len == 0 || len > SETTLE_VOUCHER_JSON_MAX)
     {
       voucher_error (error, "The voucher's JSON is empty or longer than %d bytes.", SETTLE_VOUCHER_JSON_MAX);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, json, (gssize) len, &parse_error))
+  g_signal_connect (parser, "object-member", G_CALLBACK (watch_member), &watch);
+  gboolean parsed = json_parser_load_from_data (parser, json, (gssize) len, &parse_error);
+  g_autofree char *duplicate = g_steal_pointer (&watch.duplicate);
+  if (!parsed)
     {
       voucher_error (error, "The voucher is not valid JSON (%s)", parse_error->message);
+      return NULL;
+    }
+  if (duplicate != NULL)
+    {
+      voucher_error (error, "The voucher's JSON has the member \"%.64s\" twice in one object: readers could "
+                            "disagree on what it says.", duplicate);
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);

@@ -210,6 +210,17 @@ static const struct {
   { "date-without-zone",
     V ("\"assertion\": \"proximity\", \"serial-number\": \"TP-0001\", \"created-on\": \"2030-03-17T17:46:40\", \"expires-on\": \"2030-03-17T17:56:40Z\", " GOOD_NONCE ", " GOOD_PUBK ", " GOOD_NAME),
     "\"created-on\" is not an RFC 3339" },
+  /* json-glib would keep the second serial number; a reader that keeps
+   * the first would see another device. */
+  { "duplicate-serial-number",
+    V ("\"assertion\": \"proximity\", \"serial-number\": \"TP-0001\", \"serial-number\": \"TP-0002\", " GOOD_TIMES ", " GOOD_NONCE ", " GOOD_PUBK ", " GOOD_NAME),
+    "member \"serial-number\" twice in one object" },
+  { "duplicate-container",
+    "{\"ietf-voucher:voucher\": {}, \"ietf-voucher:voucher\": {\"assertion\": \"proximity\", \"serial-number\": \"TP-0001\", " GOOD_TIMES ", " GOOD_NONCE ", " GOOD_PUBK ", " GOOD_NAME "}}",
+    "member \"ietf-voucher:voucher\" twice" },
+  { "duplicate-in-an-ignored-member",
+    V ("\"assertion\": \"proximity\", \"serial-number\": \"TP-0001\", " GOOD_TIMES ", " GOOD_NONCE ", " GOOD_PUBK ", " GOOD_NAME ", \"x\": {\"a\": 1, \"a\": 2}"),
+    "member \"a\" twice" },
   { "no-local-name",
     V ("\"assertion\": \"proximity\", \"serial-number\": \"TP-0001\", " GOOD_TIMES ", " GOOD_NONCE ", " GOOD_PUBK),
     "settle-voucher:local-name" },
@@ -227,8 +238,10 @@ test_json_case (gconstpointer data)
 static void
 test_json_good_case (void)
 {
+  /* The same name in two objects is no duplicate. */
   const char *json = V ("\"assertion\": \"proximity\", \"serial-number\": \"TP-0001\", " GOOD_TIMES ", " GOOD_NONCE
-                        ", " GOOD_PUBK ", " GOOD_NAME ", \"pinned-domain-cert\": \"ignored\"");
+                        ", " GOOD_PUBK ", " GOOD_NAME ", \"pinned-domain-cert\": \"ignored\", "
+                        "\"x\": {\"serial-number\": \"other\", \"y\": {\"serial-number\": 1}}");
   g_autoptr (GBytes) cms = sign_json (json, VOUCHER_OID);
   g_autoptr (GError) error = NULL;
   g_autoptr (SettleVoucher) v = settle_voucher_open (cms, idevid.cert, &error);
