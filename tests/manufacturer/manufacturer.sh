@@ -223,9 +223,28 @@ for p in glob.glob(sys.argv[1] + "/*.json"):
         print(p.split("/")[-1][:-5], file=open(sys.argv[2] + ".fp", "w"))
 PY
 me_key="$STORE_DIR/keys/$(cat "$T_DIR/me.pem.fp").pem"
-good_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$T_DIR/good.log" | head -1)
 check "GET /.well-known/settle/bindings names it, valid against bindings.schema.json" bash -c \
   "curl -sk --cert '$T_DIR/me.pem' --key '$me_key' https://127.0.0.1:$good_port/.well-known/settle/bindings >'$T_DIR/b.json' && python3 '$SOURCE_ROOT/tests/lifecycle/check-json.py' '$SOURCE_ROOT/schema' bindings.schema.json '$T_DIR/b.json' && python3 -c \"import json; m=json.load(open('$T_DIR/b.json'))['manufacturer_identity']; assert m['serial_number']=='TP-0001' and m['sha256']=='$idevid_sha', m\""
+
+# A device whose bindings name an IDevID fingerprint that is not that of
+# the chain they carry: played by openssl s_server with the device's own
+# TLS key (it proves the name, as the device would), serving a doctored
+# copy of the document it sent above.
+stop_device good
+mkdir -p "$T_DIR/www/.well-known/settle"
+python3 - "$T_DIR/b.json" "$T_DIR/www/.well-known/settle/bindings" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["manufacturer_identity"]["sha256"] = "00" * 32
+json.dump(d, open(sys.argv[2], "w"))
+PY
+(cd "$T_DIR/www" && exec openssl s_server -quiet -WWW -tls1_3 -accept "127.0.0.1:$good_port" \
+   -cert "$T_DIR/good/tls.pem" -key "$T_DIR/good/tls.key" </dev/null >"$T_DIR/www.log" 2>&1) &
+www_pid=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$good_port") 2>/dev/null && break; sleep 0.1; done
+check_fails "bindings whose IDevID fingerprint is not that of their chain are refused (exit 1)" \
+  "do not follow version 1 of schema/bindings.schema.json" "$SETTLE" audit --device printer.local
+kill "$www_pid" 2>/dev/null; wait "$www_pid" 2>/dev/null || true
 
 # ---- a device without a voucher pairs as before ----
 

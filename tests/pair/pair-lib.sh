@@ -23,6 +23,7 @@ start_device() {
   "$SETTLE_DEVICE" serve --name "$name" --state "$T_DIR/$id" --listen 127.0.0.1:0 \
     --qr-png "$T_DIR/$id.png" --qr-text "$T_DIR/$id.txt" "$@" >"$log" 2>&1 &
   local pid=$!
+  echo "$pid" >"$T_DIR/$id.pid"   # for stop_device
   at_exit "kill $pid"
   local i port=
   for i in $(seq 100); do
