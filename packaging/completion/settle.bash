@@ -7,7 +7,7 @@ _settle()
 
     local commands="pair trust list show remove export install uninstall audit reset refresh renew discover device help"
     local -A options=(
-        [pair]="--qr --payload --code --address --name --camera --role --label --timeout --yes --verbose --help"
+        [pair]="--qr --payload --code --address --name --camera --role --label --referee --scope --timeout --yes --verbose --help"
         [trust]="--ca --peer --fingerprint --scope --referee --manufacturer --label --yes --verbose --help"
         [list]="--json --verbose --help"
         [show]="--json --verbose --help"
