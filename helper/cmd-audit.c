@@ -69,18 +69,6 @@ add_export (JsonBuilder *builder, gconstpointer data)
   json_builder_end_object (builder);
 }
 
-static void
-add_problem (JsonBuilder *builder, gconstpointer data)
-{
-  const SettleAuditProblem *problem = data;
-
-  json_builder_begin_object (builder);
-  settle_json_member_string_or_null (builder, "kind", problem->kind);
-  settle_json_member_string_or_null (builder, "subject", problem->subject);
-  settle_json_member_string_or_null (builder, "message", problem->message);
-  json_builder_end_object (builder);
-}
-
 /* Each array member of the report, through one of the add_* above. */
 static void
 add_array_member (JsonBuilder *builder, const char *name, GPtrArray *items,
@@ -118,7 +106,7 @@ print_json (const SettleAuditReport *report)
   json_builder_end_array (builder);
   add_array_member (builder, "installations", report->installs, add_install);
   add_array_member (builder, "exports", report->exports, add_export);
-  add_array_member (builder, "inconsistencies", report->problems, add_problem);
+  settle_json_member_problems (builder, "inconsistencies", report->problems);
   json_builder_end_object (builder);
   settle_json_print (builder);
 }
@@ -171,21 +159,6 @@ print_installs (const SettleAuditReport *report)
     }
 }
 
-static void
-print_problems (const SettleAuditReport *report)
-{
-  if (report->problems->len == 0)
-    {
-      printf ("\nNo inconsistencies.\n");
-      return;
-    }
-  printf ("\nInconsistencies (%u):\n", report->problems->len);
-  for (guint i = 0; i < report->problems->len; i++)
-    {
-      const SettleAuditProblem *problem = report->problems->pdata[i];
-      printf ("  %s: %s\n", problem->kind, problem->message);
-    }
-}
 
 int
 settle_cmd_audit (int argc, char **argv)
@@ -244,7 +217,7 @@ settle_cmd_audit (int argc, char **argv)
     {
       print_bindings (report);
       print_installs (report);
-      print_problems (report);
+      settle_ui_print_problems (report->problems, "No inconsistencies.", "Inconsistencies");
     }
   return SETTLE_EXIT_OK;
 }

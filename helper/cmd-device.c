@@ -76,18 +76,7 @@ print_device_json (const SettleDeviceAudit *a)
           json_builder_end_object (b);
         }
     }
-  json_builder_set_member_name (b, "flags");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < a->flags->len; i++)
-    {
-      const SettleAuditProblem *p = a->flags->pdata[i];
-      json_builder_begin_object (b);
-      settle_json_member_string_or_null (b, "kind", p->kind);
-      settle_json_member_string_or_null (b, "subject", p->subject);
-      settle_json_member_string_or_null (b, "message", p->message);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
+  settle_json_member_problems (b, "flags", a->flags);
   json_builder_end_object (b);
   settle_json_print (b);
 }
@@ -114,17 +103,7 @@ print_device_text (const SettleDeviceAudit *a)
               c->enrolled_by ? c->enrolled_by : "-", c->is_you ? "  (this computer)" : "",
               c->expected ? "  (expected)" : "");
     }
-  if (a->flags->len == 0)
-    {
-      printf ("\nNothing to look at.\n");
-      return;
-    }
-  printf ("\nLook at (%u):\n", a->flags->len);
-  for (guint i = 0; i < a->flags->len; i++)
-    {
-      const SettleAuditProblem *p = a->flags->pdata[i];
-      printf ("  %s: %s\n", p->kind, p->message);
-    }
+  settle_ui_print_problems (a->flags, "Nothing to look at.", "Look at");
 }
 
 int

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "settle-audit.h"
+
 void
 settle_json_member_string_or_null (JsonBuilder *builder, const char *name, const char *value)
 {
@@ -47,4 +49,21 @@ settle_json_print (JsonBuilder *builder)
   json_generator_set_pretty (generator, TRUE);
   g_autofree char *text = json_generator_to_data (generator, NULL);
   printf ("%s\n", text);
+}
+
+void
+settle_json_member_problems (JsonBuilder *builder, const char *name, const GPtrArray *problems)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < problems->len; i++)
+    {
+      const SettleAuditProblem *problem = problems->pdata[i];
+      json_builder_begin_object (builder);
+      settle_json_member_string_or_null (builder, "kind", problem->kind);
+      settle_json_member_string_or_null (builder, "subject", problem->subject);
+      settle_json_member_string_or_null (builder, "message", problem->message);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
 }

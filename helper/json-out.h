@@ -14,5 +14,10 @@ void settle_json_member_strv (JsonBuilder *builder, const char *name, char **ite
 void settle_json_member_bool (JsonBuilder *builder, const char *name, gboolean value);
 void settle_json_member_int (JsonBuilder *builder, const char *name, gint64 value);
 
+/* "name": [{"kind", "subject", "message"}...] of SettleAuditProblem
+ * (settle-audit.h): `settle audit`'s inconsistencies and `settle audit
+ * --device`'s flags. */
+void settle_json_member_problems (JsonBuilder *builder, const char *name, const GPtrArray *problems);
+
 /* Prints the builder's document on stdout. */
 void settle_json_print (JsonBuilder *builder);

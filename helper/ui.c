@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "consent.h"
+#include "settle-audit.h"
 #include "ui.h"
 
 /* Options every command takes, added and parsed in one place. */
@@ -209,6 +210,22 @@ settle_ui_per_device_command (const char *cmd, GOptionContext *context, int argc
   target->address = NULL;
   g_clear_pointer (address, g_free);
   return status;
+}
+
+void
+settle_ui_print_problems (const GPtrArray *problems, const char *none, const char *heading)
+{
+  if (problems->len == 0)
+    {
+      printf ("\n%s\n", none);
+      return;
+    }
+  printf ("\n%s (%u):\n", heading, problems->len);
+  for (guint i = 0; i < problems->len; i++)
+    {
+      const SettleAuditProblem *problem = problems->pdata[i];
+      printf ("  %s: %s\n", problem->kind, problem->message);
+    }
 }
 
 gboolean

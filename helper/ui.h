@@ -44,6 +44,11 @@ int settle_ui_per_device_command (const char *cmd, GOptionContext *context, int 
                                   SettleDeviceTarget *target, char **address, SettleUiDeviceOperation operation,
                                   void (*done) (const SettleDeviceResult *result, gpointer user_data));
 
+/* Prints SettleAuditProblem (settle-audit.h) `problems` on stdout: a
+ * blank line, then `none` when there are none, else "HEADING (N):" and
+ * "  kind: message" lines. */
+void settle_ui_print_problems (const GPtrArray *problems, const char *none, const char *heading);
+
 /* TRUE when `stream` is a terminal that wants colour (NO_COLOR unset). */
 gboolean settle_ui_use_colour (FILE *stream);
 /* "2026-11-23 09:31 UTC"; owned. */

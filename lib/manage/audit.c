@@ -49,6 +49,22 @@ problem_free (gpointer data)
   g_free (problem);
 }
 
+GPtrArray *
+settle_audit_problems_new (void)
+{
+  return g_ptr_array_new_with_free_func (problem_free);
+}
+
+void
+settle_audit_problems_add (GPtrArray *problems, const char *kind, const char *subject, char *message)
+{
+  SettleAuditProblem *problem = g_new0 (SettleAuditProblem, 1);
+  problem->kind = kind;
+  problem->subject = g_strdup (subject);
+  problem->message = message;
+  g_ptr_array_add (problems, problem);
+}
+
 void
 settle_audit_report_free (SettleAuditReport *report)
 {
@@ -69,15 +85,11 @@ static void add_problem (SettleAuditReport *report, const char *kind, const char
 static void
 add_problem (SettleAuditReport *report, const char *kind, const char *subject, const char *format, ...)
 {
-  SettleAuditProblem *problem = g_new0 (SettleAuditProblem, 1);
   va_list args;
 
   va_start (args, format);
-  problem->kind = kind;
-  problem->subject = g_strdup (subject);
-  problem->message = g_strdup_vprintf (format, args);
+  settle_audit_problems_add (report->problems, kind, subject, g_strdup_vprintf (format, args));
   va_end (args);
-  g_ptr_array_add (report->problems, problem);
 }
 
 /* Records the store keeps but cannot read are set aside, not lost: the
@@ -306,7 +318,7 @@ settle_audit_collect (SettleStore *store, GError **error)
 
   report->installs = g_ptr_array_new_with_free_func (install_free);
   report->exports = g_ptr_array_new_with_free_func (export_free);
-  report->problems = g_ptr_array_new_with_free_func (problem_free);
+  report->problems = settle_audit_problems_new ();
   report->store = g_strdup (settle_store_describe (store));
   report->trust_dir = settle_trust_dir ();
   g_autoptr (GPtrArray) unreadable = NULL;

@@ -203,15 +203,6 @@ client_free (gpointer data)
 }
 
 static void
-problem_free (gpointer data)
-{
-  SettleAuditProblem *p = data;
-  g_free (p->subject);
-  g_free (p->message);
-  g_free (p);
-}
-
-static void
 manufacturer_identity_free (SettleDeviceManufacturerIdentity *m)
 {
   if (m == NULL)
@@ -246,11 +237,7 @@ settle_device_audit_free (SettleDeviceAudit *a)
 static void
 flag (SettleDeviceAudit *a, const char *kind, const char *subject, char *message)
 {
-  SettleAuditProblem *p = g_new0 (SettleAuditProblem, 1);
-  p->kind = kind;
-  p->subject = g_strdup (subject);
-  p->message = message;
-  g_ptr_array_add (a->flags, p);
+  settle_audit_problems_add (a->flags, kind, subject, message);
 }
 
 static const char *
@@ -423,7 +410,7 @@ device_audit_new (void)
 {
   SettleDeviceAudit *a = g_new0 (SettleDeviceAudit, 1);
   a->clients = g_ptr_array_new_with_free_func (client_free);
-  a->flags = g_ptr_array_new_with_free_func (problem_free);
+  a->flags = settle_audit_problems_new ();
   return a;
 }
 

@@ -36,6 +36,12 @@ typedef struct {
   char *message;          /* one sentence for people */
 } SettleAuditProblem;
 
+/* A list of SettleAuditProblem (owned, each freed with the list): the
+ * report's problems and a device audit's flags. */
+GPtrArray *settle_audit_problems_new (void);
+/* Appends one: `kind` static, `subject` copied, `message` taken. */
+void settle_audit_problems_add (GPtrArray *problems, const char *kind, const char *subject, char *message);
+
 typedef struct {
   char *store;            /* settle_store_describe() */
   char *trust_dir;
