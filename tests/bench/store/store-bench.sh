@@ -1,0 +1,49 @@
+#!/bin/bash
+# Benchmark: changes to a store of N trusted device CAs with the file
+# backend: `settle trust` of one more device, `settle list`, `settle
+# remove`, each a whole process, median of ROUNDS (docs/performance.md,
+# "Changes to the store").  The store is made by store-make (records added
+# directly, the snapshot written once), not by N `settle trust` runs.
+# Prints figures against the issue's targets; not a pass/fail test: it
+# fails only when a command fails.  BENCH_SIZES overrides the list of N
+# (default "10 1000 10000").
+. "$SOURCE_ROOT/tests/lib.sh"
+
+MAKE=${STORE_MAKE:-$BUILD_ROOT/tests/bench/store/store-make}
+ROUNDS=3
+SIZES=${BENCH_SIZES:-10 1000 10000}
+
+# ms COMMAND...: wall time in ms of one run (process start included).
+ms() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>"$T_DIR/last-error" || { cat "$T_DIR/last-error" >&2; echo failed; return 1; }
+  t1=$(date +%s%N)
+  awk "BEGIN { printf \"%.1f\\n\", ($t1 - $t0) / 1e6 }"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m }'; }
+
+echo "# N  trust_ms  list_ms  remove_ms  (median of $ROUNDS; targets at N = 10,000: 300, 100, 300)"
+for n in $SIZES; do
+  data="$T_DIR/n$n"
+  mkdir -p "$data/certs"
+  export SETTLE_DATA_DIR="$data/settle" SETTLE_STORE="file:$data/settle/store"
+  mkdir -p "$SETTLE_DATA_DIR"
+  t0=$(date +%s)
+  "$MAKE" "$n" "$data/settle/store" "$data/settle/trust" "$data/certs" || { fail "store-make $n"; done_testing; exit 1; }
+  echo "# made a file store of $n device CAs in $(($(date +%s) - t0)) s"
+  : >"$T_DIR/trust" ; : >"$T_DIR/list" ; : >"$T_DIR/remove"
+  for ((r = 0; r < ROUNDS; r++)); do
+    fp=$(cat "$data/certs/extra$r.fp")
+    ms "$SETTLE" trust --ca "$data/certs/extra$r.pem" --fingerprint "$fp" --scope "extra$r.local" --yes >>"$T_DIR/trust" || { fail "trust at $n"; done_testing; exit 1; }
+    ms "$SETTLE" list >>"$T_DIR/list" || { fail "list at $n"; done_testing; exit 1; }
+    ms "$SETTLE" remove --yes "extra$r.local" >>"$T_DIR/remove" || { fail "remove at $n"; done_testing; exit 1; }
+  done
+  printf '# %6d  %8s  %7s  %9s   (trust %s; list %s; remove %s)\n' "$n" \
+    "$(median <"$T_DIR/trust")" "$(median <"$T_DIR/list")" "$(median <"$T_DIR/remove")" \
+    "$(tr '\n' ' ' <"$T_DIR/trust")" "$(tr '\n' ' ' <"$T_DIR/list")" "$(tr '\n' ' ' <"$T_DIR/remove")"
+  rm -rf "$data"
+done
+pass "benchmark ran"
+done_testing
