@@ -79,6 +79,31 @@ write_snapshot (SettleStore *store, GError **error)
   return settle_snapshot_write (trust_dir, records, error);
 }
 
+/* The snapshot after one change to the store: a generation made from the
+ * current one and the records changed (settle_snapshot_write_change), so
+ * a change costs about the same at any number of records; from the whole
+ * store when the current generation does not lend itself.  `old_record`
+ * is the replaced record of CHANGE_REPLACE. */
+static gboolean
+write_snapshot_change (SettleStore *store, ChangeKind kind, const SettleRecord *record,
+                       const SettleRecord *old_record, GError **error)
+{
+  g_autofree char *trust_dir = settle_trust_dir ();
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  const char *removed[3] = { NULL, NULL, NULL };
+  gboolean needs_full = FALSE;
+
+  if (kind == CHANGE_ADD || kind == CHANGE_REPLACE)
+    g_ptr_array_add (added, (gpointer) record);
+  if (kind == CHANGE_REMOVE)
+    removed[0] = record->fingerprint;
+  if (kind == CHANGE_REPLACE)
+    removed[0] = old_record->fingerprint;
+  if (settle_snapshot_write_change (trust_dir, removed, added, &needs_full, error))
+    return TRUE;
+  return needs_full && write_snapshot (store, error);
+}
+
 /* Exports are conveniences derived from the snapshot: a failure to refresh
  * one is reported but does not undo the change the user asked for. */
 static void
@@ -176,7 +201,7 @@ commit (SettleManager *manager, ChangeKind kind, const SettleRecord *record, GBy
       settle_state_unlock (lock);
       return FALSE;
     }
-  if (!write_snapshot (store, &snapshot_error))
+  if (!write_snapshot_change (store, kind, record, old_record, &snapshot_error))
     {
       /* The mark stays: the undo is best effort, and if it fell short
        * the next command rebuilds the snapshot from the store. */

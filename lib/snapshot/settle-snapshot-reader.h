@@ -162,6 +162,14 @@ int settle_snapshot_encode_mapped (const settle_snapshot *snap, uint64_t written
                                    struct timespec cbor_mtime, uint8_t **out, size_t *out_len,
                                    char *errbuf, size_t errlen);
 
+/* The same from an array of `count` entries (borrowed, each one a reader
+ * accepted), as the snapshot of generation `generation`: the incremental
+ * writer's form, which has no loaded snapshot of the whole. */
+int settle_snapshot_encode_mapped_entries (const settle_snap_entry *const *entries, size_t count,
+                                           uint64_t generation, uint64_t written, uint64_t cbor_size,
+                                           struct timespec cbor_mtime, uint8_t **out, size_t *out_len,
+                                           char *errbuf, size_t errlen);
+
 /* Fills `stamp` for `dir`; returns 0 (absent counts as success). */
 int settle_snapshot_stamp_read (const char *dir, settle_snapshot_stamp *stamp);
 int settle_snapshot_stamp_equal (const settle_snapshot_stamp *a, const settle_snapshot_stamp *b);

@@ -16,4 +16,17 @@ G_BEGIN_DECLS
  * generation for readers still walking it and deletes older ones. */
 gboolean settle_snapshot_write (const char *trust_dir, GPtrArray *records, GError **error);
 
+/* Writes a new generation from the current one and a change: the entries
+ * of the records whose fingerprints are in `removed` (NULL-terminated,
+ * may be NULL) go, those of `added` (SettleRecord*, borrowed, may be
+ * NULL) come, with every check settle_snapshot_write makes on them; a
+ * record in both is replaced.  The entries of every other record are
+ * taken over as the current generation's readers accept them, without
+ * reading the store.  When the current generation cannot be changed so
+ * (written before index.snap existed, an entry its reader refuses, files
+ * that do not hold what its index says), returns FALSE with *needs_full
+ * set and no error: write the generation from the whole store. */
+gboolean settle_snapshot_write_change (const char *trust_dir, const char *const *removed, GPtrArray *added,
+                                       gboolean *needs_full, GError **error);
+
 G_END_DECLS

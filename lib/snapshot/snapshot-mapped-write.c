@@ -173,6 +173,42 @@ settle_snapshot_encode_mapped (const settle_snapshot *snap, uint64_t written, ui
   *out = NULL;
   *out_len = 0;
   size_t count = settle_snapshot_count (snap);
+  const settle_snap_entry **entries = calloc (count ? count : 1, sizeof *entries);  /* owned */
+  if (entries == NULL)
+    {
+      if (errbuf != NULL && errlen > 0)
+        snprintf (errbuf, errlen, "out of memory while encoding index.snap.");
+      return -1;
+    }
+  for (size_t i = 0; i < count; i++)
+    if ((entries[i] = settle_snapshot_entry (snap, i)) == NULL)
+      {
+        free (entries);
+        if (errbuf != NULL && errlen > 0)
+          snprintf (errbuf, errlen, "entry %zu of the snapshot was refused.", i);
+        return -1;
+      }
+  int rc = settle_snapshot_encode_mapped_entries (entries, count, settle_snapshot_generation (snap), written,
+                                                  cbor_size, cbor_mtime, out, out_len, errbuf, errlen);
+  free (entries);
+  return rc;
+}
+
+int
+settle_snapshot_encode_mapped_entries (const settle_snap_entry *const *entries, size_t count, uint64_t generation,
+                                       uint64_t written, uint64_t cbor_size, struct timespec cbor_mtime,
+                                       uint8_t **out, size_t *out_len, char *errbuf, size_t errlen)
+{
+  if (out == NULL || out_len == NULL || (entries == NULL && count > 0))
+    return -1;
+  *out = NULL;
+  *out_len = 0;
+  if (count > SETTLE_SNAPSHOT_MAX_ENTRIES)
+    {
+      if (errbuf != NULL && errlen > 0)
+        snprintf (errbuf, errlen, "index.snap would hold %zu entries, more than the limit.", count);
+      return -1;
+    }
   size_t slots = count == 0 ? 0 : 4;
   while (slots < 2 * count)
     slots *= 2;
@@ -181,7 +217,7 @@ settle_snapshot_encode_mapped (const settle_snapshot *snap, uint64_t written, ui
   size_t total = tables_off + SETTLE_SNAP_KEY_COUNT * slots * SNAPSHOT_MAPPED_SLOT;
   for (size_t i = 0; i < count; i++)
     {
-      const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+      const settle_snap_entry *e = entries[i];
       if (e == NULL)
         {
           if (errbuf != NULL && errlen > 0)
@@ -207,7 +243,7 @@ settle_snapshot_encode_mapped (const settle_snapshot *snap, uint64_t written, ui
   wr32 (buf + 8, SETTLE_SNAPSHOT_MAPPED_VERSION);
   wr32 (buf + 12, SNAPSHOT_MAPPED_HEADER);
   wr64 (buf + 16, total);
-  wr64 (buf + 24, settle_snapshot_generation (snap));
+  wr64 (buf + 24, generation);
   wr64 (buf + 32, written);
   wr32 (buf + 40, (uint32_t) count);
   wr32 (buf + 44, (uint32_t) slots);
@@ -221,7 +257,7 @@ settle_snapshot_encode_mapped (const settle_snapshot *snap, uint64_t written, ui
   size_t at = tables_off + SETTLE_SNAP_KEY_COUNT * slots * SNAPSHOT_MAPPED_SLOT;
   for (size_t i = 0; i < count; i++)
     {
-      const settle_snap_entry *e = settle_snapshot_entry (snap, i);
+      const settle_snap_entry *e = entries[i];
       size_t size = record_size (e);
       wr64 (buf + entries_off + i * SNAPSHOT_MAPPED_ENTRY, at);
       wr32 (buf + entries_off + i * SNAPSHOT_MAPPED_ENTRY + 8, (uint32_t) size);

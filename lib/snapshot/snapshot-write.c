@@ -25,21 +25,14 @@
 #include "settle-record.h"
 #include "settle-snapshot-reader.h"
 #include "settle-snapshot.h"
+#include "snapshot-write-private.h"
 
 #define GENERATION_PREFIX "gen-"
 #define TEMP_GENERATION_PREFIX ".gen-"
 #define TEMP_LINK_NAME ".trust.tmp"
 
-/* One certificate of the snapshot, before encoding. */
-typedef struct {
-  settle_snap_role role;
-  const SettleRecord *record; /* borrowed from the caller's array */
-  X509 *cert;                 /* owned */
-  char *pem;                  /* owned: TRUSTED CERTIFICATE (server auth only) */
-} SnapItem;
-
-static void
-snap_item_free (SnapItem *item)
+void
+snapshot_item_free (SnapItem *item)
 {
   X509_free (item->cert);
   g_free (item->pem);
@@ -48,8 +41,8 @@ snap_item_free (SnapItem *item)
 
 /* ---- collecting the certificates ------------------------------------- */
 
-static const char *
-role_name (settle_snap_role role)
+const char *
+snapshot_role_name (settle_snap_role role)
 {
   switch (role)
     {
@@ -84,8 +77,8 @@ pem_block (const char *name, const unsigned char *der, gsize len)
  * (which reads only plain PEM) never checks a trust anchor's purposes,
  * so in its hands a device CA would vouch for client authentication and
  * code signing too (docs/security.md). */
-static char *
-trusted_pem (X509 *cert)
+char *
+snapshot_trusted_pem (X509 *cert)
 {
   unsigned char *der = NULL;
   int len = i2d_X509 (cert, &der);
@@ -112,7 +105,7 @@ check_anchor_rule (const SnapItem *item, GError **error)
   g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                "The trust snapshot was not written: the %s certificate of record %s (%s) %s, so it "
                "could vouch for more than its scope. Remove the record (settle remove %s).",
-               role_name (item->role), item->record->fingerprint, item->record->label, why,
+               snapshot_role_name (item->role), item->record->fingerprint, item->record->label, why,
                item->record->fingerprint);
   return FALSE;
 }
@@ -125,7 +118,7 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
                    "Record %s has no %s certificate to put in the trust snapshot.",
-                   record->fingerprint, role_name (role));
+                   record->fingerprint, snapshot_role_name (role));
       return FALSE;
     }
   gsize len = 0;
@@ -137,7 +130,7 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
       X509_free (cert);
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s is not a single DER certificate of at most %u bytes.",
-                   role_name (role), record->fingerprint, SETTLE_SNAPSHOT_MAX_CERT);
+                   snapshot_role_name (role), record->fingerprint, SETTLE_SNAPSHOT_MAX_CERT);
       return FALSE;
     }
   SnapItem *item = g_new0 (SnapItem, 1);
@@ -145,11 +138,11 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
   item->record = record;
   item->cert = cert;
   g_ptr_array_add (items, item);
-  if ((item->pem = trusted_pem (cert)) == NULL)
+  if ((item->pem = snapshot_trusted_pem (cert)) == NULL)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s cannot be written as PEM.",
-                   role_name (role), record->fingerprint);
+                   snapshot_role_name (role), record->fingerprint);
       return FALSE;
     }
   return check_anchor_rule (item, error);
@@ -158,10 +151,10 @@ add_item (GPtrArray *items, const SettleRecord *record, settle_snap_role role, G
 /* Returns an owned array of SnapItem*: wrapper root and cross certificate
  * for the CA kinds, the pinned certificate for peers, and the client
  * certificate of every record that has one. */
-static GPtrArray *
-collect_items (GPtrArray *records, GError **error)
+GPtrArray *
+snapshot_collect_items (GPtrArray *records, GError **error)
 {
-  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) snap_item_free);
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) snapshot_item_free);
   for (guint i = 0; records != NULL && i < records->len; i++)
     {
       const SettleRecord *record = g_ptr_array_index (records, i);
@@ -199,8 +192,8 @@ collect_items (GPtrArray *records, GError **error)
 
 #define CBOR_HEAD_MAX 9
 
-static void
-put_head (GByteArray *out, size_t (*encode) (size_t, unsigned char *, size_t), size_t value)
+void
+snapshot_put_head (GByteArray *out, size_t (*encode) (size_t, unsigned char *, size_t), size_t value)
 {
   unsigned char head[CBOR_HEAD_MAX];
   size_t n = encode (value, head, sizeof head);
@@ -208,8 +201,8 @@ put_head (GByteArray *out, size_t (*encode) (size_t, unsigned char *, size_t), s
   g_byte_array_append (out, head, (guint) n);
 }
 
-static void
-put_uint (GByteArray *out, guint64 value)
+void
+snapshot_put_uint (GByteArray *out, guint64 value)
 {
   unsigned char head[CBOR_HEAD_MAX];
   size_t n = cbor_encode_uint (value, head, sizeof head);
@@ -217,12 +210,12 @@ put_uint (GByteArray *out, guint64 value)
   g_byte_array_append (out, head, (guint) n);
 }
 
-static void
-put_int (GByteArray *out, gint64 value)
+void
+snapshot_put_int (GByteArray *out, gint64 value)
 {
   if (value >= 0)
     {
-      put_uint (out, (guint64) value);
+      snapshot_put_uint (out, (guint64) value);
       return;
     }
   unsigned char head[CBOR_HEAD_MAX];
@@ -231,28 +224,28 @@ put_int (GByteArray *out, gint64 value)
   g_byte_array_append (out, head, (guint) n);
 }
 
-static void
-put_bytes (GByteArray *out, const void *data, gsize len)
+void
+snapshot_put_bytes (GByteArray *out, const void *data, gsize len)
 {
-  put_head (out, cbor_encode_bytestring_start, len);
+  snapshot_put_head (out, cbor_encode_bytestring_start, len);
   g_byte_array_append (out, data, (guint) len);
 }
 
-static void
-put_text (GByteArray *out, const char *text)
+void
+snapshot_put_text (GByteArray *out, const char *text)
 {
   gsize len = strlen (text);
-  put_head (out, cbor_encode_string_start, len);
+  snapshot_put_head (out, cbor_encode_string_start, len);
   g_byte_array_append (out, (const guint8 *) text, (guint) len);
 }
 
-static void
-put_text_list (GByteArray *out, char *const *list)
+void
+snapshot_put_text_list (GByteArray *out, char *const *list)
 {
   guint n = list ? g_strv_length ((char **) list) : 0;
-  put_head (out, cbor_encode_array_start, n);
+  snapshot_put_head (out, cbor_encode_array_start, n);
   for (guint i = 0; i < n; i++)
-    put_text (out, list[i]);
+    snapshot_put_text (out, list[i]);
 }
 
 /* i2d output as owned GBytes (NULL on failure). */
@@ -374,8 +367,8 @@ put_bytes_field (GByteArray *out, const char *key, GBytes *value)
 {
   gsize len = 0;
   const void *data = g_bytes_get_data (value, &len);
-  put_text (out, key);
-  put_bytes (out, data, len);
+  snapshot_put_text (out, key);
+  snapshot_put_bytes (out, data, len);
 }
 
 #define ENTRY_KEYS 15 /* and "ec_params" for client identities */
@@ -397,45 +390,45 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
       entry_attrs_clear (&a);
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                    "The %s certificate of record %s has fields OpenSSL cannot encode.",
-                   role_name (item->role), item->record->fingerprint);
+                   snapshot_role_name (item->role), item->record->fingerprint);
       return FALSE;
     }
   g_autofree char *label = entry_label (item);
   static char *const no_names[] = { NULL };
 
-  put_head (out, cbor_encode_map_start, ENTRY_KEYS + (a.ec_params != NULL));
-  put_text (out, "role");
-  put_text (out, role_name (item->role));
-  put_text (out, "der");
-  put_bytes (out, a.der, (gsize) a.der_len);
+  snapshot_put_head (out, cbor_encode_map_start, ENTRY_KEYS + (a.ec_params != NULL));
+  snapshot_put_text (out, "role");
+  snapshot_put_text (out, snapshot_role_name (item->role));
+  snapshot_put_text (out, "der");
+  snapshot_put_bytes (out, a.der, (gsize) a.der_len);
   put_bytes_field (out, "subject", a.subject);
   put_bytes_field (out, "issuer", a.issuer);
   put_bytes_field (out, "serial", a.serial);
-  put_text (out, "id");
-  put_bytes (out, a.id, sizeof a.id);
-  put_text (out, "sha1");
-  put_bytes (out, a.sha1, sizeof a.sha1);
-  put_text (out, "md5");
-  put_bytes (out, a.md5, sizeof a.md5);
-  put_text (out, "sha256");
-  put_bytes (out, a.sha256, sizeof a.sha256);
-  put_text (out, "label");
-  put_text (out, label);
-  put_text (out, "record");
-  put_text (out, item->record->fingerprint);
+  snapshot_put_text (out, "id");
+  snapshot_put_bytes (out, a.id, sizeof a.id);
+  snapshot_put_text (out, "sha1");
+  snapshot_put_bytes (out, a.sha1, sizeof a.sha1);
+  snapshot_put_text (out, "md5");
+  snapshot_put_bytes (out, a.md5, sizeof a.md5);
+  snapshot_put_text (out, "sha256");
+  snapshot_put_bytes (out, a.sha256, sizeof a.sha256);
+  snapshot_put_text (out, "label");
+  snapshot_put_text (out, label);
+  snapshot_put_text (out, "record");
+  snapshot_put_text (out, item->record->fingerprint);
   /* A pinned peer is trusted for itself, never as an issuer, and a client
    * identity is not trusted at all: neither has a scope. */
-  put_text (out, "scope");
+  snapshot_put_text (out, "scope");
   gboolean vouches = item->role == SETTLE_SNAP_ROOT || item->role == SETTLE_SNAP_CROSS;
-  put_text_list (out, vouches ? item->record->scope : no_names);
-  put_text (out, "names");
-  put_text_list (out, item->record->names);
-  put_text (out, "not_after");
-  put_int (out, a.not_after);
+  snapshot_put_text_list (out, vouches ? item->record->scope : no_names);
+  snapshot_put_text (out, "names");
+  snapshot_put_text_list (out, item->record->names);
+  snapshot_put_text (out, "not_after");
+  snapshot_put_int (out, a.not_after);
   /* The record's kind, so that a reader can refuse what must never be
    * an anchor even if a writer published it by mistake. */
-  put_text (out, "kind");
-  put_text (out, settle_kind_to_string (item->record->kind));
+  snapshot_put_text (out, "kind");
+  snapshot_put_text (out, settle_kind_to_string (item->record->kind));
   if (a.ec_params != NULL)
     put_bytes_field (out, "ec_params", a.ec_params);
   entry_attrs_clear (&a);
@@ -443,19 +436,19 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
 }
 
 /* Returns the owned index.cbor bytes. */
-static GByteArray *
-encode_index (GPtrArray *items, guint64 generation, GError **error)
+GByteArray *
+snapshot_encode_index (GPtrArray *items, guint64 generation, GError **error)
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
-  put_head (out, cbor_encode_map_start, 4);
-  put_text (out, "v");
-  put_uint (out, SETTLE_SNAPSHOT_VERSION);
-  put_text (out, "generation");
-  put_uint (out, generation);
-  put_text (out, "written");
-  put_uint (out, (guint64) (g_get_real_time () / G_USEC_PER_SEC));
-  put_text (out, "entries");
-  put_head (out, cbor_encode_array_start, items->len);
+  snapshot_put_head (out, cbor_encode_map_start, 4);
+  snapshot_put_text (out, "v");
+  snapshot_put_uint (out, SETTLE_SNAPSHOT_VERSION);
+  snapshot_put_text (out, "generation");
+  snapshot_put_uint (out, generation);
+  snapshot_put_text (out, "written");
+  snapshot_put_uint (out, (guint64) (g_get_real_time () / G_USEC_PER_SEC));
+  snapshot_put_text (out, "entries");
+  snapshot_put_head (out, cbor_encode_array_start, items->len);
   for (guint i = 0; i < items->len; i++)
     if (!encode_entry (out, g_ptr_array_index (items, i), error))
       return NULL;
@@ -465,8 +458,8 @@ encode_index (GPtrArray *items, guint64 generation, GError **error)
 /* The writer never publishes what its readers would refuse (a name
  * outside the local namespaces, an oversized field): that would silently
  * empty the trust store of every browser. */
-static gboolean
-check_readers_accept (const GByteArray *index, GError **error)
+settle_snapshot *
+snapshot_check_readers_accept (const GByteArray *index, GError **error)
 {
   char why[256];
   settle_snapshot *snap = NULL;
@@ -474,16 +467,15 @@ check_readers_accept (const GByteArray *index, GError **error)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
                    "The trust snapshot was not written because its readers would refuse it: %s", why);
-      return FALSE;
+      return NULL;
     }
-  settle_snapshot_free (snap);
-  return TRUE;
+  return snap;
 }
 
 /* ---- files -------------------------------------------------------------- */
 
-static gboolean
-set_errno_error (GError **error, int err, const char *what, const char *path)
+gboolean
+snapshot_set_errno_error (GError **error, int err, const char *what, const char *path)
 {
   g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_STORE, "Cannot %s %s: %s.", what, path,
                g_strerror (err));
@@ -508,15 +500,15 @@ write_all (int fd, const void *data, gsize len)
 }
 
 /* Writes a new public (0644) file in dir_fd and syncs it. */
-static gboolean
-write_file_synced (int dir_fd, const char *dir, const char *name, const void *data, gsize len,
+gboolean
+snapshot_write_file_synced (int dir_fd, const char *dir, const char *name, const void *data, gsize len,
                    GError **error)
 {
   int fd = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
     {
       g_autofree char *path = g_build_filename (dir, name, NULL);
-      return set_errno_error (error, errno, "create", path);
+      return snapshot_set_errno_error (error, errno, "create", path);
     }
   /* fchmod: the umask must not make public trust data unreadable. */
   gboolean ok = write_all (fd, data, len) && fchmod (fd, 0644) == 0 && fsync (fd) == 0;
@@ -529,29 +521,29 @@ write_file_synced (int dir_fd, const char *dir, const char *name, const void *da
   if (!ok)
     {
       g_autofree char *path = g_build_filename (dir, name, NULL);
-      return set_errno_error (error, saved, "write", path);
+      return snapshot_set_errno_error (error, saved, "write", path);
     }
   return TRUE;
 }
 
-static gboolean
-sync_dir (const char *dir, GError **error)
+gboolean
+snapshot_sync_dir (const char *dir, GError **error)
 {
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return set_errno_error (error, errno, "open", dir);
+    return snapshot_set_errno_error (error, errno, "open", dir);
   int rc = fsync (fd);
   int saved = errno;
   close (fd);
   if (rc != 0)
-    return set_errno_error (error, saved, "sync", dir);
+    return snapshot_set_errno_error (error, saved, "sync", dir);
   return TRUE;
 }
 
 /* The OpenSSL hash-directory names (`openssl rehash`): subject hash and a
  * counter for subjects that collide. */
-static char *
-hash_file_name (X509 *cert, GHashTable *used)
+char *
+snapshot_hash_file_name (X509 *cert, GHashTable *used)
 {
   int ok = 0;
   unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (cert), NULL, NULL, &ok);
@@ -565,28 +557,27 @@ hash_file_name (X509 *cert, GHashTable *used)
 
 /* index.snap (docs/snapshot.md), written after index.cbor and bound to
  * it by its size and mtime: the same entries, laid out for the module and
- * the provider to map and search in place.  Encoded from what the reader
- * decodes of index.cbor, and checked by the mapped reader, entry by entry,
+ * the provider to map and search in place.  Encoded from entries the
+ * reader accepted, and checked by the mapped reader, entry by entry,
  * before it is written. */
-static gboolean
-write_mapped_index (int dir_fd, const char *dir, const GByteArray *index, GError **error)
+gboolean
+snapshot_write_mapped_index (int dir_fd, const char *dir, const settle_snap_entry *const *entries, size_t count,
+                             guint64 generation, GError **error)
 {
   struct stat st;
   if (fstatat (dir_fd, SETTLE_SNAPSHOT_INDEX, &st, AT_SYMLINK_NOFOLLOW) != 0)
     {
       g_autofree char *path = g_build_filename (dir, SETTLE_SNAPSHOT_INDEX, NULL);
-      return set_errno_error (error, errno, "stat", path);
+      return snapshot_set_errno_error (error, errno, "stat", path);
     }
   char why[256] = "";
   settle_snapshot *snap = NULL;
   guint8 *bytes = NULL;
   size_t len = 0;
-  gboolean ok = settle_snapshot_parse (index->data, index->len, &snap, why, sizeof why) == 0
-                && settle_snapshot_encode_mapped (snap, (guint64) (g_get_real_time () / G_USEC_PER_SEC),
-                                                  (guint64) st.st_size, st.st_mtim, &bytes, &len,
-                                                  why, sizeof why) == 0;
-  settle_snapshot_free (snap);
-  snap = NULL;
+  gboolean ok = settle_snapshot_encode_mapped_entries (entries, count, generation,
+                                                       (guint64) (g_get_real_time () / G_USEC_PER_SEC),
+                                                       (guint64) st.st_size, st.st_mtim, &bytes, &len,
+                                                       why, sizeof why) == 0;
   if (ok && settle_snapshot_parse_mapped (bytes, len, &snap, why, sizeof why) == 0)
     {
       for (size_t i = 0; ok && i < settle_snapshot_count (snap); i++)
@@ -606,51 +597,66 @@ write_mapped_index (int dir_fd, const char *dir, const GByteArray *index, GError
                    "The trust snapshot was not written because its mapped index failed: %s", why);
       return FALSE;
     }
-  ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_MAPPED, bytes, len, error);
+  ok = snapshot_write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_MAPPED, bytes, len, error);
   free (bytes);
   return ok;
 }
 
-static gboolean
-write_generation_files (const char *dir, GPtrArray *items, const GByteArray *index, GError **error)
+/* The entries of a loaded snapshot as an owned array of borrowed
+ * pointers (all valid: it was decoded, not mapped). */
+static const settle_snap_entry **
+entries_of (const settle_snapshot *snap)
 {
-  int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0)
-    return set_errno_error (error, errno, "open", dir);
+  size_t count = settle_snapshot_count (snap);
+  const settle_snap_entry **entries = g_new0 (const settle_snap_entry *, count + 1);
+  for (size_t i = 0; i < count; i++)
+    entries[i] = settle_snapshot_entry (snap, i);
+  return entries;
+}
 
+typedef struct {
+  GPtrArray *items;             /* SnapItem*, borrowed */
+  const GByteArray *index;      /* index.cbor, borrowed */
+  const settle_snapshot *decoded; /* index as its reader decoded it, borrowed */
+} FullGeneration;
+
+static gboolean
+write_full_generation (const char *dir, int dir_fd, guint64 generation, gpointer data, GError **error)
+{
+  const FullGeneration *full = data;
   g_autoptr (GString) bundle = g_string_new (NULL);
   g_autoptr (GHashTable) used = g_hash_table_new (g_direct_hash, g_direct_equal);
-  gboolean ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, index->data, index->len, error)
-                && write_mapped_index (dir_fd, dir, index, error);
-  for (guint i = 0; ok && i < items->len; i++)
+  g_autofree const settle_snap_entry **entries = entries_of (full->decoded);
+  gboolean ok = snapshot_write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, full->index->data,
+                                            full->index->len, error)
+                && snapshot_write_mapped_index (dir_fd, dir, entries, settle_snapshot_count (full->decoded),
+                                                generation, error);
+  for (guint i = 0; ok && i < full->items->len; i++)
     {
-      const SnapItem *item = g_ptr_array_index (items, i);
+      const SnapItem *item = g_ptr_array_index (full->items, i);
       /* bundle.pem and the hash links are trust material for OpenSSL. */
       if (item->role == SETTLE_SNAP_CLIENT)
         continue;
-      g_autofree char *name = hash_file_name (item->cert, used);
+      g_autofree char *name = snapshot_hash_file_name (item->cert, used);
       if (name == NULL)
         {
           g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
                        "The subject of the %s certificate of record %s cannot be hashed.",
-                       role_name (item->role), item->record->fingerprint);
+                       snapshot_role_name (item->role), item->record->fingerprint);
           ok = FALSE;
           break;
         }
       g_string_append (bundle, item->pem);
-      ok = write_file_synced (dir_fd, dir, name, item->pem, strlen (item->pem), error);
+      ok = snapshot_write_file_synced (dir_fd, dir, name, item->pem, strlen (item->pem), error);
     }
   if (ok)
-    ok = write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_BUNDLE, bundle->str, bundle->len, error);
-  if (ok && fsync (dir_fd) != 0)
-    ok = set_errno_error (error, errno, "sync", dir);
-  close (dir_fd);
+    ok = snapshot_write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_BUNDLE, bundle->str, bundle->len, error);
   return ok;
 }
 
 /* Removes a generation directory written by us: plain files only. */
-static void
-remove_generation_dir (const char *path)
+void
+snapshot_remove_generation_dir (const char *path)
 {
   GDir *dir = g_dir_open (path, 0, NULL);
   if (dir != NULL)
@@ -688,7 +694,8 @@ next_generation (const char *trust_dir, const char *snapshots_dir)
   guint64 highest = 0;
   settle_snapshot *current = NULL;
   char why[256];
-  if (settle_snapshot_load (trust_dir, &current, why, sizeof why) == 0)
+  /* Opened, not loaded: the generation is in index.snap's header. */
+  if (settle_snapshot_open (trust_dir, &current, why, sizeof why) == 0)
     {
       highest = settle_snapshot_generation (current);
       settle_snapshot_free (current);
@@ -736,7 +743,7 @@ prune_generations (const char *snapshots_dir, const char *keep_new, const char *
     }
   g_dir_close (dir);
   for (guint i = 0; i < doomed->len; i++)
-    remove_generation_dir (g_ptr_array_index (doomed, i));
+    snapshot_remove_generation_dir (g_ptr_array_index (doomed, i));
 }
 
 /* Creates `path` (0755 whatever the umask: the snapshot is public) unless
@@ -748,18 +755,18 @@ ensure_own_dir (const char *path, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (path);
   if (g_mkdir_with_parents (parent, 0700) != 0)
-    return set_errno_error (error, errno, "create", parent);
+    return snapshot_set_errno_error (error, errno, "create", parent);
   if (mkdir (path, 0755) == 0)
     {
       if (chmod (path, 0755) != 0)
-        return set_errno_error (error, errno, "set the mode of", path);
+        return snapshot_set_errno_error (error, errno, "set the mode of", path);
     }
   else if (errno != EEXIST)
-    return set_errno_error (error, errno, "create", path);
+    return snapshot_set_errno_error (error, errno, "create", path);
 
   struct stat st;
   if (lstat (path, &st) != 0)
-    return set_errno_error (error, errno, "inspect", path);
+    return snapshot_set_errno_error (error, errno, "inspect", path);
   const char *problem = NULL;
   if (S_ISLNK (st.st_mode))
     problem = "is a symlink; settle writes the trust snapshot only into a real directory";
@@ -786,7 +793,7 @@ check_trust_path (const char *trust_dir, GError **error)
     {
       if (errno == ENOENT)
         return TRUE;
-      return set_errno_error (error, errno, "inspect", trust_dir);
+      return snapshot_set_errno_error (error, errno, "inspect", trust_dir);
     }
   if (S_ISLNK (st.st_mode))
     return TRUE;
@@ -804,23 +811,24 @@ swap_trust_link (const char *data_dir, const char *trust_dir, const char *gen_na
   g_autofree char *target = g_build_filename ("snapshots", gen_name, NULL);
   g_autofree char *temp_link = g_build_filename (data_dir, TEMP_LINK_NAME, NULL);
   if (unlink (temp_link) != 0 && errno != ENOENT)
-    return set_errno_error (error, errno, "remove", temp_link);
+    return snapshot_set_errno_error (error, errno, "remove", temp_link);
   if (symlink (target, temp_link) != 0)
-    return set_errno_error (error, errno, "create the symlink", temp_link);
+    return snapshot_set_errno_error (error, errno, "create the symlink", temp_link);
   if (rename (temp_link, trust_dir) != 0)
     {
       int saved = errno;
       unlink (temp_link);
-      return set_errno_error (error, saved, "replace", trust_dir);
+      return snapshot_set_errno_error (error, saved, "replace", trust_dir);
     }
-  return sync_dir (data_dir, error);
+  return snapshot_sync_dir (data_dir, error);
 }
 
-/* Writes the complete generation under a temporary name and renames it
- * into place.  Returns the owned final name (gen-N) or NULL. */
+/* Writes the complete generation under a temporary name (through
+ * `write_files`, which syncs every file it writes) and renames it into
+ * place.  Returns the owned final name (gen-N) or NULL. */
 static char *
-publish_generation (const char *snapshots_dir, guint64 generation, GPtrArray *items,
-                    const GByteArray *index, GError **error)
+publish_generation (const char *snapshots_dir, guint64 generation, SnapshotFilesWriter write_files,
+                    gpointer data, GError **error)
 {
   g_autofree char *gen_name = g_strdup_printf (GENERATION_PREFIX "%012" G_GUINT64_FORMAT, generation);
   g_autofree char *temp_dir = g_strdup_printf ("%s/" TEMP_GENERATION_PREFIX "%012" G_GUINT64_FORMAT ".XXXXXX",
@@ -829,21 +837,75 @@ publish_generation (const char *snapshots_dir, guint64 generation, GPtrArray *it
 
   if (g_mkdtemp_full (temp_dir, 0755) == NULL)
     {
-      set_errno_error (error, errno, "create", temp_dir);
+      snapshot_set_errno_error (error, errno, "create", temp_dir);
       return NULL;
     }
-  gboolean ok = chmod (temp_dir, 0755) == 0 || set_errno_error (error, errno, "set the mode of", temp_dir);
-  ok = ok && write_generation_files (temp_dir, items, index, error);
+  gboolean ok = chmod (temp_dir, 0755) == 0 || snapshot_set_errno_error (error, errno, "set the mode of", temp_dir);
+  int dir_fd = ok ? open (temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (ok && dir_fd < 0)
+    ok = snapshot_set_errno_error (error, errno, "open", temp_dir);
+  ok = ok && write_files (temp_dir, dir_fd, generation, data, error);
+  if (ok && fsync (dir_fd) != 0)
+    ok = snapshot_set_errno_error (error, errno, "sync", temp_dir);
+  if (dir_fd >= 0)
+    close (dir_fd);
   if (ok && rename (temp_dir, final_dir) != 0)
-    ok = set_errno_error (error, errno, "rename", temp_dir);
+    ok = snapshot_set_errno_error (error, errno, "rename", temp_dir);
   if (!ok)
     {
-      remove_generation_dir (temp_dir);
+      snapshot_remove_generation_dir (temp_dir);
       return NULL;
     }
-  if (!sync_dir (snapshots_dir, error))
+  if (!snapshot_sync_dir (snapshots_dir, error))
     return NULL;
   return g_steal_pointer (&gen_name);
+}
+
+gboolean
+snapshot_prepare_dirs (const char *trust_dir, char **snapshots_dir_out, GError **error)
+{
+  if (!check_trust_path (trust_dir, error))
+    return FALSE;
+  g_autofree char *data_dir = g_path_get_dirname (trust_dir);
+  g_autofree char *snapshots_dir = g_build_filename (data_dir, "snapshots", NULL);
+  if (!ensure_own_dir (data_dir, error) || !ensure_own_dir (snapshots_dir, error))
+    return FALSE;
+  *snapshots_dir_out = g_steal_pointer (&snapshots_dir);
+  return TRUE;
+}
+
+guint64
+snapshot_next_generation (const char *trust_dir, const char *snapshots_dir, const settle_snapshot *current)
+{
+  if (current == NULL)
+    return next_generation (trust_dir, snapshots_dir);
+  guint64 highest = settle_snapshot_generation (current);
+  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      guint64 n;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (parse_generation_name (name, &n) && n > highest)
+          highest = n;
+      g_dir_close (dir);
+    }
+  return highest + 1;
+}
+
+gboolean
+snapshot_publish (const char *trust_dir, const char *snapshots_dir, guint64 generation,
+                  SnapshotFilesWriter write_files, gpointer data, GError **error)
+{
+  g_autofree char *data_dir = g_path_get_dirname (trust_dir);
+  g_autofree char *old_name = current_generation_name (trust_dir);
+  g_autofree char *new_name = publish_generation (snapshots_dir, generation, write_files, data, error);
+  if (new_name == NULL)
+    return FALSE;
+  if (!swap_trust_link (data_dir, trust_dir, new_name, error))
+    return FALSE;
+  prune_generations (snapshots_dir, new_name, old_name);
+  return TRUE;
 }
 
 gboolean
@@ -852,27 +914,19 @@ settle_snapshot_write (const char *trust_dir, GPtrArray *records, GError **error
   g_return_val_if_fail (trust_dir != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_trust_path (trust_dir, error))
+  g_autofree char *snapshots_dir = NULL;
+  if (!snapshot_prepare_dirs (trust_dir, &snapshots_dir, error))
     return FALSE;
-  g_autofree char *data_dir = g_path_get_dirname (trust_dir);
-  g_autofree char *snapshots_dir = g_build_filename (data_dir, "snapshots", NULL);
-  if (!ensure_own_dir (data_dir, error) || !ensure_own_dir (snapshots_dir, error))
-    return FALSE;
-
-  g_autoptr (GPtrArray) items = collect_items (records, error);
+  g_autoptr (GPtrArray) items = snapshot_collect_items (records, error);
   if (items == NULL)
     return FALSE;
   guint64 generation = next_generation (trust_dir, snapshots_dir);
-  g_autoptr (GByteArray) index = encode_index (items, generation, error);
-  if (index == NULL || !check_readers_accept (index, error))
+  g_autoptr (GByteArray) index = snapshot_encode_index (items, generation, error);
+  settle_snapshot *decoded = NULL;
+  if (index == NULL || (decoded = snapshot_check_readers_accept (index, error)) == NULL)
     return FALSE;
-
-  g_autofree char *old_name = current_generation_name (trust_dir);
-  g_autofree char *new_name = publish_generation (snapshots_dir, generation, items, index, error);
-  if (new_name == NULL)
-    return FALSE;
-  if (!swap_trust_link (data_dir, trust_dir, new_name, error))
-    return FALSE;
-  prune_generations (snapshots_dir, new_name, old_name);
-  return TRUE;
+  FullGeneration full = { items, index, decoded };
+  gboolean ok = snapshot_publish (trust_dir, snapshots_dir, generation, write_full_generation, &full, error);
+  settle_snapshot_free (decoded);
+  return ok;
 }
