@@ -1072,6 +1072,256 @@ test_threads (Fixture *f, gconstpointer data)
   settle_snapshot_free (snap);
 }
 
+
+/* ---- settle_snapshot_write_change ---------------------------------------- */
+
+static void
+change_ok (Fixture *f, const char *const *removed, GPtrArray *added)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean needs_full = TRUE;
+  gboolean ok = settle_snapshot_write_change (f->trust, removed, added, &needs_full, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_false (needs_full);
+}
+
+/* name -> content of every hash link in `dir` (owned table). */
+static GHashTable *
+hash_links (const char *dir)
+{
+  GHashTable *links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_regex_match_simple ("^[0-9a-f]{8}\\.[0-9]+$", name, 0, 0))
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        char *content = NULL;
+        g_assert_true (g_file_get_contents (path, &content, NULL, NULL));
+        g_hash_table_insert (links, g_strdup (name), content);
+      }
+  return links;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The PEM blocks of bundle.pem, sorted (owned). */
+static GStrv
+bundle_blocks (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, SETTLE_SNAPSHOT_BUNDLE, NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  GStrv blocks = g_strsplit (text, "-----BEGIN", -1);
+  qsort (blocks, g_strv_length (blocks), sizeof *blocks, compare_strings);
+  return blocks;
+}
+
+/* Both indexes of `dir` decode to the same entries, in any order, as a
+ * generation settle_snapshot_write makes of `records`; so do the hash
+ * links (name for name) and bundle.pem (block for block). */
+static void
+assert_same_as_full (Fixture *f, GPtrArray *records)
+{
+  g_autofree char *other_dir = g_build_filename (f->data_dir, "other", NULL);
+  g_autofree char *other = g_build_filename (other_dir, "trust", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (g_mkdir (other_dir, 0700), ==, 0);
+  g_assert_true (settle_snapshot_write (other, records, &error));
+  g_assert_no_error (error);
+
+  settle_snapshot *mine = open_ok (f->trust), *full = load_ok (other);
+  g_assert_true (settle_snapshot_is_mapped (mine));
+  g_assert_cmpuint (settle_snapshot_count (mine), ==, settle_snapshot_count (full));
+  for (size_t i = 0; i < settle_snapshot_count (full); i++)
+    {
+      const settle_snap_entry *e = settle_snapshot_entry (full, i);
+      size_t cursor = 0;
+      assert_same_entry (e, settle_snapshot_find (mine, SETTLE_SNAP_KEY_SHA256, e->sha256, 32, &cursor));
+    }
+  settle_snapshot_free (mine);
+  /* index.cbor alone (copied away from its index.snap) says the same. */
+  g_autofree char *cbor_dir = g_build_filename (f->data_dir, "cbor-only", NULL);
+  g_autofree char *cbor_from = g_build_filename (f->trust, SETTLE_SNAPSHOT_INDEX, NULL);
+  g_autofree char *cbor_to = g_build_filename (cbor_dir, SETTLE_SNAPSHOT_INDEX, NULL);
+  g_autofree char *cbor = NULL;
+  gsize cbor_len = 0;
+  g_assert_cmpint (g_mkdir (cbor_dir, 0700), ==, 0);
+  g_assert_true (g_file_get_contents (cbor_from, &cbor, &cbor_len, NULL));
+  g_assert_true (g_file_set_contents (cbor_to, cbor, (gssize) cbor_len, NULL));
+  settle_snapshot *decoded = load_ok (cbor_dir);
+  g_assert_false (settle_snapshot_is_mapped (decoded));
+  g_assert_cmpuint (settle_snapshot_count (decoded), ==, settle_snapshot_count (full));
+  for (size_t i = 0; i < settle_snapshot_count (full); i++)
+    {
+      const settle_snap_entry *e = settle_snapshot_entry (full, i);
+      size_t cursor = 0;
+      assert_same_entry (e, settle_snapshot_find (decoded, SETTLE_SNAP_KEY_SHA256, e->sha256, 32, &cursor));
+    }
+  settle_snapshot_free (decoded);
+  settle_snapshot_free (full);
+
+  g_autoptr (GHashTable) mine_links = hash_links (f->trust), full_links = hash_links (other);
+  g_assert_cmpuint (g_hash_table_size (mine_links), ==, g_hash_table_size (full_links));
+  GHashTableIter iter;
+  gpointer name, content;
+  g_hash_table_iter_init (&iter, full_links);
+  while (g_hash_table_iter_next (&iter, &name, &content))
+    g_assert_cmpstr (g_hash_table_lookup (mine_links, name), ==, content);
+  g_auto (GStrv) mine_blocks = bundle_blocks (f->trust), full_blocks = bundle_blocks (other);
+  g_assert_cmpstrv (mine_blocks, full_blocks);
+  remove_tree (other_dir);
+  remove_tree (cbor_dir);
+}
+
+/* Add, remove and replace through the current generation: each result is
+ * the generation the whole store would give, including the chain of the
+ * two same-named cross certificates (renumbered without a gap when the
+ * first goes, or a CApath reader would stop before the second). */
+static void
+test_change_same_as_full (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();   /* borrowed from f->records */
+  g_autoptr (GPtrArray) first = g_ptr_array_new ();
+  for (guint i = 0; i < f->records->len; i++)
+    g_ptr_array_add (all, g_ptr_array_index (f->records, i));
+  SettleRecord *printer = g_ptr_array_index (all, 0), *nas = g_ptr_array_index (all, 2);
+  g_ptr_array_add (first, printer);
+  g_ptr_array_add (first, g_ptr_array_index (all, 1));
+
+  g_autoptr (GError) error = NULL;
+  g_assert_true (settle_snapshot_write (f->trust, first, &error));
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  g_ptr_array_add (added, nas);
+  change_ok (f, NULL, added);                       /* the NAS comes */
+  g_assert_true (generation_exists (f, 2));
+  assert_same_as_full (f, all);
+
+  const char *removed[] = { printer->fingerprint, NULL };
+  change_ok (f, removed, NULL);                     /* the printer goes: its cross was .0 */
+  g_ptr_array_remove_index (all, 0);
+  assert_same_as_full (f, all);
+  unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (certs.cross_b), NULL, NULL, NULL);
+  g_autofree char *h0 = g_strdup_printf ("%s/%08lx.0", f->trust, hash);
+  g_autofree char *h1 = g_strdup_printf ("%s/%08lx.1", f->trust, hash);
+  g_assert_true (g_file_test (h0, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (h1, G_FILE_TEST_EXISTS));
+
+  /* The NAS relabelled: same fingerprint, removed and added at once. */
+  nas = g_ptr_array_index (all, 1);
+  g_free (nas->label);
+  nas->label = g_strdup ("New NAS");
+  const char *replaced[] = { nas->fingerprint, NULL };
+  g_ptr_array_set_size (added, 0);
+  g_ptr_array_add (added, nas);
+  change_ok (f, replaced, added);
+  assert_same_as_full (f, all);
+  settle_snapshot *snap = open_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_generation (snap), ==, 4);
+  g_assert_true (generation_exists (f, 3));
+  g_assert_false (generation_exists (f, 2));
+  settle_snapshot_free (snap);
+}
+
+/* What is added gets every check of the full writer; nothing is
+ * published when it fails, and that is not a reason to rebuild. */
+static void
+test_change_refuses_what_could_issue (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  static const char *const nas[] = { "nas.local", NULL };
+  static const char *const nothing[] = { NULL };
+  write_ok (f);
+  g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
+  g_ptr_array_add (added, ca_record (SETTLE_KIND_PINNED_PEER, "Planted", certs.root_a, NULL, NULL, nas, nothing));
+  g_autoptr (GError) error = NULL;
+  gboolean needs_full = TRUE;
+  g_assert_false (settle_snapshot_write_change (f->trust, NULL, added, &needs_full, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT);
+  g_assert_nonnull (strstr (error->message, "is a CA certificate"));
+  g_assert_false (needs_full);
+  g_assert_false (generation_exists (f, 2));
+  g_autofree char *link = g_file_read_link (f->trust, NULL);
+  g_assert_cmpstr (link, ==, "snapshots/gen-000000000001");
+
+  /* A scope outside the local namespaces: refused by the reader's check. */
+  SettleRecord *printer = g_ptr_array_index (f->records, 0);
+  g_strfreev (printer->scope);
+  printer->scope = g_strsplit ("bank.example", ",", -1);
+  g_ptr_array_set_size (added, 0);
+  g_ptr_array_set_free_func (added, NULL);
+  g_ptr_array_add (added, printer);
+  const char *removed[] = { printer->fingerprint, NULL };
+  g_clear_error (&error);
+  g_assert_false (settle_snapshot_write_change (f->trust, removed, added, &needs_full, &error));
+  g_assert_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "bank.example"));
+  g_assert_false (needs_full);
+  g_assert_false (generation_exists (f, 2));
+}
+
+/* A current generation that does not hold what its index says is never
+ * carried forward: the caller is told to rebuild from the store, and
+ * nothing is published. */
+static void
+test_change_needs_full (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  const char *removed[] = { ((SettleRecord *) g_ptr_array_index (f->records, 2))->fingerprint, NULL };
+  g_autoptr (GError) error = NULL;
+  gboolean needs_full = FALSE;
+
+  /* No snapshot yet. */
+  g_assert_false (settle_snapshot_write_change (f->trust, removed, NULL, &needs_full, &error));
+  g_assert_no_error (error);
+  g_assert_true (needs_full);
+
+  /* A damaged entry in index.snap. */
+  write_ok (f);
+  damage_mapped (f, 128 + 16 * 5 + 16 * 7 * 16 + 300);
+  needs_full = FALSE;
+  g_assert_false (settle_snapshot_write_change (f->trust, removed, NULL, &needs_full, &error));
+  g_assert_no_error (error);
+  g_assert_true (needs_full);
+  g_assert_false (generation_exists (f, 2));
+
+  /* No index.snap (a generation written before it existed). */
+  write_ok (f);
+  g_autofree char *mapped = mapped_path (f);
+  g_assert_cmpint (g_unlink (mapped), ==, 0);
+  needs_full = FALSE;
+  g_assert_false (settle_snapshot_write_change (f->trust, removed, NULL, &needs_full, &error));
+  g_assert_no_error (error);
+  g_assert_true (needs_full);
+
+  /* bundle.pem without the removed certificate. */
+  write_ok (f);
+  g_autofree char *bundle = g_build_filename (f->trust, SETTLE_SNAPSHOT_BUNDLE, NULL);
+  g_assert_cmpint (g_unlink (bundle), ==, 0);
+  g_assert_true (g_file_set_contents (bundle, "", 0, NULL));
+  needs_full = FALSE;
+  g_assert_false (settle_snapshot_write_change (f->trust, removed, NULL, &needs_full, &error));
+  g_assert_no_error (error);
+  g_assert_true (needs_full);
+  g_autofree char *link = g_file_read_link (f->trust, NULL);
+  g_assert_cmpstr (link, ==, "snapshots/gen-000000000003");
+  g_assert_false (generation_exists (f, 4));
+  /* No temporary generation left behind either. */
+  g_autofree char *snapshots = g_build_filename (f->data_dir, "snapshots", NULL);
+  g_autoptr (GDir) listing = g_dir_open (snapshots, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_assert_false (g_str_has_prefix (name, ".gen-"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1100,6 +1350,9 @@ main (int argc, char **argv)
   ADD ("/snapshot/mapped/damaged-entry", test_mapped_damaged_entry);
   ADD ("/snapshot/mapped/mutations", test_mapped_mutations);
   ADD ("/snapshot/mapped/threads", test_mapped_threads);
+  ADD ("/snapshot/change/same-as-full", test_change_same_as_full);
+  ADD ("/snapshot/change/refuses-what-could-issue", test_change_refuses_what_could_issue);
+  ADD ("/snapshot/change/needs-full", test_change_needs_full);
 #undef ADD
   int rc = g_test_run ();
   free_certs ();
