@@ -22,11 +22,18 @@ self_certifying_names (const SettleRecord *record, char ***matching, char ***oth
   g_autoptr (GStrvBuilder) yes = g_strv_builder_new ();
   g_autoptr (GStrvBuilder) no = g_strv_builder_new ();
   const guint8 *der = record->anchor_der != NULL ? g_bytes_get_data (record->anchor_der, NULL) : NULL;
-  X509 *anchor = der != NULL ? d2i_X509 (NULL, &der, (long) g_bytes_get_size (record->anchor_der)) : NULL;
+  X509 *anchor = NULL;
+  gboolean parsed = FALSE;
 
   for (char **name = record->names; name != NULL && *name != NULL; name++)
     if (settle_self_cert_parse (*name, strlen (*name), NULL) == SETTLE_SELF_CERT_OK)
-      g_strv_builder_add (anchor != NULL && settle_self_cert_matches (*name, anchor) ? yes : no, *name);
+      {
+        /* Parsed only for such a name: d2i_X509 is slow (settle-cert-shape.h). */
+        if (!parsed && der != NULL)
+          anchor = d2i_X509 (NULL, &der, (long) g_bytes_get_size (record->anchor_der));
+        parsed = TRUE;
+        g_strv_builder_add (anchor != NULL && settle_self_cert_matches (*name, anchor) ? yes : no, *name);
+      }
   X509_free (anchor);
   *matching = g_strv_builder_end (yes);
   *other = g_strv_builder_end (no);

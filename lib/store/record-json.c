@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
-#include <openssl/x509.h>
 
 #include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"
 #include "settle-name-rule.h"
+#include "settle-cert-shape.h"
 #include "settle-record-json.h"
 #include "settle-record.h"
 
@@ -443,17 +443,14 @@ parse_utc_time (JsonObject *object, const char *member, gint64 *out, GError **er
   return TRUE;
 }
 
-/* One DER X.509 certificate and nothing after it. */
+/* One DER X.509 certificate and nothing after it (its shape: see
+ * settle-cert-shape.h for why not d2i_X509). */
 static gboolean
 der_is_one_certificate (GBytes *der)
 {
   gsize len = 0;
-  const unsigned char *data = g_bytes_get_data (der, &len);
-  const unsigned char *cursor = data;
-  X509 *cert = d2i_X509 (NULL, &cursor, (long) len);
-  gboolean ok = cert != NULL && cursor == data + len;
-  X509_free (cert);
-  return ok;
+  const guint8 *data = g_bytes_get_data (der, &len);
+  return settle_der_is_one_certificate (data, len);
 }
 
 /* g_base64_decode() skips characters it does not know, so only input
