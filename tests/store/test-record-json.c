@@ -4,6 +4,9 @@
 
 #include <json-glib/json-glib.h>
 
+#include <openssl/x509.h>
+
+#include "settle-cert-shape.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"
 #include "settle-record-json.h"
@@ -284,6 +287,55 @@ test_refuses_oversized_input (void)
   g_string_free (big, TRUE);
 }
 
+/* The store's certificate check (its shape, settle-cert-shape.h) against
+ * OpenSSL's own d2i_X509 on a real certificate, every prefix of it, and
+ * every byte of it changed in two ways: the two agree, except where
+ * d2i_X509 decodes the public key and the shape check does not (counted,
+ * and only ever in the direction of a key the shape check lets through). */
+static gboolean
+d2i_accepts (const guint8 *der, gsize len)
+{
+  const unsigned char *cursor = der;
+  X509 *cert = d2i_X509 (NULL, &cursor, (long) len);
+  gboolean ok = cert != NULL && cursor == der + len;
+  X509_free (cert);
+  return ok;
+}
+
+static void
+test_certificate_shape (void)
+{
+  g_autoptr (GBytes) cert = store_test_cert_der ("shape.local");
+  gsize len = 0;
+  const guint8 *der = g_bytes_get_data (cert, &len);
+  g_autofree guint8 *copy = g_malloc (len + 1);
+  guint disagree = 0;
+
+  g_assert_true (settle_der_is_one_certificate (der, len));
+  memcpy (copy, der, len);
+  copy[len] = 0;
+  g_assert_false (settle_der_is_one_certificate (copy, len + 1));   /* a trailing byte */
+  g_assert_false (settle_der_is_one_certificate (der, 0));
+  g_assert_false (settle_der_is_one_certificate (NULL, 10));
+  for (gsize n = 1; n < len; n++)
+    g_assert_false (settle_der_is_one_certificate (der, n));
+  for (gsize at = 0; at < len; at++)
+    for (int flip = 0; flip < 2; flip++)
+      {
+        memcpy (copy, der, len);
+        copy[at] ^= flip ? 0xff : 0x01;
+        gboolean shape = settle_der_is_one_certificate (copy, len);
+        if (shape != d2i_accepts (copy, len))
+          {
+            /* Only where the shape check does not decode: the key. */
+            g_assert_true (shape);
+            disagree++;
+          }
+      }
+  g_test_message ("%u of %zu changed certificates pass the shape check but not d2i_X509", disagree, 2 * len);
+  g_assert_cmpuint (disagree, <, len / 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -296,5 +348,6 @@ main (int argc, char **argv)
   g_test_add_func ("/record-json/keeps-unknown-members", test_keeps_unknown_members);
   g_test_add_func ("/record-json/minor-only-when-needed", test_writes_minor_only_when_needed);
   g_test_add_func ("/record-json/oversized", test_refuses_oversized_input);
+  g_test_add_func ("/record-json/certificate-shape", test_certificate_shape);
   return g_test_run ();
 }
