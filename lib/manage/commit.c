@@ -289,6 +289,31 @@ settle_commit_replace (SettleManager *manager, const SettleRecord *old_record, c
   return commit (manager, CHANGE_REPLACE, record, client_key_pem, old_record, error);
 }
 
+/* The identity slot of the module serves the client certificate from the
+ * snapshot: the renewed one goes there too (the record's entries
+ * replaced), so that it matches the key now in the store.  Trust does not
+ * change, so a failure is a warning, and the mark makes the next command
+ * rebuild the snapshot from the store. */
+static void
+publish_client_certificate (SettleManager *manager, SettleStore *store, const SettleRecord *record)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!set_pending_mark (&error))
+    {
+      settle_manager_note (manager, SETTLE_NOTE_WARNING, "%s", error->message);
+      return;
+    }
+  if (!write_snapshot_change (store, CHANGE_REPLACE, record, record, &error))
+    {
+      settle_manager_note (manager, SETTLE_NOTE_WARNING,
+                           "the renewed client certificate is not in the trust snapshot yet (%s); "
+                           "the next settle command puts it there", error->message);
+      return;
+    }
+  clear_pending_mark (manager);
+}
+
 gboolean
 settle_commit_client_renewal (SettleManager *manager, const SettleRecord *record, GBytes *old_key_pem,
                               GBytes *new_key_pem, GError **error)
@@ -305,6 +330,8 @@ settle_commit_client_renewal (SettleManager *manager, const SettleRecord *record
       settle_store_put_client_key (store, record->fingerprint, old_key_pem, NULL);
       ok = FALSE;
     }
+  if (ok)
+    publish_client_certificate (manager, store, record);
   settle_state_unlock (lock);
   return ok;
 }

@@ -30,7 +30,8 @@ gboolean settle_commit_replace (SettleManager *manager, const SettleRecord *old_
                                 const SettleRecord *record, GBytes *client_key_pem, GError **error);
 /* A renewed client certificate: `record` (same fingerprint, new
  * client_cert_der) and `new_key_pem` replace what is stored, under the
- * state lock.  Trust does not change, so the snapshot and exports stay.
+ * state lock.  Trust does not change, so the exports stay; the snapshot's
+ * client entry (what the module's identity slot serves) is replaced.
  * When the record cannot be written, `old_key_pem` goes back, so the
  * stored key and certificate still match.  All borrowed. */
 gboolean settle_commit_client_renewal (SettleManager *manager, const SettleRecord *record, GBytes *old_key_pem,

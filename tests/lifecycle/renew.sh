@@ -51,6 +51,14 @@ check "the new certificate carries the stored key" bash -c \
   "[ \"\$(openssl x509 -in '$T_DIR/second.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$T_DIR/second.key' -pubout)\" ]"
 check "same role (OU) and issuer" bash -c \
   "[ \"\$(openssl x509 -in '$T_DIR/second.pem' -noout -subject -issuer)\" = \"\$(openssl x509 -in '$T_DIR/first.pem' -noout -subject -issuer)\" ] && openssl x509 -in '$T_DIR/second.pem' -noout -subject | grep -q 'OU = admin'"
+# in_snapshot TAG: the certificate is in the trust snapshot's index (the
+# module's identity slot serves client certificates from there).
+in_snapshot() {
+  python3 -c 'import sys; sys.exit(0 if open(sys.argv[2], "rb").read().find(open(sys.argv[1], "rb").read()) >= 0 else 1)' \
+    <(openssl x509 -in "$T_DIR/$1.pem" -outform der) "$XDG_DATA_HOME/settle/trust/index.cbor"
+}
+check "the trust snapshot holds the new client certificate, not the old one" bash -c \
+  "$(declare -f in_snapshot); T_DIR=$T_DIR XDG_DATA_HOME=$XDG_DATA_HOME; in_snapshot second && ! in_snapshot first"
 check "the key file keeps mode 0600" bash -c "[ \"\$(stat -c %a '$STORE_DIR/keys/$(fp).pem')\" = 600 ]"
 check "whoami accepts the new certificate as admin" bash -c "$(declare -f whoami); T_DIR=$T_DIR PORT=$PORT; whoami second | grep -q '\"role\":\"admin\"'"
 check "whoami refuses the old certificate: the device retired it" bash -c \
