@@ -1,6 +1,6 @@
 /* store-make.c: a file store of N trusted device CAs for the store benchmark.
  *
- * Usage: store-make N STORE_DIR TRUST_DIR CERT_DIR
+ * Usage: store-make N STORE_DIR TRUST_DIR CERT_DIR   (STORE_DIR "keyring": the keyring)
  * Makes N P-256 device CAs (dI.local), wraps each as `settle trust` does,
  * adds the records to the file store STORE_DIR and writes the snapshot
  * once to TRUST_DIR: the store `settle trust` would have built one by one,
@@ -9,6 +9,7 @@
  * CERT_DIR/extraK.fp, for the timed `settle trust` runs. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib.h>
 #include <openssl/evp.h>
@@ -107,7 +108,8 @@ main (int argc, char **argv)
     }
   int n = atoi (argv[1]);
   g_autoptr (GError) error = NULL;
-  g_autoptr (SettleStore) store = settle_store_open_file (argv[2], &error);
+  g_autoptr (SettleStore) store = strcmp (argv[2], "keyring") == 0 ? settle_store_open_keyring (&error)
+                                                                     : settle_store_open_file (argv[2], &error);
   if (store == NULL)
     g_error ("store: %s", error->message);
   GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
