@@ -6,7 +6,8 @@
  * yet.  A mark in the data directory, set before the store changes and
  * cleared once the snapshot shows the change, tells the next command to
  * finish the job (settle_commit_recover): the snapshot is rebuilt from
- * the store, which is always the truth. */
+ * the store, which is always the truth.  A change that completes writes
+ * the next generation from the current one (write_snapshot_change). */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>

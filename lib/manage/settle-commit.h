@@ -1,7 +1,9 @@
 /* settle-commit.h: every change to what is trusted goes through here.
  *
- * Under the state lock: change the store, regenerate the trust snapshot
- * from the whole store, refresh kept exports.  If the snapshot cannot be
+ * Under the state lock: change the store, write the next trust snapshot
+ * generation from the current one and the changed records (from the
+ * whole store when the current one cannot be changed in place,
+ * docs/snapshot.md "Changes"), refresh kept exports.  If the snapshot cannot be
  * written the store change is undone, so the store and what browsers and
  * OpenSSL see never disagree.  The store is the manager's
  * (settle_manager_store()); a warning (a kept export that could not be
