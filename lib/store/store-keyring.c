@@ -435,6 +435,12 @@ keyring_read_record (gpointer state, const char *fingerprint, GError **error)
 static GPtrArray *
 keyring_read_all (gpointer state, GPtrArray *unreadable, GError **error)
 {
+  KeyringStore *store = state;
+  /* Every item's proxy at once, before the search that returns them all
+   * (the search alone makes them one by one, which takes longer); the
+   * commands that touch one record never pay for it. */
+  if (!secret_service_load_collections_sync (store->service, NULL, NULL))
+    g_debug ("the keyring's collections could not be loaded ahead of the search");
   return read_records (state, NULL, unreadable, error);
 }
 
