@@ -16,8 +16,12 @@
 #include "device.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -33,6 +37,7 @@ struct _SettleDeviceAcme {
   char *email;         /* the account's contact, or NULL */
   char *dir;           /* STATE/acme: lego's account and certificates */
   guint check_s;
+  int stop_fd;         /* readable once the device stops (its signalfd), or -1 */
 
   GMutex lock;         /* guards the three below */
   X509 *cert;
@@ -78,7 +83,75 @@ cert_due (X509 *cert)
   return settle_device_acme_renewal_due (before, after, g_get_real_time () / G_USEC_PER_SEC);
 }
 
+/* ---- when to try again after a failure ---- */
+
+guint
+settle_device_acme_retry_delay_s (guint check_s, guint failures)
+{
+  guint cap = MAX (check_s, SETTLE_DEVICE_ACME_RETRY_CAP_S);
+  guint delay = check_s;
+
+  /* Doubling after each failure in a row: a dead or refusing ACME server
+   * is not asked again at every check, yet a short outage costs little. */
+  for (guint i = 0; i < failures && delay < cap; i++)
+    delay = delay > cap / 2 ? cap : delay * 2;
+  return MIN (delay, cap);
+}
+
 /* ---- lego ---- */
+
+/* TRUE once the device is asked to stop: settle_device_acme_stop() for
+ * the renewal thread, the signalfd at start.  Waits up to `wait_ms`. */
+static gboolean
+stop_requested (SettleDeviceAcme *acme, int wait_ms)
+{
+  gboolean stopping;
+
+  g_mutex_lock (&acme->stop_lock);
+  if (!acme->stopping && wait_ms > 0)
+    g_cond_wait_until (&acme->stop_cond, &acme->stop_lock, g_get_monotonic_time () + (gint64) wait_ms * 1000);
+  stopping = acme->stopping;
+  g_mutex_unlock (&acme->stop_lock);
+  if (!stopping && acme->stop_fd >= 0)
+    {
+      /* Not read: the accept loop reads the signal and stops the device. */
+      struct pollfd p = { .fd = acme->stop_fd, .events = POLLIN };
+      stopping = poll (&p, 1, 0) > 0;
+    }
+  return stopping;
+}
+
+/* lego and whatever it starts get their own process group, so that a
+ * stopping device ends all of them; and the signals the device blocks
+ * (it reads them from a signalfd) are lego's to receive. */
+static void
+client_setup (gpointer data)
+{
+  sigset_t none;
+  (void) data;
+  setpgid (0, 0);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+}
+
+/* Ends lego's process group: SIGTERM, then SIGKILL after the grace. */
+static int
+end_client (GPid pid)
+{
+  int status = 0;
+
+  kill (-pid, SIGTERM);
+  for (int waited = 0; waited < SETTLE_DEVICE_ACME_STOP_GRACE_MS; waited += 50)
+    {
+      if (waitpid (pid, &status, WNOHANG) == pid)
+        return status;
+      g_usleep (50 * 1000);
+    }
+  kill (-pid, SIGKILL);
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return status;
+}
 
 static gboolean
 run_client (SettleDeviceAcme *acme, GError **error)
@@ -93,18 +166,43 @@ run_client (SettleDeviceAcme *acme, GError **error)
     "run", NULL,
   };
   int status = 0;
+  GPid pid = 0;
   g_autoptr (GError) spawn_error = NULL;
 
   if (acme->ca_file != NULL)
     env = g_environ_setenv (env, "LEGO_CA_CERTIFICATES", acme->ca_file, TRUE);
   /* lego's log goes to the device's standard error, as the device's own. */
   /* Standard input stays /dev/null: lego must never wait for a person. */
-  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                     NULL, NULL, &status, &spawn_error))
+  if (!g_spawn_async (NULL, (char **) argv, env,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_DO_NOT_REAP_CHILD, client_setup,
+                      NULL, &pid, &spawn_error))
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Cannot run the ACME client %s: %s.", acme->client,
                    spawn_error->message);
       return FALSE;
+    }
+  g_printerr ("settle-device: asking %s for a certificate for %s (ACME client %s, pid %d)\n", acme->directory,
+              acme->name, acme->client, (int) pid);
+  for (;;)
+    {
+      pid_t done = waitpid (pid, &status, WNOHANG);
+      if (done == pid)
+        break;
+      if (done < 0 && errno != EINTR)
+        {
+          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Lost the ACME client %s: %s.", acme->client,
+                       g_strerror (errno));
+          return FALSE;
+        }
+      if (stop_requested (acme, 100))
+        {
+          /* A device that stops does not wait for lego (which may retry
+           * a dead ACME server for tens of seconds). */
+          end_client (pid);
+          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,
+                       "Stopped: the ACME client was ended before it obtained a certificate for %s.", acme->name);
+          return FALSE;
+        }
     }
   if (!g_spawn_check_wait_status (status, NULL))
     {
@@ -217,11 +315,13 @@ static gpointer
 renewal_thread (gpointer data)
 {
   SettleDeviceAcme *acme = data;
+  guint failures = 0;
 
   g_mutex_lock (&acme->stop_lock);
   while (!acme->stopping)
     {
-      gint64 deadline = g_get_monotonic_time () + (gint64) acme->check_s * G_USEC_PER_SEC;
+      guint wait_s = settle_device_acme_retry_delay_s (acme->check_s, failures);
+      gint64 deadline = g_get_monotonic_time () + (gint64) wait_s * G_USEC_PER_SEC;
       while (!acme->stopping && g_cond_wait_until (&acme->stop_cond, &acme->stop_lock, deadline))
         ;
       if (acme->stopping)
@@ -231,8 +331,16 @@ renewal_thread (gpointer data)
       gboolean due = cert_due (acme->cert);
       g_mutex_unlock (&acme->lock);
       g_autoptr (GError) local = NULL;
-      if (due && !refresh (acme, TRUE, &local))
-        g_printerr ("settle-device: renewal failed, trying again in %u s: %s\n", acme->check_s, local->message);
+      if (!due)
+        failures = 0;
+      else if (refresh (acme, TRUE, &local))
+        failures = 0;
+      else if (!stop_requested (acme, 0))
+        {
+          failures++;
+          g_printerr ("settle-device: renewal failed (%u in a row), trying again in %u s: %s\n", failures,
+                      settle_device_acme_retry_delay_s (acme->check_s, failures), local->message);
+        }
       g_mutex_lock (&acme->stop_lock);
     }
   g_mutex_unlock (&acme->stop_lock);
@@ -286,6 +394,7 @@ settle_device_acme_start (const SettleDeviceAcmeOptions *options, GError **error
   acme->email = g_strdup (options->email);
   acme->dir = g_build_filename (options->state_dir, "acme", NULL);
   acme->check_s = options->check_s > 0 ? options->check_s : SETTLE_DEVICE_ACME_CHECK_S;
+  acme->stop_fd = options->stop_fd != NULL ? *options->stop_fd : -1;
   if (!g_str_has_prefix (acme->directory, "https://"))
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED,

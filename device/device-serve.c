@@ -47,6 +47,7 @@ typedef struct {
   SettleDeviceLimits *limits;           /* owned */
   SettleDeviceMdns *mdns;               /* owned, NULL with --no-mdns or on loopback */
   SettleDeviceAcme *acme;               /* owned, NULL unless the certificate comes from ACME */
+  int sig_fd;                           /* the signalfd of SIGINT and SIGTERM */
 
   GMutex lock;                          /* guards the fields below */
   GCond idle;
@@ -469,6 +470,8 @@ use_acme (Device *device, GError **error)
 
   acme.name = device->identity->name;
   acme.state_dir = device->options->state_dir;
+  /* SIGTERM while lego runs at start ends lego and the start. */
+  acme.stop_fd = &device->sig_fd;
   device->acme = settle_device_acme_start (&acme, error);
   if (device->acme == NULL)
     return FALSE;
@@ -632,6 +635,7 @@ settle_device_serve (const SettleDeviceServeOptions *options)
   device.limits = settle_device_limits_new ();
   sigset_t set;
   int sig_fd = signal_fd_new (&set);
+  device.sig_fd = sig_fd;
   int listen_fd = -1;
   g_autoptr (GError) local = NULL;
   int status = 0;

@@ -278,6 +278,11 @@ gboolean settle_device_manufacturer_attest (GBytes *nonce, const char *device_na
 /* ---- device-acme.c ---- */
 
 #define SETTLE_DEVICE_ACME_CHECK_S 3600
+/* The longest wait between two failed attempts (docs/device.md). */
+#define SETTLE_DEVICE_ACME_RETRY_CAP_S (6 * 3600)
+/* How long a stopping device waits for the ACME client after SIGTERM
+ * before it kills the client's process group. */
+#define SETTLE_DEVICE_ACME_STOP_GRACE_MS 2000
 
 typedef struct _SettleDeviceAcme SettleDeviceAcme;
 
@@ -290,6 +295,7 @@ typedef struct {
   const char *email;        /* the ACME account's contact; NULL: admin@NAME */
   const char *state_dir;    /* account and certificates go to STATE/acme */
   guint check_s;            /* how often the timer checks notAfter; 0: SETTLE_DEVICE_ACME_CHECK_S */
+  const int *stop_fd;       /* readable once the device is asked to stop (its signalfd), or NULL */
 } SettleDeviceAcmeOptions;
 
 /* Uses the certificate in STATE/acme when it is for `name` and not yet
@@ -305,6 +311,10 @@ X509 *settle_device_acme_current (SettleDeviceAcme *acme);
 /* TRUE when a certificate valid from not_before to not_after (Unix
  * seconds) should be renewed at `now`: a third of its lifetime left. */
 gboolean settle_device_acme_renewal_due (gint64 not_before, gint64 not_after, gint64 now);
+/* Seconds to wait before the next attempt after `failures` failed ones in
+ * a row: check_s * 2^failures (check_s itself with no failure), at most
+ * SETTLE_DEVICE_ACME_RETRY_CAP_S (or check_s when that is longer). */
+guint settle_device_acme_retry_delay_s (guint check_s, guint failures);
 
 /* ---- device-serve.c ---- */
 
