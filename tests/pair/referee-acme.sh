@@ -9,6 +9,13 @@
 # replaces a short-lived certificate before it expires; `settle remove`
 # of the referee ends trust in all of them at once.
 #
+# Challenges are validated for real (http-01, no PEBBLE_VA_ALWAYS_VALID):
+# pebble's VA resolves each name through a private /etc/hosts to its own
+# loopback address and fetches the token from that device's lego
+# (referee-lib.sh); an impostor answering from another address and a
+# squatter answering wrongly get no certificate, and their devices refuse
+# to start.  A device stopped while lego runs ends lego at once.
+#
 # Product test: nothing here sets a SETTLE_* or OPENSSL_* variable that the
 # product reads, except the file store every test uses (tests/lib.sh) and
 # OPENSSL_MODULES pointing at the built provider.  Loopback with a name
@@ -152,6 +159,61 @@ for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$BANK_PORT") 2>/dev/null && 
 refused_everywhere bank.example "$BANK_PORT" "bank.example from the referee's CA"
 check_fails "openssl says why: the name is outside the referee's subtree" "permitted subtree violation" \
   by_openssl bank.example "$BANK_PORT"
+
+# --- challenges are validated: whoever cannot answer for a name gets nothing ---
+# acme_device_refused ID NAME WHY: settle-device for NAME (with
+# $ANSWER_FROM) must fail to start, saying so, with no certificate on disk
+# and nothing served.
+acme_device_refused() {
+  local id=$1 name=$2 why=$3 status=0
+  acme_device_args "$name"
+  timeout 60 "$SETTLE_DEVICE" "${ACME_DEVICE_ARGS[@]}" --state "$T_DIR/$id" >"$T_DIR/$id.log" 2>&1 || status=$?
+  check "$why: the device refuses to start (status $status) and says why" bash -c "
+    [ $status -ne 0 ] && [ $status -ne 124 ] &&
+    grep -q 'settle-device: The ACME client could not obtain a certificate for $name from $ACME_DIR' '$T_DIR/$id.log' &&
+    ! grep -q 'listening on' '$T_DIR/$id.log'"
+  check "$why: no certificate or key on disk" bash -c "! ls '$T_DIR/$id/acme/certificates/' 2>/dev/null | grep -q ."
+}
+# An impostor on its own address asks for cam's name: pebble fetches the
+# token from cam's address, where it is not (cam's lego runs only while
+# cam renews, and then serves cam's own tokens).
+ANSWER_FROM=127.0.0.8 acme_device_refused impostor cam.lab.home.arpa "an impostor asking for cam.lab.home.arpa"
+check "pebble refused the impostor's challenge after fetching it from cam's address" \
+  grep -Eq "127\.0\.0\.4:$ACME_HTTP_PORT|cam\.lab\.home\.arpa" "$T_DIR/impostor.log"
+# A wrong answer: the name's address answers with something else.
+acme_squatter
+ANSWER_FROM=127.0.0.9 acme_device_refused scanner scanner.lab.home.arpa "a wrong answer for scanner.lab.home.arpa"
+check "pebble fetched the token from scanner's address and got the squatter's answer" \
+  grep -q "GET /.well-known/acme-challenge/" "$T_DIR/squatter.log"
+
+# --- stopping while lego runs: SIGTERM ends lego, no waiting for it -------------
+# A hung ACME server (it accepts connections and never answers): lego
+# waits for it for tens of seconds.
+HUNG_PORT=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(300)' "$HUNG_PORT" &
+at_exit "kill $!"
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$HUNG_PORT") 2>/dev/null && break; sleep 0.1; done
+DEAD_DIR=https://127.0.0.1:$HUNG_PORT/dir
+: >"$T_DIR/stopper.log"
+"$SETTLE_DEVICE" serve --name nas.lab.home.arpa --listen 127.0.0.1:0 --no-mdns --state "$T_DIR/stopper" \
+  --acme-directory "$DEAD_DIR" --acme-ca "$T_DIR/pebble-tls-ca.pem" --acme-http "127.0.0.10:$ACME_HTTP_PORT" \
+  >"$T_DIR/stopper.log" 2>&1 &
+stopper=$!
+at_exit "kill $stopper"
+for _ in $(seq 100); do grep -q 'asking .* for a certificate' "$T_DIR/stopper.log" && break; sleep 0.1; done
+sleep 1
+lego_pid=$(sed -n 's/.*(ACME client lego, pid \([0-9]*\))$/\1/p' "$T_DIR/stopper.log")
+check "lego is running against the dead ACME server (pid $lego_pid)" kill -0 "${lego_pid:-0}"
+t0=$(date +%s%N)
+kill "$stopper" || true
+for _ in $(seq 100); do kill -0 "$stopper" 2>/dev/null || break; sleep 0.05; done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "SIGTERM stops the device while lego runs in ${ms} ms (under 3 s)" bash -c "
+  ! kill -0 $stopper 2>/dev/null && [ $ms -lt 3000 ] &&
+  grep -q 'ended before it obtained a certificate for nas.lab.home.arpa' '$T_DIR/stopper.log'"
+check "and lego with it" bash -c "! kill -0 ${lego_pid:-0} 2>/dev/null"
 
 # --- renewal before expiry --------------------------------------------------------
 first=$(grep -o 'serial [0-9a-f]*' "$T_DIR/printer.log" | head -1 | sed 's/^serial 0*//')
