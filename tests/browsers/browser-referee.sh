@@ -8,7 +8,10 @@
 # referee, while both browsers keep running, makes them refuse the devices'
 # next certificates (each device re-enrolled: a certificate neither browser
 # has verified before, as in browser-live); what the browsers do with the
-# connections they still hold to the old ones is printed as an observation.  Loopback with the browsers' host maps (referee-lib.sh says why).
+# connections they still hold to the old ones is printed as an observation.
+# pebble validates every http-01 challenge (each device's lego answers on its
+# own loopback address, referee-lib.sh).  Loopback with the browsers' host
+# maps (referee-lib.sh says why).
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/browsers/browser-lib.sh"
 . "$SOURCE_ROOT/tests/pair/pair-lib.sh"
