@@ -140,14 +140,17 @@ end_client (GPid pid)
 {
   int status = 0;
 
-  kill (-pid, SIGTERM);
+  /* The group, or lego alone if it has not made its group yet. */
+  if (kill (-pid, SIGTERM) != 0)
+    kill (pid, SIGTERM);
   for (int waited = 0; waited < SETTLE_DEVICE_ACME_STOP_GRACE_MS; waited += 50)
     {
       if (waitpid (pid, &status, WNOHANG) == pid)
         return status;
       g_usleep (50 * 1000);
     }
-  kill (-pid, SIGKILL);
+  if (kill (-pid, SIGKILL) != 0)
+    kill (pid, SIGKILL);
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   return status;
@@ -181,6 +184,9 @@ run_client (SettleDeviceAcme *acme, GError **error)
                    spawn_error->message);
       return FALSE;
     }
+  /* Here too (it fails once lego has exec'd, having done it itself): the
+   * group exists before anyone may signal it. */
+  setpgid (pid, pid);
   g_printerr ("settle-device: asking %s for a certificate for %s (ACME client %s, pid %d)\n", acme->directory,
               acme->name, acme->client, (int) pid);
   for (;;)
