@@ -214,6 +214,8 @@ check "SIGTERM stops the device while lego runs in ${ms} ms (under 3 s)" bash -c
   ! kill -0 $stopper 2>/dev/null && [ $ms -lt 3000 ] &&
   grep -q 'ended before it obtained a certificate for nas.lab.home.arpa' '$T_DIR/stopper.log'"
 check "and lego with it" bash -c "! kill -0 ${lego_pid:-0} 2>/dev/null"
+check "no sanitizer report from the devices that did not start (impostor, scanner, stopped)" \
+  bash -c "cd '$T_DIR' && ! grep -El 'Sanitizer|runtime error' impostor.log scanner.log stopper.log"
 
 # --- renewal before expiry --------------------------------------------------------
 first=$(grep -o 'serial [0-9a-f]*' "$T_DIR/printer.log" | head -1 | sed 's/^serial 0*//')
