@@ -2,10 +2,14 @@
  * without a server: when a certificate is due for renewal, and the
  * refusals at start (not https, a client that fails).  The exchange with
  * a real ACME server is tests/pair/referee-acme.sh. */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "device.h"
 #include "settle-error.h"
@@ -91,6 +95,83 @@ test_stop_ends_client (void)
   g_rmdir (state);
 }
 
+/* A certificate for `name` valid from now for `lifetime_s`, with its key,
+ * where lego would have written them (STATE/acme/certificates). */
+static void
+write_cert (const char *state, const char *name, long lifetime_s)
+{
+  EVP_PKEY *key = EVP_EC_gen ("P-256");
+  X509 *cert = X509_new ();
+  g_autofree char *san = g_strconcat ("DNS:", name, NULL);
+  g_autofree char *dir = g_build_filename (state, "acme", "certificates", NULL);
+  g_autofree char *crt_name = g_strconcat (name, ".crt", NULL), *key_name = g_strconcat (name, ".key", NULL);
+  g_autofree char *crt = g_build_filename (dir, crt_name, NULL), *key_file = g_build_filename (dir, key_name, NULL);
+  X509V3_CTX ctx;
+
+  g_assert_nonnull (key);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  X509_set_version (cert, 2);
+  ASN1_INTEGER_set (X509_get_serialNumber (cert), 1);
+  X509_gmtime_adj (X509_getm_notBefore (cert), 0);
+  X509_gmtime_adj (X509_getm_notAfter (cert), lifetime_s);
+  X509_NAME_add_entry_by_txt (X509_get_subject_name (cert), "CN", MBSTRING_ASC, (const unsigned char *) name, -1, -1, 0);
+  X509_set_issuer_name (cert, X509_get_subject_name (cert));
+  X509_set_pubkey (cert, key);
+  X509V3_set_ctx (&ctx, cert, cert, NULL, NULL, 0);
+  X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, &ctx, NID_subject_alt_name, san);
+  g_assert_nonnull (ext);
+  X509_add_ext (cert, ext, -1);
+  X509_EXTENSION_free (ext);
+  g_assert_cmpint (X509_sign (cert, key, EVP_sha256 ()), >, 0);
+  FILE *f = fopen (crt, "w");
+  g_assert_nonnull (f);
+  PEM_write_X509 (f, cert);
+  fclose (f);
+  f = fopen (key_file, "w");
+  g_assert_nonnull (f);
+  PEM_write_PrivateKey (f, key, NULL, NULL, 0, NULL, NULL);
+  fclose (f);
+  X509_free (cert);
+  EVP_PKEY_free (key);
+}
+
+/* The same during a renewal: the timer starts the slow client once the
+ * certificate is due, and settle_device_acme_stop() ends it at once
+ * instead of waiting for it. */
+static void
+test_stop_ends_renewal (void)
+{
+  g_autofree char *state = g_dir_make_tmp ("device-acme-XXXXXX", NULL);
+  g_autofree char *client = g_build_filename (state, "slow-client", NULL);
+  g_autofree char *marker = g_build_filename (state, "client-ran", NULL);
+  g_autofree char *script = g_strdup_printf ("#!/bin/sh\n: >'%s'\nsleep 30 & wait\n", marker);
+  g_assert_true (g_file_set_contents (client, script, -1, NULL));
+  g_assert_cmpint (g_chmod (client, 0700), ==, 0);
+  /* Valid for 6 s: not due at start, due (a third left) after 4 s. */
+  write_cert (state, "printer.lab.home.arpa", 6);
+  SettleDeviceAcmeOptions options = {
+    .name = "printer.lab.home.arpa",
+    .directory = "https://ca.lab.home.arpa/dir",
+    .state_dir = state,
+    .client = client,
+    .check_s = 1,
+  };
+  g_autoptr (GError) error = NULL;
+
+  SettleDeviceAcme *acme = settle_device_acme_start (&options, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (acme);
+  for (int i = 0; i < 200 && !g_file_test (marker, G_FILE_TEST_EXISTS); i++)
+    g_usleep (50 * 1000);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  gint64 from = g_get_monotonic_time ();
+  settle_device_acme_stop (acme);
+  g_assert_cmpint (g_get_monotonic_time () - from, <, 5 * G_USEC_PER_SEC);
+
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", state);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 static void
 test_start_refusals (void)
 {
@@ -134,5 +215,6 @@ main (int argc, char **argv)
   g_test_add_func ("/device-acme/start-refusals", test_start_refusals);
   g_test_add_func ("/device-acme/retry-delay", test_retry_delay);
   g_test_add_func ("/device-acme/stop-ends-client", test_stop_ends_client);
+  g_test_add_func ("/device-acme/stop-ends-renewal", test_stop_ends_renewal);
   return g_test_run ();
 }
