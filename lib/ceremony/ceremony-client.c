@@ -108,6 +108,7 @@ settle_pair_result_free (SettlePairResult *result)
   g_clear_pointer (&result->idevid, g_ptr_array_unref);
   g_clear_pointer (&result->voucher, g_bytes_unref);
   g_clear_pointer (&result->voucher_nonce, g_bytes_unref);
+  OPENSSL_cleanse (result->discovery_key, sizeof result->discovery_key);
   g_free (result);
 }
 
@@ -862,6 +863,10 @@ step_check (PairRun *run, SettlePairResult *result, GError **error)
       result->voucher = g_bytes_ref (run->enrolment->enrol_response.voucher);
     }
   result->voucher_nonce = g_bytes_ref (run->nonce);
+  /* Portable mode: what recognises the device's rotating names later. */
+  result->has_discovery = run->enrolment->enrol_response.has_discovery;
+  memcpy (result->discovery_key, run->enrolment->enrol_response.discovery_key, sizeof result->discovery_key);
+  result->discovery_period = run->enrolment->enrol_response.discovery_period;
   names = g_strjoinv (", ", result->names);
   if (result->referee_ca != NULL)
     {

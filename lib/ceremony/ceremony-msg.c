@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <cbor.h>
+#include <openssl/crypto.h>
 
 #include "settle-error.h"
 
@@ -59,6 +60,7 @@ settle_ceremony_msg_free (SettleCeremonyMsg *msg)
       g_clear_pointer (&msg->enrol_response.voucher, g_bytes_unref);
       g_clear_pointer (&msg->enrol_response.referee_ca_der, g_bytes_unref);
       g_strfreev (msg->enrol_response.subtree);
+      OPENSSL_cleanse (msg->enrol_response.discovery_key, sizeof msg->enrol_response.discovery_key);
       break;
     case SETTLE_MSG_ERROR:
       g_free (msg->error.text);
@@ -520,6 +522,34 @@ decode_referee (const MapView *m, SettleCeremonyMsg *msg, GError **error)
 }
 
 static gboolean
+has_key (const MapView *m, const char *key)
+{
+  struct cbor_pair *pairs = cbor_map_handle (m->map);
+  for (gsize i = 0; i < cbor_map_size (m->map); i++)
+    if (key_equals (pairs[i].key, key))
+      return TRUE;
+  return FALSE;
+}
+
+/* "dk" and "dp" come together or not at all (portable mode). */
+static gboolean
+decode_discovery (const MapView *m, SettleCeremonyMsg *msg, GError **error)
+{
+  gboolean key = has_key (m, "dk"), period = has_key (m, "dp");
+  if (!key && !period)
+    return TRUE;
+  if (key != period)
+    return refuse (error, "The ENROL_RESPONSE message has only one of 'dk' and 'dp'.");
+  if (!get_fixed_bytes (m, "dk", msg->enrol_response.discovery_key, SETTLE_CEREMONY_DISCOVERY_KEY_LEN, error)
+      || !get_uint (m, "dp", SETTLE_CEREMONY_DISCOVERY_PERIOD_MAX, &msg->enrol_response.discovery_period, error))
+    return FALSE;
+  if (msg->enrol_response.discovery_period < SETTLE_CEREMONY_DISCOVERY_PERIOD_MIN)
+    return field_error (error, m, "dp", "is out of range");
+  msg->enrol_response.has_discovery = TRUE;
+  return TRUE;
+}
+
+static gboolean
 decode_enrol_response (const MapView *m, SettleCeremonyMsg *msg, GError **error)
 {
   return (msg->enrol_response.cert_der = get_bytes (m, "cert", SETTLE_CEREMONY_CERT_MAX, error)) != NULL
@@ -527,7 +557,8 @@ decode_enrol_response (const MapView *m, SettleCeremonyMsg *msg, GError **error)
          && (msg->enrol_response.names = decode_name_list (m, "names", SETTLE_CEREMONY_NAMES_MAX, error)) != NULL
          && (msg->enrol_response.role = get_text (m, "role", is_valid_role, ROLE_PROBLEM, error)) != NULL
          && decode_manufacturer (m, msg, error)
-         && decode_referee (m, msg, error);
+         && decode_referee (m, msg, error)
+         && decode_discovery (m, msg, error);
 }
 
 static gboolean
@@ -710,7 +741,8 @@ field_count (const SettleCeremonyMsg *msg)
     case SETTLE_MSG_CLIENT_CONFIRM: return 2;
     case SETTLE_MSG_ENROL_REQUEST: return 3 + (msg->enrol_request.nonce != NULL);
     case SETTLE_MSG_ENROL_RESPONSE:
-      return 5 + 2 * (msg->enrol_response.voucher != NULL) + 2 * (msg->enrol_response.referee_ca_der != NULL);
+      return 5 + 2 * (msg->enrol_response.voucher != NULL) + 2 * (msg->enrol_response.referee_ca_der != NULL)
+             + 2 * (msg->enrol_response.has_discovery != FALSE);
     case SETTLE_MSG_ERROR: return 3;
     case SETTLE_MSG_COMMIT:
     case SETTLE_MSG_COMMITTED: return 1;
@@ -746,7 +778,11 @@ put_fields (cbor_item_t *map, const SettleCeremonyMsg *msg)
                      && put (map, "voucher", build_bytes (msg->enrol_response.voucher))))
              && (msg->enrol_response.referee_ca_der == NULL
                  || (put (map, "referee-ca", build_bytes (msg->enrol_response.referee_ca_der))
-                     && put (map, "subtree", build_names (msg->enrol_response.subtree))));
+                     && put (map, "subtree", build_names (msg->enrol_response.subtree))))
+             && (!msg->enrol_response.has_discovery
+                 || (put (map, "dk", cbor_build_bytestring (msg->enrol_response.discovery_key,
+                                                            SETTLE_CEREMONY_DISCOVERY_KEY_LEN))
+                     && put (map, "dp", build_uint (msg->enrol_response.discovery_period))));
     case SETTLE_MSG_ERROR:
       return put (map, "code", build_uint (msg->error.code))
              && put (map, "text", build_text (msg->error.text));
@@ -782,6 +818,13 @@ settle_ceremony_msg_encode (const SettleCeremonyMsg *msg, GError **error)
       return NULL;
     }
 
+  if (msg->type == SETTLE_MSG_ENROL_RESPONSE && msg->enrol_response.has_discovery
+      && (msg->enrol_response.discovery_period < SETTLE_CEREMONY_DISCOVERY_PERIOD_MIN
+          || msg->enrol_response.discovery_period > SETTLE_CEREMONY_DISCOVERY_PERIOD_MAX))
+    {
+      refuse (error, "The ENROL_RESPONSE message to send has a rotation period out of range.");
+      return NULL;
+    }
   cbor_item_t *root = cbor_new_definite_map (field_count (msg));
   gboolean built = root != NULL && put (root, "type", build_uint (msg->type)) && put_fields (root, msg);
   g_autoptr (GBytes) body = built ? serialize (root) : NULL;

@@ -35,6 +35,11 @@ struct _SettleCeremonyServer {
   gsize secret_len;
   guint failures;
   guint generation;
+  /* Portable mode: told to every agent in ENROL_RESPONSE (set before the
+   * first handle(); read only afterwards). */
+  gboolean has_discovery;
+  guint8 discovery_key[SETTLE_CEREMONY_DISCOVERY_KEY_LEN];
+  guint discovery_period;
 };
 
 /* ---- the secret ---- */
@@ -159,6 +164,7 @@ settle_ceremony_server_free (SettleCeremonyServer *server)
   if (server == NULL)
     return;
   OPENSSL_cleanse (server->secret, sizeof server->secret);
+  OPENSSL_cleanse (server->discovery_key, sizeof server->discovery_key);
   g_free (server->name);
   EVP_PKEY_free (server->ca_key);
   X509_free (server->ca_cert);
@@ -183,6 +189,18 @@ settle_ceremony_server_set_referee (SettleCeremonyServer *server, X509 *referee_
   X509_up_ref (referee_ca);
   server->referee_ca = referee_ca;
   server->referee_subtree = g_strdupv ((char **) subtree);
+}
+
+void
+settle_ceremony_server_set_discovery (SettleCeremonyServer *server,
+                                      const guint8 key[SETTLE_CEREMONY_DISCOVERY_KEY_LEN], guint period_s)
+{
+  server->has_discovery = key != NULL;
+  if (key != NULL)
+    memcpy (server->discovery_key, key, sizeof server->discovery_key);
+  else
+    OPENSSL_cleanse (server->discovery_key, sizeof server->discovery_key);
+  server->discovery_period = period_s;
 }
 
 void
@@ -574,6 +592,12 @@ enrol_response_new (SettleCeremonyServer *server, X509 *cert, const char *role)
       msg->enrol_response.referee_ca_der = settle_cert_to_der (server->referee_ca);
       msg->enrol_response.subtree = g_strdupv (server->referee_subtree);
     }
+  /* Only ever after the client's confirmation: this message follows a
+   * valid cA (schema/ceremony.md), so only the QR holder learns the key. */
+  msg->enrol_response.has_discovery = server->has_discovery;
+  if (server->has_discovery)
+    memcpy (msg->enrol_response.discovery_key, server->discovery_key, sizeof server->discovery_key);
+  msg->enrol_response.discovery_period = server->discovery_period;
   return msg;
 }
 

@@ -55,6 +55,7 @@
 #include <glib.h>
 #include <openssl/x509.h>
 
+#include "settle-ceremony-msg.h"
 #include "settle-qr-payload.h"
 
 G_BEGIN_DECLS
@@ -143,6 +144,11 @@ struct _SettlePairResult {
    * is possible here and is the caller's to refuse). */
   X509 *referee_ca;
   char **referee_subtree;
+  /* A device in portable mode (docs/portable.md): its discovery key (a
+   * tracking secret, wiped on free) and rotation period in seconds. */
+  gboolean has_discovery;
+  guint8 discovery_key[SETTLE_CEREMONY_DISCOVERY_KEY_LEN];
+  guint discovery_period;
 };
 
 void settle_pair_result_free (SettlePairResult *result);

@@ -6,7 +6,7 @@
  *                                        <-  SERVER_SHARE {pB, cB}
  *   CLIENT_CONFIRM {cA}                  ->
  *   ENROL_REQUEST  {csr, role}           ->
- *                                        <-  ENROL_RESPONSE {cert, chain, names, role}
+ *                                        <-  ENROL_RESPONSE {cert, chain, names, role[, dk, dp]}
  *   (the helper asks its user)
  *   COMMIT {}                            ->      (only after the user said yes)
  *                                        <-  COMMITTED {}   (the device stored the enrolment)
@@ -49,6 +49,11 @@ G_BEGIN_DECLS
 #define SETTLE_CEREMONY_NONCE_MAX 64
 #define SETTLE_CEREMONY_IDEVID_MAX 4         /* IDevID and its issuing CAs */
 #define SETTLE_CEREMONY_VOUCHER_MAX 16384    /* bytes of CMS DER */
+/* ENROL_RESPONSE's optional discovery key and rotation period (seconds):
+ * the values of lib/names/settle-portable-name.h. */
+#define SETTLE_CEREMONY_DISCOVERY_KEY_LEN 32
+#define SETTLE_CEREMONY_DISCOVERY_PERIOD_MIN 2
+#define SETTLE_CEREMONY_DISCOVERY_PERIOD_MAX 86400
 
 /* Each side gives up when the next message takes longer than
  * SETTLE_TLS_DEFAULT_TIMEOUT_MS (settle-ceremony-tls.h, 10 s), and the
@@ -118,6 +123,12 @@ typedef struct {
        * (its ACME CA) and the subtrees it declares (unchecked). */
       GBytes *referee_ca_der;  /* owned, NULL: not a referee */
       char **subtree;          /* owned, NULL-terminated, NULL: not a referee */
+      /* Optional (portable mode, docs/portable.md): the device's
+       * discovery key and rotation period, both or neither ("dk", "dp").
+       * A tracking secret: wiped by settle_ceremony_msg_free(). */
+      gboolean has_discovery;
+      guint8 discovery_key[SETTLE_CEREMONY_DISCOVERY_KEY_LEN];
+      guint discovery_period;   /* seconds, SETTLE_CEREMONY_DISCOVERY_PERIOD_MIN..MAX */
     } enrol_response;
     struct {
       guint code;        /* SettleCeremonyErrorCode, or a newer code */

@@ -105,6 +105,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleCeremonyServer, settle_ceremony_server_free
 void settle_ceremony_server_set_referee (SettleCeremonyServer *server, X509 *referee_ca,
                                          const char *const *subtree);
 
+/* Portable mode (docs/portable.md): every ENROL_RESPONSE carries `key`
+ * (copied; wiped on free) and `period_s` as "dk" and "dp".  NULL: none
+ * (the default).  Call before the first handle(). */
+void settle_ceremony_server_set_discovery (SettleCeremonyServer *server,
+                                           const guint8 key[SETTLE_CEREMONY_DISCOVERY_KEY_LEN], guint period_s);
 /* Hooks are copied; call before the first handle(). */
 void settle_ceremony_server_set_hooks (SettleCeremonyServer *server,
                                        const SettleCeremonyServerHooks *hooks);

@@ -88,6 +88,17 @@ test_round_trip_enrolment (void)
                                   g_ptr_array_index (resp->enrol_response.chain, i)));
   g_assert_true (g_strv_equal ((const char *const *) resp_back->enrol_response.names, names));
   g_assert_cmpstr (resp_back->enrol_response.role, ==, "guest");
+  g_assert_false (resp_back->enrol_response.has_discovery);
+
+  /* portable mode: the optional discovery key and period travel intact */
+  resp->enrol_response.has_discovery = TRUE;
+  memset (resp->enrol_response.discovery_key, 0x5a, SETTLE_CEREMONY_DISCOVERY_KEY_LEN);
+  resp->enrol_response.discovery_period = 900;
+  g_autoptr (SettleCeremonyMsg) portable_back = round_trip (resp);
+  g_assert_true (portable_back->enrol_response.has_discovery);
+  g_assert_cmpmem (portable_back->enrol_response.discovery_key, SETTLE_CEREMONY_DISCOVERY_KEY_LEN,
+                   resp->enrol_response.discovery_key, SETTLE_CEREMONY_DISCOVERY_KEY_LEN);
+  g_assert_cmpuint (portable_back->enrol_response.discovery_period, ==, 900);
 
   g_assert_null (req_back->enrol_request.nonce);
   g_assert_null (resp_back->enrol_response.idevid);
@@ -333,6 +344,24 @@ test_malformed_messages (void)
                   "The ENROL_REQUEST message's 'role' field is not 1 to 32 lowercase letters, digits or hyphens.");
   assert_refused (map_body ("type", u (4), "csr", b (100), "role", cbor_build_stringn ("ad\0min", 6), NULL), FMT,
                   "The ENROL_REQUEST message's 'role' field is not 1 to 32 lowercase letters, digits or hyphens.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "dk", b (32), NULL),
+                  FMT, "The ENROL_RESPONSE message has only one of 'dk' and 'dp'.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "dp", u (900), NULL),
+                  FMT, "The ENROL_RESPONSE message has only one of 'dk' and 'dp'.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "dk", b (31), "dp", u (900),
+                            NULL),
+                  FMT, "The ENROL_RESPONSE message's 'dk' field is not 32 bytes long.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "dk", b (32), "dp", u (1),
+                            NULL),
+                  FMT, "The ENROL_RESPONSE message's 'dp' field is out of range.");
+  assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (1),
+                            "names", text_array ("a.local"), "role", t ("user"), "dk", b (32), "dp", u (86401),
+                            NULL),
+                  FMT, "The ENROL_RESPONSE message's 'dp' field is out of range.");
   assert_refused (map_body ("type", u (5), "cert", b (100), "chain", bytes_array (0),
                             "names", text_array ("a.local"), "role", t ("user"), NULL),
                   FMT, "The ENROL_RESPONSE message's 'chain' field has no entries or more than 8.");
