@@ -118,6 +118,12 @@ record_from_result (const SettlePairResult *result, char **names, const SettlePa
   record->created = g_get_real_time () / G_USEC_PER_SEC;
   record->role = g_strdup (result->role);
   record->client_cert_der = settle_cert_to_der (result->client_cert);
+  /* A portable device: what recognises its rotating names from now on. */
+  if (result->has_discovery)
+    {
+      record->discovery_key = g_memdup2 (result->discovery_key, SETTLE_RECORD_DISCOVERY_KEY_LEN);
+      record->discovery_period = result->discovery_period;
+    }
   return g_steal_pointer (&record);
 }
 

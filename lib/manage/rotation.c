@@ -141,6 +141,10 @@ rotated_record (const SettleRecord *record, X509 *new_ca, GError **error)
   rotated->role = g_strdup (record->role);
   rotated->client_cert_der = record->client_cert_der ? g_bytes_ref (record->client_cert_der) : NULL;
   rotated->address = g_strdup (record->address);
+  /* A CA rotation leaves the discovery key alone (portable mode). */
+  rotated->discovery_key = record->discovery_key != NULL
+                             ? g_memdup2 (record->discovery_key, SETTLE_RECORD_DISCOVERY_KEY_LEN) : NULL;
+  rotated->discovery_period = record->discovery_period;
   /* What a newer settle added to the record stays with it. */
   rotated->format_minor = record->format_minor;
   rotated->extra_json = g_strdup (record->extra_json);

@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <openssl/crypto.h>
 
 #include "settle-endpoint.h"
 #include "settle-error.h"
 #include "settle-fingerprint.h"
 #include "settle-name-rule.h"
 #include "settle-cert-shape.h"
+#include "settle-portable-name.h"
 #include "settle-record-json.h"
 #include "settle-record.h"
 
@@ -51,6 +53,7 @@ static const MemberRule member_rules[] = {
   { "cross_der", FALSE },
   { "client_cert_der", FALSE },
   { "address", FALSE },
+  { "discovery", FALSE },
 };
 
 static gboolean
@@ -201,7 +204,22 @@ settle_record_to_json (const SettleRecord *record, gboolean pretty)
       json_builder_set_member_name (builder, "address");
       json_builder_add_string_value (builder, record->address);
     }
-  guint minor = MAX (record->format_minor, SETTLE_RECORD_FORMAT_MINOR);
+  if (record->discovery_key != NULL)
+    {
+      char *key = g_base64_encode (record->discovery_key, SETTLE_RECORD_DISCOVERY_KEY_LEN);
+      json_builder_set_member_name (builder, "discovery");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "key");
+      json_builder_add_string_value (builder, key);
+      json_builder_set_member_name (builder, "period");
+      json_builder_add_int_value (builder, record->discovery_period);
+      json_builder_end_object (builder);
+      OPENSSL_cleanse (key, strlen (key));
+      g_free (key);
+    }
+  /* Minor 1 only when a minor-1 member is written: older settles read
+   * the rest of the store as before. */
+  guint minor = MAX (record->format_minor, record->discovery_key != NULL ? SETTLE_RECORD_FORMAT_MINOR : 0);
   if (minor > 0)
     {
       json_builder_set_member_name (builder, "format_minor");
@@ -509,6 +527,37 @@ parse_role (JsonObject *object, SettleRecord *record, GError **error)
   return TRUE;
 }
 
+/* "discovery": {"key": base64 of 32 bytes, "period": 2..86400}, the
+ * portable-mode values (settle-portable-name.h). */
+static gboolean
+parse_discovery (JsonObject *object, SettleRecord *record, GError **error)
+{
+  if (!json_object_has_member (object, "discovery"))
+    return TRUE;
+  JsonNode *node = json_object_get_member (object, "discovery");
+  JsonObject *d = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  JsonNode *key = d != NULL ? json_object_get_member (d, "key") : NULL;
+  JsonNode *period = d != NULL ? json_object_get_member (d, "period") : NULL;
+  const char *text = key != NULL && JSON_NODE_HOLDS_VALUE (key) && json_node_get_value_type (key) == G_TYPE_STRING
+                       ? json_node_get_string (key) : NULL;
+  gboolean period_ok = period != NULL && JSON_NODE_HOLDS_VALUE (period)
+                       && json_node_get_value_type (period) == G_TYPE_INT64
+                       && settle_portable_period_ok (json_node_get_int (period));
+  gsize len = 0;
+  guint8 *raw = text != NULL && strlen (text) == 44 ? g_base64_decode (text, &len) : NULL;
+  if (raw == NULL || len != SETTLE_RECORD_DISCOVERY_KEY_LEN || !period_ok || json_object_get_size (d) != 2)
+    {
+      if (raw != NULL)
+        OPENSSL_cleanse (raw, len);
+      g_free (raw);
+      return format_error (error, "The record's \"discovery\" must be {\"key\": base64 of 32 bytes, "
+                           "\"period\": %d to %d}.", SETTLE_PORTABLE_PERIOD_MIN_S, SETTLE_PORTABLE_PERIOD_MAX_S);
+    }
+  record->discovery_key = raw;
+  record->discovery_period = (guint) json_node_get_int (period);
+  return TRUE;
+}
+
 static gboolean
 parse_address (JsonObject *object, SettleRecord *record, GError **error)
 {
@@ -608,6 +657,7 @@ parse_record_object (JsonObject *object, SettleRecord *record, GError **error)
     && parse_utc_time (object, "expires", &record->expires, error)
     && parse_role (object, record, error)
     && parse_address (object, record, error)
+    && parse_discovery (object, record, error)
     && parse_der (object, "anchor_der", TRUE, &record->anchor_der, error)
     && parse_der (object, "wrapper_root_der", FALSE, &record->wrapper_root_der, error)
     && parse_der (object, "cross_der", FALSE, &record->cross_der, error)

@@ -2,6 +2,8 @@
  * Serialisation lives in record-json.c, fingerprints in fingerprint.c. */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "settle-record.h"
 #include "settle-store.h"
 
@@ -31,6 +33,9 @@ settle_record_free (SettleRecord *record)
   g_free (record->address);
   g_free (record->role);
   g_free (record->extra_json);
+  if (record->discovery_key != NULL)
+    OPENSSL_cleanse (record->discovery_key, SETTLE_RECORD_DISCOVERY_KEY_LEN);
+  g_free (record->discovery_key);
   g_free (record);
 }
 

@@ -31,8 +31,9 @@ typedef enum {
  * a newer major is not read at all, and the stores set such a record
  * aside instead of failing (settle-store.h). */
 #define SETTLE_RECORD_FORMAT_VERSION 1
-#define SETTLE_RECORD_FORMAT_MINOR 0
+#define SETTLE_RECORD_FORMAT_MINOR 1   /* 1: "discovery" (portable devices) */
 #define SETTLE_FINGERPRINT_HEX_LEN 64
+#define SETTLE_RECORD_DISCOVERY_KEY_LEN 32
 
 typedef struct {
   char *fingerprint;        /* lowercase hex SHA-256 of anchor_der: the id */
@@ -49,6 +50,13 @@ typedef struct {
   char *role;               /* role granted by the device, or NULL */
   GBytes *client_cert_der;  /* per-device client certificate, or NULL */
   char *address;            /* "HOST:PORT" where the device was paired (for refresh), or NULL */
+  /* A device in portable mode (docs/portable.md): the discovery key it
+   * gave in the ceremony (SETTLE_RECORD_DISCOVERY_KEY_LEN bytes, owned,
+   * wiped on free; a tracking secret, kept where the record is: the
+   * keyring's secret or the 0600 file) and its rotation period in
+   * seconds; NULL and 0 for other devices. */
+  guint8 *discovery_key;
+  guint discovery_period;
   guint format_minor;       /* the minor format version the record was written with */
   char *extra_json;         /* members this settle does not know (a newer minor's), as one
                              * JSON object text, written back unchanged; NULL when none */

@@ -203,6 +203,14 @@ static const Mutation mutations[] = {
   { "kind", "\"manufacturer-ca\"", "A manufacturer-ca record cannot have \"wrapper_root_der\"" },
   { "format_minor", "-1", "\"format_minor\" must be an integer" },
   { "format_minor", "\"2\"", "\"format_minor\" must be an integer" },
+  { "discovery", "\"AAAA\"", "\"discovery\" must be" },
+  { "discovery", "{\"key\": \"AAAA\", \"period\": 900}", "\"discovery\" must be" },
+  { "discovery", "{\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\", \"period\": 1}", "\"discovery\" must be" },
+  { "discovery", "{\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\", \"period\": \"900\"}",
+    "\"discovery\" must be" },
+  { "discovery", "{\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}", "\"discovery\" must be" },
+  { "discovery", "{\"key\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\", \"period\": 900, \"x\": 1}",
+    "\"discovery\" must be" },
   { "address", "8443", "\"address\" must be a string" },
   { "address", "\"printer.local\"", "\"address\" must be HOST:PORT" },
   { "address", "\"printer.local:0\"", "\"address\" must be HOST:PORT" },
@@ -255,6 +263,29 @@ test_keeps_unknown_members (void)
 
 /* A record without unknown members is written as before: no format_minor,
  * so an older settle still reads what this one writes. */
+/* A portable device's discovery key and period survive a round trip and
+ * make the record minor 1. */
+static void
+test_round_trip_discovery (void)
+{
+  g_autoptr (SettleRecord) record = full_record ();
+  record->discovery_key = g_malloc (SETTLE_RECORD_DISCOVERY_KEY_LEN);
+  for (int i = 0; i < SETTLE_RECORD_DISCOVERY_KEY_LEN; i++)
+    record->discovery_key[i] = (guint8) i;
+  record->discovery_period = 900;
+  g_autofree char *json = settle_record_to_json (record, FALSE);
+  g_assert_nonnull (strstr (json, "\"discovery\":{\"key\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\",\"period\":900}"));
+  g_assert_nonnull (strstr (json, "\"format_minor\":1"));
+  GError *error = NULL;
+  g_autoptr (SettleRecord) back = settle_record_from_json (json, strlen (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (back->discovery_key, SETTLE_RECORD_DISCOVERY_KEY_LEN, record->discovery_key,
+                   SETTLE_RECORD_DISCOVERY_KEY_LEN);
+  g_assert_cmpuint (back->discovery_period, ==, 900);
+  g_autofree char *again = settle_record_to_json (back, FALSE);
+  g_assert_cmpstr (json, ==, again);
+}
+
 static void
 test_writes_minor_only_when_needed (void)
 {
@@ -344,6 +375,7 @@ main (int argc, char **argv)
   g_test_add_func ("/record-json/round-trip-pinned-peer", test_round_trip_pinned_peer);
   g_test_add_func ("/record-json/round-trip-manufacturer", test_round_trip_manufacturer);
   g_test_add_func ("/record-json/refusals", test_refusals);
+  g_test_add_func ("/record-json/round-trip-discovery", test_round_trip_discovery);
   g_test_add_func ("/record-json/refusals-of-shape", test_refusals_of_shape);
   g_test_add_func ("/record-json/keeps-unknown-members", test_keeps_unknown_members);
   g_test_add_func ("/record-json/minor-only-when-needed", test_writes_minor_only_when_needed);
