@@ -35,6 +35,7 @@
 #define ENROLMENTS "enrolments.json"
 #define ORIGINS "origins.json"
 #define PREVIOUS_DIR "previous"
+#define DISCOVERY_KEY "discovery.key"   /* portable mode: 32 random bytes, 0600 */
 #define DEVICE_JSON_MAX 4096
 #define GENERATION_MAX 100000
 
@@ -591,6 +592,36 @@ settle_device_identity_issued (SettleDeviceIdentity *id, X509 *cert)
   return FALSE;
 }
 
+/* ---- portable mode's discovery key ---- */
+
+gboolean
+settle_device_discovery_key (const char *dir, guint8 key[SETTLE_DEVICE_DISCOVERY_KEY_LEN], GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, DISCOVERY_KEY, NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      if (!check_private_mode (path, FALSE, error))
+        return FALSE;
+      g_autoptr (GError) local = NULL;
+      if (!g_file_get_contents (path, &data, &len, &local))
+        return state_error (error, "Cannot read %s: %s.", path, local->message);
+      gboolean ok = len == SETTLE_DEVICE_DISCOVERY_KEY_LEN;
+      if (ok)
+        memcpy (key, data, len);
+      OPENSSL_cleanse (data, len);
+      if (!ok)
+        return state_error (error, "%s is not a discovery key (%" G_GSIZE_FORMAT " bytes, not %d): "
+                            "a factory reset makes a new one.", path, len, SETTLE_DEVICE_DISCOVERY_KEY_LEN);
+      return TRUE;
+    }
+  /* First use of portable mode: a fresh random key, kept until reset. */
+  if (RAND_priv_bytes (key, SETTLE_DEVICE_DISCOVERY_KEY_LEN) != 1)
+    return state_error (error, "Cannot make a discovery key: no randomness.");
+  return write_private (path, (const char *) key, SETTLE_DEVICE_DISCOVERY_KEY_LEN, error);
+}
+
 /* ---- factory reset ---- */
 
 /* Overwrites a key file in place before unlinking it: the bytes should
@@ -651,7 +682,7 @@ settle_device_identity_reset (const char *dir, GError **error)
   if (!g_file_test (json, G_FILE_TEST_IS_REGULAR))
     return state_error (error, "%s is not a settle-device state directory; nothing was removed.", dir);
   /* Keys first: if anything below fails, no key survives a reset. */
-  static const char *const keys[] = { CA_KEY, TLS_KEY };
+  static const char *const keys[] = { CA_KEY, TLS_KEY, DISCOVERY_KEY };
   static const char *const others[] = { CA_CERT, CA_CROSS, TLS_CERT, ENROLMENTS, ORIGINS, DEVICE_JSON };
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     if (!remove_file (dir, keys[i], TRUE, error))

@@ -3,7 +3,7 @@
  *
  *   settle-device serve --name NAME|--self-certifying-name PREFIX --state DIR --listen ADDR:PORT
  *                       [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]
- *                       [--no-mdns] [--qr-address yes|no|auto]
+ *                       [--no-mdns] [--qr-address yes|no|auto] [--portable [--rotation SECONDS]]
  *                       [--referee-ca FILE --subtree SUBTREE...]
  *                       [--acme-directory URL [--acme-ca FILE] [--acme-http ADDR:PORT]
  *                        [--acme-check-seconds N] [--acme-email ADDRESS] [--acme-client PROGRAM]]
@@ -16,6 +16,7 @@
 
 #include "settle-error.h"
 #include "settle-harden.h"
+#include "settle-portable-name.h"
 #include "settle-scope.h"
 #include "settle-self-cert.h"
 
@@ -25,7 +26,7 @@ static const char usage_text[] =
   "Usage:\n"
   "  settle-device serve --name NAME|--self-certifying-name PREFIX --state DIR --listen ADDR:PORT\n"
   "                      [--qr-png FILE] [--qr-text FILE] [--grant admin|user|guest]\n"
-  "                      [--no-mdns] [--qr-address yes|no|auto]\n"
+  "                      [--no-mdns] [--qr-address yes|no|auto] [--portable [--rotation SECONDS]]\n"
   "                      [--referee-ca FILE --subtree SUBTREE...]   a referee's pairing front\n"
   "                      [--acme-directory URL [--acme-ca FILE] [--acme-http ADDR:PORT]\n"
   "                       [--acme-check-seconds N] [--acme-email ADDRESS] [--acme-client PROGRAM]]\n"
@@ -77,7 +78,8 @@ cmd_serve (int argc, char **argv)
   g_autofree char *acme_client = NULL, *acme_email = NULL;
   g_auto (GStrv) subtree = NULL;
   int acme_check_s = 0;
-  gboolean no_mdns = FALSE;
+  gboolean no_mdns = FALSE, portable = FALSE;
+  gint rotation = SETTLE_PORTABLE_PERIOD_DEFAULT_S;
   GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Device name below .local, home.arpa or .alt", "NAME" },
     { "self-certifying-name", 0, 0, G_OPTION_ARG_STRING, &self_cert,
@@ -112,6 +114,9 @@ cmd_serve (int argc, char **argv)
       "ADDRESS" },
     { "acme-client", 0, 0, G_OPTION_ARG_FILENAME, &acme_client, "The lego program (default: lego from PATH)",
       "PROGRAM" },
+    { "portable", 0, 0, G_OPTION_ARG_NONE, &portable,
+      "Advertise only rotating names that paired agents recognise (docs/portable.md)", NULL },
+    { "rotation", 0, 0, G_OPTION_ARG_INT, &rotation, "Rotation period of --portable (default 900)", "SECONDS" },
     G_OPTION_ENTRY_NULL
   };
   if (!parse_options ("serve", entries, &argc, &argv))
@@ -147,6 +152,10 @@ cmd_serve (int argc, char **argv)
     return usage_error ("give either --name or --self-certifying-name, not both.");
   if ((name == NULL && self_cert == NULL) || state == NULL || listen == NULL)
     return usage_error ("serve needs --name (or --self-certifying-name), --state and --listen.");
+  if (!settle_portable_period_ok (rotation))
+    return usage_error ("--rotation takes 2 to 86400 seconds.");
+  if (portable && no_mdns)
+    return usage_error ("--portable is about what the device advertises; it makes no sense with --no-mdns.");
   if (grant != NULL && !is_known_role (grant))
     return usage_error ("--grant takes admin, user or guest.");
   if ((referee_ca == NULL) != (subtree == NULL))
@@ -197,6 +206,7 @@ cmd_serve (int argc, char **argv)
     .referee_ca = referee_ca, .subtree = subtree,
     .acme = { .directory = acme_directory, .ca_file = acme_ca, .http_listen = acme_http,
               .client = acme_client, .email = acme_email, .check_s = (guint) acme_check_s },
+    .portable = portable, .rotation_s = (guint) rotation,
   };
   return settle_device_serve (&options);
 }

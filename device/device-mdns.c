@@ -42,7 +42,12 @@
 #include <avahi-common/malloc.h>
 #include <avahi-common/strlst.h>
 #include <avahi-common/thread-watch.h>
+#include <avahi-common/timeval.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "settle-portable-name.h"
 #include "settle-spake2.h"
 
 #define SETTLE_SERVICE_TYPE "_settle._tcp"
@@ -77,6 +82,13 @@ struct _SettleDeviceMdns {
   MdnsState state;
   gboolean pairing;            /* pair=1 in the TXT */
   gboolean said_waiting;       /* "no avahi-daemon" is said once */
+  /* Portable mode (docs/portable.md): `name` and `instance` are the
+   * period's rotating label, changed by `rotation` at each boundary. */
+  gboolean portable;
+  guint8 discovery_key[SETTLE_PORTABLE_KEY_BYTES];
+  guint8 pin[SETTLE_PORTABLE_PIN_BYTES];
+  guint period_s;
+  AvahiTimeout *rotation;
 };
 
 /* ---- the addresses to publish ---- */
@@ -185,6 +197,10 @@ settle_device_mdns_is_loopback (const char *listen_host)
 static AvahiStringList *
 settle_txt (const SettleDeviceMdns *m)
 {
+  /* Portable: only the format version; pair=1|0 and the suites would be
+   * the same for every portable device anyway, but nothing is the rule. */
+  if (m->portable)
+    return avahi_string_list_new ("v=1", NULL);
   g_autofree char *suites = g_strdup_printf ("g=%s", settle_spake2_suite_qr_id (SETTLE_SPAKE2_SUITE_P256_SHA256));
   return avahi_string_list_new ("v=1", suites, m->pairing ? "pair=1" : "pair=0", NULL);
 }
@@ -205,6 +221,15 @@ give_up (SettleDeviceMdns *m, MdnsState state)
 static void
 name_collision (SettleDeviceMdns *m)
 {
+  if (m->portable)
+    {
+      /* A rotating label is random to everyone else: try again with the
+       * next period's (or a fresh pairing label) rather than give up. */
+      g_printerr ("settle-device: another host answers to this period's name %s; not advertising until "
+                  "the next rotation\n", m->name);
+      give_up (m, MDNS_WAITING);
+      return;
+    }
   g_printerr ("settle-device: another host on the network already answers to %s; not advertising it "
               "(this device keeps serving and keeps its name, which is what its owner pairs with: "
               "find out which host claims %s, or give this device another --name)\n",
@@ -433,8 +458,87 @@ instance_name_for (const char *name)
   return avahi_strdup (label);
 }
 
+/* ---- portable mode: the period's names ---- */
+
+/* This period's label: the pairing label (fresh nonce) while the device
+ * waits for its first pairing, else the host label of the period. */
+static void
+choose_portable_names (SettleDeviceMdns *m)
+{
+  char label[SETTLE_PORTABLE_LABEL_CHARS + 1];
+  gboolean ok;
+  if (m->pairing)
+    {
+      guint8 nonce[SETTLE_PORTABLE_NONCE_BYTES];
+      ok = RAND_bytes (nonce, sizeof nonce) == 1 && settle_portable_pairing_label (m->pin, nonce, label);
+    }
+  else
+    ok = settle_portable_host_label (m->discovery_key,
+                                     settle_portable_period_number (g_get_real_time () / G_USEC_PER_SEC,
+                                                                    m->period_s),
+                                     label);
+  if (!ok)
+    {
+      /* never fall back to the stable name */
+      g_printerr ("settle-device: cannot derive this period's name; not advertising\n");
+      give_up (m, MDNS_FAILED);
+      return;
+    }
+  g_free (m->name);
+  m->name = g_strdup_printf ("%s.local", label);
+  avahi_free (m->instance);
+  m->instance = avahi_strdup (label);
+}
+
+/* Withdraws the old names (avahi sends goodbyes) and publishes the new. */
+static void
+rename_portable (SettleDeviceMdns *m)
+{
+  if (m->services != NULL)
+    avahi_entry_group_reset (m->services);
+  if (m->hosts != NULL)
+    avahi_entry_group_reset (m->hosts);
+  if (m->state == MDNS_FAILED)
+    return;
+  choose_portable_names (m);
+  if (m->state == MDNS_FAILED)
+    return;
+  m->state = MDNS_WAITING;
+  if (m->client != NULL && avahi_client_get_state (m->client) == AVAHI_CLIENT_S_RUNNING)
+    register_hosts (m);
+}
+
+static void schedule_rotation (SettleDeviceMdns *m);
+
+static void
+rotation_due (AvahiTimeout *t, void *data)
+{
+  SettleDeviceMdns *m = data;
+  (void) t;
+  rename_portable (m);
+  schedule_rotation (m);
+}
+
+/* At the next period boundary (plus a little, so that the clock has
+ * passed it when the name is chosen). */
+static void
+schedule_rotation (SettleDeviceMdns *m)
+{
+  const AvahiPoll *api = avahi_threaded_poll_get (m->poll);
+  gint64 now_ms = g_get_real_time () / 1000;
+  gint64 period_ms = (gint64) m->period_s * 1000;
+  gint64 wait_ms = period_ms - now_ms % period_ms + 20;
+  struct timeval tv;
+  avahi_elapse_time (&tv, (unsigned) wait_ms, 0);
+  if (m->rotation == NULL)
+    m->rotation = api->timeout_new (api, &tv, rotation_due, m);
+  else
+    api->timeout_update (m->rotation, &tv);
+}
+
 SettleDeviceMdns *
-settle_device_mdns_start (const char *name, const char *listen_host, guint16 port, gboolean pairing)
+settle_device_mdns_start (const char *name, const char *listen_host, guint16 port, gboolean pairing,
+                          const SettleDeviceMdnsPortable *portable)
 {
   SettleDeviceMdns *m = g_new0 (SettleDeviceMdns, 1);
   int error = 0;
@@ -443,6 +547,14 @@ settle_device_mdns_start (const char *name, const char *listen_host, guint16 por
   m->port = port;
   m->pairing = pairing;
   m->instance = instance_name_for (name);
+  if (portable != NULL)
+    {
+      m->portable = TRUE;
+      memcpy (m->discovery_key, portable->discovery_key, sizeof m->discovery_key);
+      memcpy (m->pin, portable->pin, sizeof m->pin);
+      m->period_s = portable->period_s;
+      choose_portable_names (m);
+    }
   m->addresses = addresses_for (listen_host);
   m->state = MDNS_WAITING;
   if (m->addresses->len == 0)
@@ -461,6 +573,8 @@ settle_device_mdns_start (const char *name, const char *listen_host, guint16 por
       m->state = MDNS_FAILED;
       return m;
     }
+  if (m->portable)
+    schedule_rotation (m);   /* before the thread runs: nothing else touches it yet */
   if (avahi_threaded_poll_start (m->poll) < 0)
     {
       g_printerr ("settle-device: cannot start the mDNS thread: not advertising %s\n", name);
@@ -503,7 +617,13 @@ settle_device_mdns_set_pairing (SettleDeviceMdns *m, gboolean pairing)
   if (m == NULL || m->poll == NULL)
     return;
   avahi_threaded_poll_lock (m->poll);
-  if (m->pairing != pairing)
+  if (m->pairing != pairing && m->portable)
+    {
+      /* Out of (or back into) the pairing window: the other kind of name. */
+      m->pairing = pairing;
+      rename_portable (m);
+    }
+  else if (m->pairing != pairing)
     {
       m->pairing = pairing;
       if (m->services != NULL && !avahi_entry_group_is_empty (m->services))
@@ -536,6 +656,7 @@ settle_device_mdns_stop (SettleDeviceMdns *m)
     g_printerr ("settle-device: withdrew the advertisement of %s\n", m->name);
   if (m->poll != NULL)
     avahi_threaded_poll_free (m->poll);
+  OPENSSL_cleanse (m->discovery_key, sizeof m->discovery_key);
   avahi_free (m->instance);
   g_array_unref (m->addresses);
   g_free (m->name);

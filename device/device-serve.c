@@ -138,6 +138,10 @@ qr_with_address (Device *device)
       return FALSE;
     case SETTLE_DEVICE_QR_ADDRESS_AUTO:
     default:
+      /* Portable: only the first pairing finds the device by its pairing
+       * label; later ones need the address (docs/portable.md). */
+      if (device->options->portable && settle_device_enrolments_count (device->enrolments) > 0)
+        return TRUE;
       return !settle_device_mdns_advertising (device->mdns);
     }
 }
@@ -590,6 +594,36 @@ accept_loop (Device *device, int listen_fd, int sig_fd)
     }
 }
 
+/* Portable mode tells paired agents the discovery key in the ceremony,
+ * and advertises only rotating names (docs/portable.md). */
+static SettleDeviceMdns *
+start_advertising (Device *device, const char *host, guint16 port, GError **error)
+{
+  const SettleDeviceServeOptions *o = device->options;
+  gboolean pairing = settle_device_enrolments_count (device->enrolments) == 0;
+  if (!o->portable)
+    return settle_device_mdns_start (device->identity->name, host, port, pairing, NULL);
+  guint8 key[SETTLE_DEVICE_DISCOVERY_KEY_LEN], pin[32];
+  unsigned char *spki = NULL;
+  int spki_len = i2d_PUBKEY (X509_get0_pubkey (device->identity->tls_cert), &spki);
+  gboolean ok = spki_len > 0 && EVP_Digest (spki, (size_t) spki_len, pin, NULL, EVP_sha256 (), NULL) == 1;
+  OPENSSL_free (spki);
+  if (!ok)
+    {
+      g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FAILED, "Cannot hash the TLS key for portable mode.");
+      return NULL;
+    }
+  if (!settle_device_discovery_key (o->state_dir, key, error))
+    return NULL;
+  settle_ceremony_server_set_discovery (device->ceremony, key, o->rotation_s);
+  SettleDeviceMdnsPortable portable = { .discovery_key = key, .pin = pin, .period_s = o->rotation_s };
+  g_printerr ("settle-device: portable mode: advertising rotating names (every %u s) instead of %s\n",
+              o->rotation_s, device->identity->name);
+  SettleDeviceMdns *m = settle_device_mdns_start (device->identity->name, host, port, pairing, &portable);
+  OPENSSL_cleanse (key, sizeof key);
+  return m;
+}
+
 static gboolean
 prepare (Device *device, int *listen_fd, GError **error)
 {
@@ -605,8 +639,9 @@ prepare (Device *device, int *listen_fd, GError **error)
     g_printerr ("settle-device: listening on loopback only: not advertising %s on the local network\n",
                 device->identity->name);
   else if (!o->no_mdns)
-    device->mdns = settle_device_mdns_start (device->identity->name, host, bound,
-                                             settle_device_enrolments_count (device->enrolments) == 0);
+    device->mdns = start_advertising (device, host, bound, error);
+  if (!o->no_mdns && device->mdns == NULL && o->portable && !settle_device_mdns_is_loopback (host))
+    return FALSE;
   device->qr.name = device->identity->name;
   device->qr.host = address_hint (host);
   device->qr.port = bound;

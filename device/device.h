@@ -100,6 +100,12 @@ gboolean settle_device_identity_rotate (SettleDeviceIdentity *id, GError **error
 gboolean settle_device_identity_reset (const char *dir, GError **error);
 /* The certificate chain the TLS server sends after its leaf (owned). */
 STACK_OF (X509) *settle_device_identity_tls_chain (SettleDeviceIdentity *id);
+/* Portable mode: the device's discovery key in `dir` (discovery.key,
+ * 0600), made from fresh randomness on first use and wiped by a factory
+ * reset; `key` is the caller's to wipe. */
+#define SETTLE_DEVICE_DISCOVERY_KEY_LEN 32
+gboolean settle_device_discovery_key (const char *dir, guint8 key[SETTLE_DEVICE_DISCOVERY_KEY_LEN],
+                                      GError **error);
 /* TRUE when `cert` was issued by the current or a retired device CA. */
 gboolean settle_device_identity_issued (SettleDeviceIdentity *id, X509 *cert);
 
@@ -237,8 +243,18 @@ gboolean settle_device_mdns_is_loopback (const char *listen_host);
  * the name is ours.  Never fails: without a daemon, or when another host
  * has the name, it says so on standard error once and the device serves
  * without the advertisement.  Owned; settle_device_mdns_stop(). */
+/* Portable mode (docs/portable.md): instead of `name`, the device
+ * advertises rotating labels (lib/names/settle-portable-name.h) as host and
+ * instance names, TXT v=1 only: the pairing label for `pin` while
+ * `pairing`, else the host label of the period for `discovery_key`; both
+ * change every `period_s` seconds.  Copied. */
+typedef struct {
+  const guint8 *discovery_key;  /* SETTLE_PORTABLE_KEY_BYTES */
+  const guint8 *pin;            /* SHA-256 of the TLS key's SPKI (the QR code's H) */
+  guint period_s;
+} SettleDeviceMdnsPortable;
 SettleDeviceMdns *settle_device_mdns_start (const char *name, const char *listen_host, guint16 port,
-                                            gboolean pairing);
+                                            gboolean pairing, const SettleDeviceMdnsPortable *portable);
 /* TRUE while the name is ours on the network (or still being probed). */
 gboolean settle_device_mdns_advertising (SettleDeviceMdns *m);
 /* pair=1 / pair=0 in the _settle._tcp TXT record, updated on the network. */
@@ -332,6 +348,8 @@ typedef struct {
   const char *qr_text;
   const char *grant;       /* NULL: first client admin, then guest */
   gboolean no_mdns;        /* do not advertise through avahi-daemon */
+  gboolean portable;       /* rotating advertisements (docs/portable.md) */
+  guint rotation_s;        /* their period, seconds */
   SettleDeviceQrAddress qr_address;
   SettleDeviceManufacturer *manufacturer;  /* borrowed, or NULL: no IDevID, no voucher */
   /* A referee's pairing front (docs/referee.md): the CA it vouches with

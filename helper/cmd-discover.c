@@ -52,6 +52,11 @@ print_json (const SettleDiscoverResult *result)
       settle_json_member_bool (builder, "offers_pairing", service->offers_pairing);
       settle_json_member_string_or_null (builder, "label", entry->label);
       settle_json_member_string_or_null (builder, "fingerprint", entry->fingerprint);
+      if (entry->settle_name != NULL)
+        {
+          json_builder_set_member_name (builder, "settle_name");
+          json_builder_add_string_value (builder, entry->settle_name);
+        }
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -86,8 +91,10 @@ print_table (const SettleDiscoverResult *result)
                                                     : g_strdup (entry->service->offers_pairing
                                                                   ? "offers pairing" : "-");
 
-      printf ("%-28s %-6u %-24s %s\n", entry->service->host, (unsigned) entry->service->port, state,
-              addresses);
+      /* A paired portable device by its name; the period's label means
+       * nothing to its owner. */
+      printf ("%-28s %-6u %-24s %s\n", entry->settle_name != NULL ? entry->settle_name : entry->service->host,
+              (unsigned) entry->service->port, state, addresses);
     }
 }
 

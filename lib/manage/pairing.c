@@ -291,8 +291,11 @@ queue_notice (const char *text, gpointer user_data)
 static GPtrArray *
 locate_by_dns_sd (const char *name, guint timeout_ms, gpointer user_data, char **note)
 {
-  (void) user_data;
-  return settle_discover_endpoints_for (name, MIN (timeout_ms, SETTLE_DISCOVERY_DEFAULT_TIMEOUT_MS), note);
+  const SettlePairing *pairing = user_data;
+  /* A portable device waiting for its first pairing answers to pairing
+   * labels only the QR code's key hash recognises. */
+  SettleDiscoverAlso also = { .pin = pairing->typed_code ? NULL : pairing->payload->spki_sha256 };
+  return settle_discover_endpoints_for (name, &also, MIN (timeout_ms, SETTLE_DISCOVERY_DEFAULT_TIMEOUT_MS), note);
 }
 
 gboolean
@@ -311,6 +314,7 @@ settle_manager_pair (SettleManager *manager, const SettlePairing *pairing, Settl
     .consent = consent_to_pairing,
     .consent_data = &consent,
     .locate = locate_by_dns_sd,
+    .locate_data = (gpointer) pairing,
     .notice = queue_notice,
     .notice_data = &consent,
   };

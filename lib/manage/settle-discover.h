@@ -21,6 +21,8 @@ typedef struct {
   const SettleDiscovered *service;  /* borrowed from the result's discovery */
   char *label;                      /* owned: the paired record's label, or NULL */
   char *fingerprint;                /* owned: the paired record's fingerprint, or NULL */
+  char *settle_name;                /* owned: a portable device's name (the service's host is
+                                     * the period's rotating name), or NULL */
 } SettleDiscoverEntry;
 
 typedef struct {
@@ -36,10 +38,21 @@ SettleDiscoverResult *settle_manager_discover (SettleManager *manager, guint tim
 void settle_discover_result_free (SettleDiscoverResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleDiscoverResult, settle_discover_result_free)
 
-/* Where `name` answers according to DNS-SD (owned array of
- * SettleEndpoint, SETTLE_ENDPOINT_DISCOVERED, possibly empty), browsing at
- * most `timeout_ms`.  *note (owned, may be NULL): why nothing could be
+/* The other names a portable device answers to (docs/portable.md): its
+ * pairing labels for the QR code's `pin` (a first pairing), or its host
+ * labels for a stored discovery key (refresh, renew).  All borrowed. */
+typedef struct {
+  const guint8 *pin;            /* SHA-256 of the TLS SPKI (32 bytes), or NULL */
+  const guint8 *discovery_key;  /* SETTLE_RECORD_DISCOVERY_KEY_LEN bytes, or NULL */
+  guint discovery_period;
+} SettleDiscoverAlso;
+
+/* Where `name` (and the names `also` recognises, may be NULL) answers
+ * according to DNS-SD (owned array of SettleEndpoint,
+ * SETTLE_ENDPOINT_DISCOVERED, possibly empty; `name`'s first), browsing
+ * at most `timeout_ms`.  *note (owned, may be NULL): why nothing could be
  * looked up (no avahi-daemon), or what was left out.  Never NULL. */
-GPtrArray *settle_discover_endpoints_for (const char *name, guint timeout_ms, char **note);
+GPtrArray *settle_discover_endpoints_for (const char *name, const SettleDiscoverAlso *also, guint timeout_ms,
+                                          char **note);
 
 G_END_DECLS

@@ -93,7 +93,9 @@ settle_device_other_endpoints (const SettleRecord *record, const char *typed, co
   *note = NULL;
   if (typed != NULL || record->names == NULL || record->names[0] == NULL)
     return g_ptr_array_new_with_free_func ((GDestroyNotify) settle_endpoint_free);
-  endpoints = settle_discover_endpoints_for (record->names[0],
+  SettleDiscoverAlso also = { .discovery_key = record->discovery_key,
+                             .discovery_period = record->discovery_period };
+  endpoints = settle_discover_endpoints_for (record->names[0], &also,
                                              MIN (timeout_ms, SETTLE_DISCOVERY_DEFAULT_TIMEOUT_MS), note);
   g_ptr_array_add (endpoints, settle_endpoint_new (record->names[0], SETTLE_ENDPOINT_DEFAULT_PORT,
                                                    SETTLE_ENDPOINT_NAME));
