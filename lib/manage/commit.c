@@ -69,15 +69,45 @@ pending_mark_exists (void)
 
 /* ---- the steps ---- */
 
+/* The name map of portable devices for libnss_settle (docs/portable.md),
+ * from `records` (the whole store; NULL: listed here).  The map only says
+ * where a name answers, never whether to trust it: a map that could not
+ * be written is a warning, not a reason to undo the change. */
+static void
+write_portable_map (SettleManager *manager, SettleStore *store, GPtrArray *records)
+{
+  g_autoptr (GPtrArray) listed = NULL;
+  g_autofree char *map_path = settle_portable_map_path ();
+  g_autoptr (GError) error = NULL;
+
+  if (records == NULL)
+    records = listed = settle_store_list (store, &error);
+  if (records == NULL || !settle_portable_map_write (map_path, records, &error))
+    settle_manager_note (manager, SETTLE_NOTE_WARNING, "%s", error->message);
+}
+
+/* The snapshot from the whole store, then from the same records the name
+ * map. */
 static gboolean
-write_snapshot (SettleStore *store, GError **error)
+write_snapshot (SettleManager *manager, SettleStore *store, GError **error)
 {
   g_autoptr (GPtrArray) records = settle_store_list (store, error);
   g_autofree char *trust_dir = settle_trust_dir ();
 
-  if (records == NULL)
+  if (records == NULL || !settle_snapshot_write (trust_dir, records, error))
     return FALSE;
-  return settle_snapshot_write (trust_dir, records, error);
+  write_portable_map (manager, store, records);
+  return TRUE;
+}
+
+/* Only a record with a discovery key is in the name map: a change that
+ * adds, replaces or removes one rewrites it (from the store, which is
+ * small next to the snapshot's work); any other change leaves it. */
+static gboolean
+changes_portable_map (const SettleRecord *record, const SettleRecord *old_record)
+{
+  return (record != NULL && record->discovery_key != NULL)
+         || (old_record != NULL && old_record->discovery_key != NULL);
 }
 
 /* The snapshot after one change to the store: a generation made from the
@@ -86,7 +116,7 @@ write_snapshot (SettleStore *store, GError **error)
  * store when the current generation does not lend itself.  `old_record`
  * is the replaced record of CHANGE_REPLACE. */
 static gboolean
-write_snapshot_change (SettleStore *store, ChangeKind kind, const SettleRecord *record,
+write_snapshot_change (SettleManager *manager, SettleStore *store, ChangeKind kind, const SettleRecord *record,
                        const SettleRecord *old_record, GError **error)
 {
   g_autofree char *trust_dir = settle_trust_dir ();
@@ -101,8 +131,12 @@ write_snapshot_change (SettleStore *store, ChangeKind kind, const SettleRecord *
   if (kind == CHANGE_REPLACE)
     removed[0] = old_record->fingerprint;
   if (settle_snapshot_write_change (trust_dir, removed, added, &needs_full, error))
-    return TRUE;
-  return needs_full && write_snapshot (store, error);
+    {
+      if (changes_portable_map (record, old_record))
+        write_portable_map (manager, store, NULL);
+      return TRUE;
+    }
+  return needs_full && write_snapshot (manager, store, error);
 }
 
 /* Exports are conveniences derived from the snapshot: a failure to refresh
@@ -202,7 +236,7 @@ commit (SettleManager *manager, ChangeKind kind, const SettleRecord *record, GBy
       settle_state_unlock (lock);
       return FALSE;
     }
-  if (!write_snapshot_change (store, kind, record, old_record, &snapshot_error))
+  if (!write_snapshot_change (manager, store, kind, record, old_record, &snapshot_error))
     {
       /* The mark stays: the undo is best effort, and if it fell short
        * the next command rebuilds the snapshot from the store. */
@@ -239,7 +273,7 @@ settle_commit_recover (SettleManager *manager, GError **error)
   /* Checked again under the lock: a writer may have finished meanwhile. */
   if (pending_mark_exists ())
     {
-      ok = write_snapshot (store, error);
+      ok = write_snapshot (manager, store, error);
       if (ok)
         {
           clear_pending_mark (manager);
@@ -305,7 +339,7 @@ publish_client_certificate (SettleManager *manager, SettleStore *store, const Se
       settle_manager_note (manager, SETTLE_NOTE_WARNING, "%s", error->message);
       return;
     }
-  if (!write_snapshot_change (store, CHANGE_REPLACE, record, record, &error))
+  if (!write_snapshot_change (manager, store, CHANGE_REPLACE, record, record, &error))
     {
       settle_manager_note (manager, SETTLE_NOTE_WARNING,
                            "the renewed client certificate is not in the trust snapshot yet (%s); "

@@ -29,4 +29,12 @@ gboolean settle_snapshot_write (const char *trust_dir, GPtrArray *records, GErro
 gboolean settle_snapshot_write_change (const char *trust_dir, const char *const *removed, GPtrArray *added,
                                        gboolean *needs_full, GError **error);
 
+/* Writes the name map libnss_settle reads (lib/names/settle-portable-map.h)
+ * as `path` (0600, atomically) from the portable devices among `records`
+ * (borrowed): each record's first name with its discovery key and period.
+ * Without any, the file is removed, so nothing of a removed device stays. */
+gboolean settle_portable_map_write (const char *path, GPtrArray *records, GError **error);
+/* Where: settle_data_dir()/portable-hosts (owned). */
+char *settle_portable_map_path (void);
+
 G_END_DECLS

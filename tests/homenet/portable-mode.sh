@@ -14,15 +14,30 @@
 #     after a rotation `settle discover --json` lists it as paired under
 #     its settle name, and `settle refresh` finds it through the rotating
 #     name;
+#   - libnss_settle (hosts: files settle mdns4_minimal ...): getent hosts
+#     printer.local in ua resolves to the device through its rotating name,
+#     curl --capath TRUST opens https://printer.local:PORT/ with no
+#     --resolve; a malformed or world-readable map is not used (NOTFOUND,
+#     no crash); after settle remove the map is gone and the name no longer
+#     resolves;
 #   - a rogue advertising an old period's name, or a guessed name, is not
-#     taken for the device.
+#     taken for the device, and a rogue answering for printer.local at its
+#     own address is refused by the trust store.
+# The module is loaded from the build tree through LD_LIBRARY_PATH (glibc
+# dlopens libnss_settle.so.2 by name); tests/installed uses the installed one.
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/homenet/homenet-lib.sh"
 : "${SETTLE_DEVICE:?run through meson test}"
 
 homenet_need
-need_tool python3 openssl
+need_tool python3 openssl curl
+: "${NSS_SETTLE_DIR:?run through meson test}"
+export HOMENET_NSS_HOSTS="files settle mdns4_minimal [NOTFOUND=return] dns"
 homenet_up
+TRUST_DIR=$XDG_DATA_HOME/settle/trust
+MAP=$XDG_DATA_HOME/settle/portable-hosts
+with_nss() { in_ua env LD_LIBRARY_PATH="$NSS_SETTLE_DIR" "$@"; }
+resolves_to_device() { [ "$(with_nss getent hosts "$NAME" | awk '{ print $1 }')" = "$HOMENET_DEVICE_ADDR" ]; }
 
 NAME=printer.local
 PORT=8443
@@ -136,6 +151,26 @@ check "settle discover (table) names it printer.local" bash -c \
 check "settle refresh finds it through its rotating name" in_ua "$SETTLE" refresh "$LABEL" --timeout 10
 check "and says where" grep -q "\"$LABEL\" is up to date" "$T_DIR/last.out"
 
+# --- libnss_settle -----------------------------------------------------------------
+check "settle wrote the name map, mode 0600, with $NAME" bash -c \
+  "test \"\$(stat -c %a '$MAP')\" = 600 && grep -Eq '^$NAME $PERIOD [0-9a-f]{64}\$' '$MAP'"
+check "getent hosts $NAME in ua resolves to the device through libnss_settle" homenet_wait resolves_to_device
+nobody_publishes_name() { ! in_rogue avahi-resolve -4 -n "$NAME" 2>/dev/null | grep -q .; }
+check "no host publishes $NAME itself (only the rotating names)" nobody_publishes_name
+sleep "$PERIOD"
+check "a period later it still does (the next rotating name)" homenet_wait resolves_to_device
+check "curl --capath TRUST in ua opens https://$NAME:$PORT/ (system resolver, no --resolve)" \
+  with_nss curl -sS --max-time 10 -o "$T_DIR/page.html" --capath "$TRUST_DIR" "https://$NAME:$PORT/"
+check "and gets the device's page" grep -q "<h1>$NAME</h1>" "$T_DIR/page.html"
+cp "$MAP" "$T_DIR/map.saved"
+not_found_cleanly() { with_nss getent hosts "$NAME"; [ $? -eq 2 ]; }
+printf 'settle-portable-hosts 1\n%s 8 zz\n' "$NAME" >"$MAP"
+check "a malformed map: NOTFOUND (getent exit 2), no crash" not_found_cleanly
+cp "$T_DIR/map.saved" "$MAP"; chmod 644 "$MAP"
+check "a map others can read: not used" not_found_cleanly
+chmod 600 "$MAP"
+check "the map restored: resolves again" homenet_wait resolves_to_device
+
 # --- a rogue with an old period's name, or a guessed one ------------------------
 OLD=$(awk -F';' '$1 == "=" && $5 == "_settle._tcp" { print $4; exit }' "$OBS/post1.browse")
 homenet_bg rogue avahi-publish -a -R "$OLD.local" "$HOMENET_ROGUE_ADDR"
@@ -153,6 +188,22 @@ for h in (sys.argv[2] + ".local", "abcdefghijklmnop.local"):
 }
 check "an old period's name ($OLD) and a guessed name, advertised by the rogue, are not taken for the device" \
   homenet_wait rogues_listed
+# A rogue answering for printer.local at its own address (a TLS server
+# with its own key): whatever resolves the name, the trust store refuses it.
+homenet_bg rogue "$SETTLE_DEVICE" serve --name "$NAME" --state "$T_DIR/rogue" --listen "0.0.0.0:$PORT" \
+  --no-mdns --qr-text "$T_DIR/rogue.txt"
+ROGUE_LOG=$HOMENET_BG_LOG
+rogue_up() { grep -q "^settle-device: listening" "$ROGUE_LOG"; }
+check "the rogue's impostor listens" homenet_wait rogue_up
+check_fails "curl in ua to the rogue's address for $NAME: refused by the trust store" "curl: \((60|35)\)" \
+  in_ua curl -sS --max-time 10 -o /dev/null --capath "$TRUST_DIR" --resolve "$NAME:$PORT:$HOMENET_ROGUE_ADDR" \
+  "https://$NAME:$PORT/"
+
+# --- settle remove: nothing of the device left in the map -------------------------
+check "settle remove $NAME" in_ua "$SETTLE" remove "$NAME" --yes
+check "the map is gone (no portable device left)" test ! -e "$MAP"
+check "getent hosts $NAME no longer resolves through libnss_settle" not_found_cleanly
+
 # (the running device holds none of its files open)
 check "a factory reset removes the discovery key" bash -c \
   "'$SETTLE_DEVICE' reset --state '$T_DIR/dev' >/dev/null && ! test -e '$T_DIR/dev/discovery.key'"
