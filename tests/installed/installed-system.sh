@@ -17,7 +17,7 @@
 #   INSTALLED_BROWSERS=0  skips the browser part (Chromium, Firefox ESR)
 set -uo pipefail
 
-PACKAGES="settle openssl-provider-settle settle-device settle-doc"
+PACKAGES="settle openssl-provider-settle settle-device settle-doc libnss-settle"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 U=settle-itest
 HOSTS_TAG="# settle installed-system test"
@@ -78,6 +78,16 @@ done
 check "settle, settle-device and the signer are the installed ones" \
   test -x /usr/bin/settle -a -x /usr/bin/settle-device -a -x /usr/libexec/settle-signer
 dpkg -L $PACKAGES >"$WORK/files.list" 2>/dev/null
+# libnss-settle (docs/portable.md): the module where glibc looks, and its
+# entry in the hosts line, before the mdns modules when there are any.
+check "libnss_settle.so.2 is installed where glibc finds NSS modules" bash -c \
+  "ls /usr/lib/*/libnss_settle.so.2 >/dev/null && ldconfig -p | grep -q 'libnss_settle\.so\.2'"
+check "/etc/nsswitch.conf's hosts line names settle (before mdns4_minimal if present)" bash -c \
+  "grep -Eq '^hosts:.*[[:space:]]settle([[:space:]]|\$)' /etc/nsswitch.conf &&
+   ! grep -Eq '^hosts:.*mdns4_minimal.*[[:space:]]settle([[:space:]]|\$)' /etc/nsswitch.conf"
+check "and only once, after dpkg-reconfigure (idempotent)" bash -c \
+  "DEBIAN_FRONTEND=noninteractive dpkg-reconfigure libnss-settle &&
+   [ \"\$(grep -E '^hosts:' /etc/nsswitch.conf | grep -o '[[:space:]]settle' | wc -l)\" = 1 ]"
 
 # --- a fresh user and a device on the network --------------------------------
 id "$U" >/dev/null 2>&1 && userdel -r "$U" >/dev/null 2>&1
@@ -352,6 +362,9 @@ check "no file of the packages is left (dpkg -L before the purge)" bash -c "
   [ -s '$WORK/files.list' ] || exit 1
   while read -r f; do [ -f \"\$f\" ] || [ -L \"\$f\" ] && { echo \"left: \$f\"; bad=1; }; done <'$WORK/files.list'; exit \${bad:-0}"
 check "/etc/profile.d/settle.sh is gone (a conffile, purged)" test ! -e /etc/profile.d/settle.sh
+check "the hosts line of /etc/nsswitch.conf no longer names settle" bash -c \
+  "grep -Eq '^hosts:' /etc/nsswitch.conf && ! grep -Eq '^hosts:.*[[:space:]]settle([[:space:]]|\$)' /etc/nsswitch.conf"
+check "and the system resolver still finds printer.local" bash -c 'getent hosts printer.local | grep -q "^127\.0\.0\.1"'
 check "no user unit of settle stays enabled" \
   bash -c "! find /etc/systemd/user -name 'settle-refresh*' 2>/dev/null | grep -q ."
 
