@@ -52,7 +52,7 @@ print_json (GPtrArray *records, GError **error)
   json_builder_begin_array (builder);
   for (guint i = 0; i < records->len; i++)
     {
-      g_autofree char *json = settle_record_to_json (records->pdata[i], FALSE);
+      g_autofree char *json = settle_record_to_output_json (records->pdata[i], FALSE);
       JsonNode *node = json_from_string (json, error);
       g_auto (GStrv) matching = NULL;
       g_auto (GStrv) other = NULL;

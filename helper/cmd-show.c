@@ -90,7 +90,7 @@ settle_cmd_show (int argc, char **argv)
     }
   if (json)
     {
-      g_autofree char *text = settle_record_to_json (record, TRUE);
+      g_autofree char *text = settle_record_to_output_json (record, TRUE);
       printf ("%s\n", text);
     }
   else

@@ -156,8 +156,22 @@ record_fingerprint_dup (const SettleRecord *record)
   return settle_fingerprint_of_der (der, len);
 }
 
+static char *record_to_json (const SettleRecord *record, gboolean pretty, gboolean with_discovery_key);
+
 char *
 settle_record_to_json (const SettleRecord *record, gboolean pretty)
+{
+  return record_to_json (record, pretty, TRUE);
+}
+
+char *
+settle_record_to_output_json (const SettleRecord *record, gboolean pretty)
+{
+  return record_to_json (record, pretty, FALSE);
+}
+
+static char *
+record_to_json (const SettleRecord *record, gboolean pretty, gboolean with_discovery_key)
 {
   g_return_val_if_fail (record != NULL, NULL);
   g_return_val_if_fail (record->anchor_der != NULL, NULL);
@@ -209,8 +223,11 @@ settle_record_to_json (const SettleRecord *record, gboolean pretty)
       char *key = g_base64_encode (record->discovery_key, SETTLE_RECORD_DISCOVERY_KEY_LEN);
       json_builder_set_member_name (builder, "discovery");
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "key");
-      json_builder_add_string_value (builder, key);
+      if (with_discovery_key)
+        {
+          json_builder_set_member_name (builder, "key");
+          json_builder_add_string_value (builder, key);
+        }
       json_builder_set_member_name (builder, "period");
       json_builder_add_int_value (builder, record->discovery_period);
       json_builder_end_object (builder);

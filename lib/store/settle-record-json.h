@@ -13,6 +13,10 @@ G_BEGIN_DECLS
  * output (schema/record.schema.json).  The parser refuses anything that
  * the schema refuses, with SETTLE_ERROR_FORMAT. */
 char *settle_record_to_json (const SettleRecord *record, gboolean pretty);
+/* The same for what is printed (`settle list --json`, `show --json`):
+ * without a portable device's discovery key (a tracking secret that
+ * stays in the store), i.e. "discovery": {"period": R} only. */
+char *settle_record_to_output_json (const SettleRecord *record, gboolean pretty);
 SettleRecord *settle_record_from_json (const char *json, gsize length, GError **error);
 
 G_END_DECLS

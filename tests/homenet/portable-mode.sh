@@ -129,6 +129,14 @@ check "settle pair --qr in ua finds the portable device and pairs" \
 cp "$T_DIR/last.out" "$T_DIR/pair.out"
 check "the key matched the QR code" grep -q "the key matches the QR code" "$T_DIR/pair.out"
 check "the device stored the enrolment" test -s "$T_DIR/dev/enrolments.json"
+KEY_B64=$(python3 -c 'import base64,sys; print(base64.b64encode(open(sys.argv[1],"rb").read()).decode())' "$T_DIR/dev/discovery.key")
+check "the record keeps the discovery key and period (file store, 0600)" bash -c \
+  "f=\$(grep -l '\"discovery\"' '$XDG_DATA_HOME'/settle/store/*.json) && test \"\$(stat -c %a \"\$f\")\" = 600 &&
+   grep -q '\"key\" *: *\"$KEY_B64\"' \"\$f\" && grep -q '\"period\" *: *$PERIOD' \"\$f\""
+check "settle list --json and show --json print the period, never the key" bash -c \
+  "'$HOMENET' exec ua '$SETTLE' list --json >'$T_DIR/list.json' && '$HOMENET' exec ua '$SETTLE' show '$NAME' --json >'$T_DIR/show.json' &&
+   grep -q '\"period\" *: *$PERIOD' '$T_DIR/list.json' && grep -q '\"period\" *: *$PERIOD' '$T_DIR/show.json' &&
+   ! grep -q '$KEY_B64' '$T_DIR/list.json' '$T_DIR/show.json'"
 
 observe post1; observe post2; observe post3
 check "passive observer, 3 more periods after the pairing: nothing repeats (before or after), nothing identifies" \

@@ -284,6 +284,10 @@ test_round_trip_discovery (void)
   g_assert_cmpuint (back->discovery_period, ==, 900);
   g_autofree char *again = settle_record_to_json (back, FALSE);
   g_assert_cmpstr (json, ==, again);
+  /* what list/show print keeps the period, never the key */
+  g_autofree char *printed = settle_record_to_output_json (record, FALSE);
+  g_assert_nonnull (strstr (printed, "\"discovery\":{\"period\":900}"));
+  g_assert_null (strstr (printed, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
 }
 
 static void
