@@ -1,6 +1,7 @@
 /* portable-name.c: the rotating labels of portable mode
  * (settle-portable-name.h, schema/portable-names.md). */
 #include "settle-portable-name.h"
+#include "settle-base32-digits.h"
 
 #include <string.h>
 #include <strings.h>
@@ -18,20 +19,15 @@
 
 static const char base32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-/* 10 bytes are exactly 16 base32 characters (80 bits), no padding: the
- * self-certifying names' encoder (self-cert.c) is for 16 bytes, and
- * lib/ceremony/base32.c is the uppercase GLib one for secrets. */
+/* 10 bytes are exactly 16 base32 digits (80 bits, no padding); the bit
+ * packing is lib/common's, the alphabet lowercase as in DNS names. */
 static void
 encode_label (const uint8_t in[LABEL_BYTES], char out[SETTLE_PORTABLE_LABEL_CHARS + 1])
 {
-  for (int group = 0; group < 2; group++)
-    {
-      uint64_t bits = 0;
-      for (int i = 0; i < 5; i++)
-        bits = (bits << 8) | in[group * 5 + i];
-      for (int i = 0; i < 8; i++)
-        out[group * 8 + i] = base32_alphabet[(bits >> (35 - 5 * i)) & 31];
-    }
+  uint8_t digits[SETTLE_PORTABLE_LABEL_CHARS];
+  settle_base32_to_digits (in, LABEL_BYTES, digits);
+  for (int i = 0; i < SETTLE_PORTABLE_LABEL_CHARS; i++)
+    out[i] = base32_alphabet[digits[i]];
   out[SETTLE_PORTABLE_LABEL_CHARS] = '\0';
 }
 
@@ -134,18 +130,14 @@ settle_portable_pairing_label (const uint8_t pin[SETTLE_PORTABLE_PIN_BYTES],
   return true;
 }
 
-/* The 10 bytes of a lowercase label. */
-static void
+/* The 10 bytes of a lowercase label (16 digits fill them exactly). */
+static bool
 decode_label (const char label[SETTLE_PORTABLE_LABEL_CHARS], uint8_t out[LABEL_BYTES])
 {
-  for (int group = 0; group < 2; group++)
-    {
-      uint64_t bits = 0;
-      for (int i = 0; i < 8; i++)
-        bits = (bits << 5) | (uint64_t) (strchr (base32_alphabet, label[group * 8 + i]) - base32_alphabet);
-      for (int i = 0; i < 5; i++)
-        out[group * 5 + i] = (uint8_t) (bits >> (32 - 8 * i));
-    }
+  uint8_t digits[SETTLE_PORTABLE_LABEL_CHARS];
+  for (int i = 0; i < SETTLE_PORTABLE_LABEL_CHARS; i++)
+    digits[i] = (uint8_t) (strchr (base32_alphabet, label[i]) - base32_alphabet);
+  return settle_base32_from_digits (digits, SETTLE_PORTABLE_LABEL_CHARS, out, LABEL_BYTES);
 }
 
 bool
@@ -155,9 +147,8 @@ settle_portable_pairing_label_matches (const uint8_t pin[SETTLE_PORTABLE_PIN_BYT
   char seen[SETTLE_PORTABLE_LABEL_CHARS + 1], expected[SETTLE_PORTABLE_LABEL_CHARS + 1];
   uint8_t raw[LABEL_BYTES];
 
-  if (!lower_label (label, len, seen))
+  if (!lower_label (label, len, seen) || !decode_label (seen, raw))
     return false;
-  decode_label (seen, raw);
   return settle_portable_pairing_label (pin, raw, expected)
          && CRYPTO_memcmp (expected, seen, SETTLE_PORTABLE_LABEL_CHARS) == 0;
 }
