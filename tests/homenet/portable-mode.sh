@@ -23,8 +23,10 @@
 #   - a rogue advertising an old period's name, or a guessed name, is not
 #     taken for the device, and a rogue answering for printer.local at its
 #     own address is refused by the trust store.
-# The module is loaded from the build tree through LD_LIBRARY_PATH (glibc
-# dlopens libnss_settle.so.2 by name); tests/installed uses the installed one.
+# The module is loaded from the build tree through LD_LIBRARY_PATH (meson
+# sets it for a test that depends on the module, with_nss says so again;
+# glibc dlopens libnss_settle.so.2 by name); tests/installed checks the
+# installed one.
 . "$SOURCE_ROOT/tests/lib.sh"
 . "$SOURCE_ROOT/tests/homenet/homenet-lib.sh"
 : "${SETTLE_DEVICE:?run through meson test}"
