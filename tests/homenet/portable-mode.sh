@@ -38,7 +38,8 @@ export HOMENET_NSS_HOSTS="files settle mdns4_minimal [NOTFOUND=return] dns"
 homenet_up
 TRUST_DIR=$XDG_DATA_HOME/settle/trust
 MAP=$XDG_DATA_HOME/settle/portable-hosts
-with_nss() { in_ua env LD_LIBRARY_PATH="$NSS_SETTLE_DIR" "$@"; }
+# (a sanitized module needs the ASan runtime in getent and curl: lib.sh)
+with_nss() { with_asan_runtime "$NSS_SETTLE_DIR/libnss_settle.so.2" in_ua env LD_LIBRARY_PATH="$NSS_SETTLE_DIR" "$@"; }
 resolves_to_device() { [ "$(with_nss getent hosts "$NAME" | awk '{ print $1 }')" = "$HOMENET_DEVICE_ADDR" ]; }
 
 NAME=printer.local
