@@ -1,7 +1,9 @@
 /* portable-map-write.c: the name map of paired portable devices for
  * libnss_settle (settle-snapshot.h; the format in settle-portable-map.h
- * and schema/portable-names.md).  Written with every snapshot, from the
- * same records, so that it never disagrees with what is trusted. */
+ * and schema/portable-names.md).  lib/manage/commit.c writes it from the
+ * whole store after every change of a record with a discovery key and
+ * with every snapshot made from the whole store, so that it never
+ * disagrees with what is trusted. */
 #include "settle-snapshot.h"
 
 #include <errno.h>
