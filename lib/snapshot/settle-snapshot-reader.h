@@ -31,7 +31,10 @@ extern "C" {
  * index.cbor, which stays the authority: a reader uses index.snap only
  * when it was written for the index.cbor beside it (size and mtime). */
 #define SETTLE_SNAPSHOT_MAPPED "index.snap"
-#define SETTLE_SNAPSHOT_MAPPED_VERSION 1
+/* Version 2 added the record kind to each entry; a file of another
+ * version is not used (index.cbor is read instead) and the next change
+ * writes the current version. */
+#define SETTLE_SNAPSHOT_MAPPED_VERSION 2
 /* Beside the index: every trust anchor as PEM `TRUSTED CERTIFICATE` with
  * OpenSSL trust settings for TLS server authentication alone (also the
  * form of the hash links). */
@@ -72,6 +75,8 @@ typedef struct {
   const char *const *names; /* NULL-terminated names the record serves */
   int64_t not_after;      /* unix seconds */
   settle_bytes ec_params; /* clients: DER OID of the key's named curve; else empty */
+  const char *kind;       /* the record's kind ("device-ca", ...; docs/snapshot.md), or
+                           * NULL when the entry does not carry one (older writers) */
 } settle_snap_entry;
 
 typedef struct settle_snapshot settle_snapshot;

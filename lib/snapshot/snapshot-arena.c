@@ -53,6 +53,8 @@ snapshot_arena_measure (snapshot_entry_view *v, snapshot_arena_need *need)
   if (v->serial_at == SNAPSHOT_NOT_INSIDE_DER)
     need->bytes += bytes_len (v->f[SNAPSHOT_F_SERIAL]);
   need->bytes += cbor_string_length (v->f[SNAPSHOT_F_LABEL]) + 1 + SNAPSHOT_RECORD_HEX_LEN + 1;
+  if (v->kind != NULL)
+    need->bytes += cbor_string_length (v->kind) + 1;
   const cbor_item_t *lists[2] = { v->f[SNAPSHOT_F_SCOPE], v->f[SNAPSHOT_F_NAMES] };
   for (size_t l = 0; l < 2; l++)
     {
@@ -126,6 +128,7 @@ snapshot_arena_copy_entry (const snapshot_entry_view *v, snapshot_arena_cursor *
   memcpy (e->sha256, cbor_bytestring_handle (v->f[SNAPSHOT_F_SHA256]), sizeof e->sha256);
   e->label = arena_put_text (c, v->f[SNAPSHOT_F_LABEL]);
   e->record = arena_put_text (c, v->f[SNAPSHOT_F_RECORD]);
+  e->kind = v->kind != NULL ? arena_put_text (c, v->kind) : NULL;
   e->scope = arena_put_list (c, v->f[SNAPSHOT_F_SCOPE]);
   e->names = arena_put_list (c, v->f[SNAPSHOT_F_NAMES]);
   e->not_after = v->not_after;

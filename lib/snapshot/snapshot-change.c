@@ -170,12 +170,13 @@ note_added (Change *change, GError **error)
 #define ENTRY_KEYS 14 /* and "kind" when known, "ec_params" for client identities (snapshot-write.c) */
 
 /* One entry as snapshot-write.c encodes it, from the fields a reader
- * returned: the same keys in the same order.  `kind` is the record's
- * kind when the entry is added (NULL for an entry taken over: index.snap
- * does not hold it, and the key is optional, docs/snapshot.md). */
+ * returned: the same keys in the same order.  The kind comes from the
+ * entry itself, so an entry taken over keeps the kind it was written with
+ * (index.cbor and index.snap both hold it). */
 static void
-encode_entry_view (GByteArray *out, const settle_snap_entry *e, const char *kind)
+encode_entry_view (GByteArray *out, const settle_snap_entry *e)
 {
+  const char *kind = e->kind;
   gboolean has_ec = e->role == SETTLE_SNAP_CLIENT && e->ec_params.len > 0;
   snapshot_put_head (out, cbor_encode_map_start, ENTRY_KEYS + (kind != NULL) + has_ec);
   snapshot_put_text (out, "role");
@@ -231,21 +232,8 @@ decode_added (Change *change, guint64 generation, GError **error)
   return change->fresh != NULL;
 }
 
-/* The kind of the added record an entry comes from. */
-static const char *
-added_kind (GPtrArray *added, const settle_snap_entry *e)
-{
-  for (guint i = 0; added != NULL && i < added->len; i++)
-    {
-      const SettleRecord *record = g_ptr_array_index (added, i);
-      if (strcmp (record->fingerprint, e->record) == 0)
-        return settle_kind_to_string (record->kind);
-    }
-  return NULL;
-}
-
 static gboolean
-encode_change (Change *change, GPtrArray *records, guint64 generation, GError **error)
+encode_change (Change *change, guint64 generation, GError **error)
 {
   size_t added = settle_snapshot_count (change->fresh);
   change->count = change->kept->len + added;
@@ -273,7 +261,7 @@ encode_change (Change *change, GPtrArray *records, guint64 generation, GError **
   snapshot_put_text (out, "entries");
   snapshot_put_head (out, cbor_encode_array_start, change->count);
   for (size_t i = 0; i < change->count; i++)
-    encode_entry_view (out, change->entries[i], i < change->kept->len ? NULL : added_kind (records, change->entries[i]));
+    encode_entry_view (out, change->entries[i]);
   if (out->len > SETTLE_SNAPSHOT_MAX_BYTES)
     {
       g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_FORMAT,
@@ -538,7 +526,7 @@ settle_snapshot_write_change (const char *trust_dir, const char *const *removed,
                 && note_added (&change, &local_error);
   guint64 generation = ok ? snapshot_next_generation (trust_dir, snapshots_dir, change.current) : 0;
   ok = ok && decode_added (&change, generation, &local_error)
-       && encode_change (&change, added, generation, &local_error)
+       && encode_change (&change, generation, &local_error)
        && snapshot_publish (trust_dir, snapshots_dir, generation, write_changed_generation, &write, &local_error);
   *needs_full = !ok && change.unsuitable;
   if (*needs_full)

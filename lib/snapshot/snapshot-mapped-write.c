@@ -54,7 +54,7 @@ record_size (const settle_snap_entry *e)
   uint32_t n;
   size_t size = SNAPSHOT_MAPPED_RECORD_FIXED + e->der.len + e->id.len + strlen (e->label) + 1
                 + strlen (e->record) + 1 + e->ec_params.len + list_bytes (e->scope, &n)
-                + list_bytes (e->names, &n) + 8;
+                + list_bytes (e->names, &n) + (e->kind != NULL && e->kind[0] != '\0' ? strlen (e->kind) + 1 : 0) + 8;
   const settle_bytes parts[3] = { e->subject, e->issuer, e->serial };
   for (int i = 0; i < 3; i++)
     if (inside (e->der, parts[i]) == SIZE_MAX)
@@ -137,6 +137,10 @@ encode_record (uint8_t *rec, size_t size, const settle_snap_entry *e)
   put_field (&o, SNAPSHOT_M_EC_PARAMS, e->ec_params.data, e->role == SETTLE_SNAP_CLIENT ? e->ec_params.len : 0);
   put_list (&o, SNAPSHOT_M_SCOPE, e->scope);
   put_list (&o, SNAPSHOT_M_NAMES, e->names);
+  if (e->kind != NULL && e->kind[0] != '\0')
+    put_text (&o, SNAPSHOT_M_KIND, e->kind);
+  else
+    put_field (&o, SNAPSHOT_M_KIND, NULL, 0);
   wr64 (rec + size - 8, snapshot_fnv1a (SNAPSHOT_FNV_OFFSET, rec, size - 8));
 }
 

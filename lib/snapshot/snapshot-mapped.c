@@ -297,6 +297,17 @@ check_record (const record_view *r, uint32_t role, uint32_t n_scope, uint32_t n_
   else if (ec_len != 0)
     return "has ec_params but is no client identity";
   (void) n_names;
+  size_t kind_len = r->len[SNAPSHOT_M_KIND];
+  if (kind_len > 0)
+    {
+      const char *kind = (const char *) r->rec + r->off[SNAPSHOT_M_KIND];
+      if (kind_len > SNAPSHOT_MAX_KIND_BYTES || !is_c_string (r, SNAPSHOT_M_KIND)
+          || !snapshot_cbor_utf8_valid ((const uint8_t *) kind, kind_len))
+        return "has a kind that is not UTF-8 text of at most 32 bytes";
+      const char *why = snapshot_kind_refusal (kind, kind_len);
+      if (why != NULL)
+        return why;
+    }
   return NULL;
 }
 
@@ -371,6 +382,7 @@ materialize (const settle_snapshot *snap, size_t index)
   e->ec_params = role == SETTLE_SNAP_CLIENT ? field_bytes (&r, SNAPSHOT_M_EC_PARAMS) : (settle_bytes) { NULL, 0 };
   e->label = (const char *) r.rec + r.off[SNAPSHOT_M_LABEL];
   e->record = (const char *) r.rec + r.off[SNAPSHOT_M_RECORD];
+  e->kind = r.len[SNAPSHOT_M_KIND] > 0 ? (const char *) r.rec + r.off[SNAPSHOT_M_KIND] : NULL;
   e->scope = ptrs;
   e->names = ptrs + n_scope + 1;
   return 0;

@@ -8,7 +8,7 @@
  * checked against the file before it is followed.
  *
  *   header (128 bytes)
- *     0  magic "SETLSNAP"          8  u32 version (1)     12 u32 header length (128)
+ *     0  magic "SETLSNAP"          8  u32 version (2)     12 u32 header length (128)
  *    16  u64 file length          24  u64 generation      32 u64 written (unix seconds)
  *    40  u32 entry count          44  u32 slots per table (power of two, 0 when empty)
  *    48  u64 entry table offset   56  u64 hash tables offset
@@ -19,9 +19,9 @@
  *   records (one per entry):
  *     0  u32 role   4 u32 scope count   8 u32 names count   12 u32 zero   16 i64 not_after
  *    24  sha1[20]  44 md5[16]  60 sha256[32]
- *    92  10 x { u32 offset, u32 length } relative to the record: der, subject, issuer,
- *        serial, id, label, record, ec_params, scope, names
- *   172  data; label and record are followed by a NUL; scope and names are
+ *    92  11 x { u32 offset, u32 length } relative to the record: der, subject, issuer,
+ *        serial, id, label, record, ec_params, scope, names, kind (length 0: none)
+ *   180  data; label, record and kind are followed by a NUL; scope and names are
  *        NUL-terminated names back to back
  *   last 8 bytes: u64 FNV-1a 64 of the record's other bytes */
 #pragma once
@@ -36,13 +36,13 @@
 #define SNAPSHOT_MAPPED_HEADER 128u
 #define SNAPSHOT_MAPPED_SLOT 8u
 #define SNAPSHOT_MAPPED_ENTRY 16u
-#define SNAPSHOT_MAPPED_RECORD_FIXED 172u
+#define SNAPSHOT_MAPPED_RECORD_FIXED 180u
 #define SNAPSHOT_MAPPED_MAX_RECORD (4u * 1024u * 1024u)
 
 enum {
   SNAPSHOT_M_DER, SNAPSHOT_M_SUBJECT, SNAPSHOT_M_ISSUER, SNAPSHOT_M_SERIAL, SNAPSHOT_M_ID,
   SNAPSHOT_M_LABEL, SNAPSHOT_M_RECORD, SNAPSHOT_M_EC_PARAMS, SNAPSHOT_M_SCOPE, SNAPSHOT_M_NAMES,
-  SNAPSHOT_M_COUNT
+  SNAPSHOT_M_KIND, SNAPSHOT_M_COUNT
 };
 
 struct snapshot_mapped;

@@ -164,30 +164,49 @@ check_client_fields (const cbor_item_t *map, snapshot_entry_view *v, size_t inde
   return 0;
 }
 
+const char *
+snapshot_kind_refusal (const char *kind, size_t len)
+{
+  /* A manufacturer CA vouches only that a device is genuine and is never
+   * a TLS anchor, so an entry of that kind means the writer broke its own
+   * rule (settle_kind_is_tls_anchor): refuse it in every role, whatever
+   * its certificate says.  Other kinds, known or newer, are left to the
+   * remaining checks. */
+  static const char manufacturer[] = "manufacturer-ca";
+  if (len == sizeof manufacturer - 1 && memcmp (kind, manufacturer, len) == 0)
+    return "comes from a manufacturer anchor, which is never a TLS anchor";
+  return NULL;
+}
+
 /* "kind" (optional; writers since manufacturer anchors send it): the
- * record's kind.  A manufacturer CA vouches only that a device is
- * genuine and is never a TLS anchor, so an entry of that kind means the
- * writer broke its own rule (settle_kind_is_tls_anchor): refuse it in
- * every role, whatever its certificate says.  Other kinds, known or
- * newer, are left to the remaining checks. */
+ * record's kind, borrowed into v->kind (NULL when absent). */
 static int
-check_kind (const cbor_item_t *map, size_t index, snapshot_error *err)
+check_kind (const cbor_item_t *map, snapshot_entry_view *v, size_t index, snapshot_error *err)
 {
   struct cbor_pair *pairs = cbor_map_handle (map);
+  v->kind = NULL;
   for (size_t i = 0; i < cbor_map_size (map); i++)
     if (snapshot_cbor_text_is (pairs[i].key, "kind"))
       {
+        if (v->kind != NULL)
+          {
+            snapshot_fail (err, "entry %zu has the key \"kind\" twice.", index);
+            return -1;
+          }
         if (!snapshot_cbor_is_clean_text (pairs[i].value, SNAPSHOT_MAX_KIND_BYTES))
           {
             snapshot_fail (err, "entry %zu: \"kind\" must be text of at most %u bytes.", index,
                            SNAPSHOT_MAX_KIND_BYTES);
             return -1;
           }
-        if (snapshot_cbor_text_is (pairs[i].value, "manufacturer-ca"))
+        const char *why = snapshot_kind_refusal ((const char *) cbor_string_handle (pairs[i].value),
+                                                 cbor_string_length (pairs[i].value));
+        if (why != NULL)
           {
-            snapshot_fail (err, "entry %zu comes from a manufacturer anchor, which is never a TLS anchor.", index);
+            snapshot_fail (err, "entry %zu %s.", index, why);
             return -1;
           }
+        v->kind = pairs[i].value;
       }
   return 0;
 }
@@ -211,7 +230,7 @@ snapshot_validate_entry (const cbor_item_t *item, size_t index, snapshot_entry_v
       return -1;
     }
   if (check_entry_bytes (v, index, err) < 0 || check_client_fields (item, v, index, err) < 0
-      || check_kind (item, index, err) < 0)
+      || check_kind (item, v, index, err) < 0)
     return -1;
   if (!snapshot_cbor_is_clean_text (v->f[SNAPSHOT_F_LABEL], SNAPSHOT_MAX_LABEL_BYTES))
     {

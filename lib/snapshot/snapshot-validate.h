@@ -44,6 +44,7 @@ enum {
 typedef struct {
   const cbor_item_t *f[SNAPSHOT_F_COUNT];
   const cbor_item_t *ec_params; /* client identities only (required there); else NULL */
+  const cbor_item_t *kind;      /* the optional "kind" text; NULL when absent */
   settle_snap_role role;
   int64_t not_after;
   /* Where subject, issuer and serial sit inside der: filled by
@@ -64,3 +65,8 @@ int snapshot_validate_top (const cbor_item_t *root, uint64_t *generation,
  * view.  Returns 0, or -1 with a sentence in `err`. */
 int snapshot_validate_entry (const cbor_item_t *item, size_t index, snapshot_entry_view *view,
                              snapshot_error *err);
+
+/* Why an entry whose record kind is kind[0..len) (not NUL-terminated)
+ * must be refused, as a phrase to follow "entry N", or NULL when the kind
+ * is acceptable.  The one kind rule, for index.cbor and index.snap alike. */
+const char *snapshot_kind_refusal (const char *kind, size_t len);

@@ -81,4 +81,52 @@ check_fails "vfychain refuses printer.local through the damaged token" "Chain is
 check_fails "the provider refuses it too" "checksum|refused|unable to get" \
   provider_verify "$DAMAGED" "$P/printer.pem" printer.local
 
+# A manufacturer CA planted in index.snap alone (index.cbor untouched, the
+# record re-encoded with checksums): the kind rule refuses it in the mapped
+# reader as in the CBOR one, whatever its role and certificate.  Entry 0 is
+# the wrapper root R, entry 1 the cross certificate C.
+check "entries carry their record kind through index.snap" \
+  test "$("$REMAP" --kinds "$CLEAN" | tr '\n' ' ')" = "device-ca device-ca "
+for entry in 0 1; do
+  PLANTED=$T_DIR/planted$entry
+  cp -rL "$CLEAN" "$PLANTED"
+  check "snapshot-remap plants kind manufacturer-ca in index.snap entry $entry" \
+    "$REMAP" --plant-kind $entry manufacturer-ca "$PLANTED"
+  check "the planted snapshot is read mapped" test "$("$REMAP" --kind "$PLANTED")" = mapped
+  check "the reader refuses entry $entry and only it" \
+    test "$("$REMAP" --kinds "$PLANTED" | sed -n "$((entry + 1))p;\$=")" = "refused
+2"
+  check_fails "vfychain refuses printer.local through the token planted in entry $entry" \
+    "Chain is bad|not trusted|Issuer|issuer" \
+    env SETTLE_TRUST_DIR="$PLANTED" vfychain -d "sql:$DB" -pp -u 1 "$P/printer.der"
+  check "the module says entry $entry is a manufacturer anchor" bash -c \
+    "SETTLE_TRUST_DIR='$PLANTED' certutil -L -d 'sql:$DB' -h all 2>&1 >/dev/null | grep -q 'manufacturer anchor'"
+done
+# OpenSSL takes every certificate a store returns as an anchor, the cross
+# certificate C (scoped itself) included, so the provider's chain needs C:
+# planted there, the provider serves neither C nor anything for the host.
+check_fails "the provider refuses printer.local when the cross is planted" "unable to get local issuer" \
+  provider_verify "$T_DIR/planted1" "$P/printer.pem" printer.local
+
+# An index.snap of another format version is not used (index.cbor is), and
+# the next change writes the current version, kinds kept.
+OLD=$T_DIR/old
+cp -rL "$CLEAN" "$OLD"
+check "snapshot-remap marks the copy's index.snap as version 1" "$REMAP" --set-version 1 "$OLD"
+check "an index.snap of version 1 falls back to index.cbor" test "$("$REMAP" --kind "$OLD")" = cbor
+check "vfychain accepts printer.local through the fallback" \
+  env SETTLE_TRUST_DIR="$OLD" vfychain -d "sql:$DB" -pp -u 1 "$P/printer.der"
+check "the live generation's index.snap marked as version 1" "$REMAP" --set-version 1 "$TRUST"
+check "is not used either" test "$("$REMAP" --kind "$TRUST")" = cbor
+mk_ca "$P" dev2
+check "settle trust of a second device CA" \
+  "$SETTLE" trust --ca "$P/dev2.pem" --fingerprint "$(fingerprint "$P/dev2.pem")" --scope scanner.local --yes
+check "the change wrote a current index.snap" test "$("$REMAP" --kind "$TRUST")" = mapped
+mk_ca "$P" dev3
+check "settle trust of a third device CA (taking the others over from index.snap)" \
+  "$SETTLE" trust --ca "$P/dev3.pem" --fingerprint "$(fingerprint "$P/dev3.pem")" --scope fax.local --yes
+check "every entry keeps its kind in index.cbor" \
+  test "$("$REMAP" --cbor-kinds "$TRUST" | sort | uniq -c | tr -s ' ')" = " 6 device-ca"
+check "and in index.snap" test "$("$REMAP" --kinds "$TRUST" | sort | uniq -c | tr -s ' ')" = " 6 device-ca"
+
 done_testing
