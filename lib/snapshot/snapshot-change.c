@@ -251,15 +251,7 @@ encode_change (Change *change, guint64 generation, GError **error)
     change->entries[change->kept->len + i] = settle_snapshot_entry (change->fresh, i);
 
   GByteArray *out = change->index = g_byte_array_new ();
-  snapshot_put_head (out, cbor_encode_map_start, 4);
-  snapshot_put_text (out, "v");
-  snapshot_put_uint (out, SETTLE_SNAPSHOT_VERSION);
-  snapshot_put_text (out, "generation");
-  snapshot_put_uint (out, generation);
-  snapshot_put_text (out, "written");
-  snapshot_put_uint (out, (guint64) (g_get_real_time () / G_USEC_PER_SEC));
-  snapshot_put_text (out, "entries");
-  snapshot_put_head (out, cbor_encode_array_start, change->count);
+  snapshot_put_index_head (out, generation, change->count);
   for (size_t i = 0; i < change->count; i++)
     encode_entry_view (out, change->entries[i]);
   if (out->len > SETTLE_SNAPSHOT_MAX_BYTES)

@@ -36,6 +36,9 @@ settle_snapshot *snapshot_check_readers_accept (const GByteArray *index, GError 
 
 /* CBOR items appended to `out` (libcbor's encoder). */
 void snapshot_put_head (GByteArray *out, size_t (*encode) (size_t, unsigned char *, size_t), size_t value);
+/* index.cbor's map up to its entries: version, generation, the time now,
+ * and the head of an array of `n_entries` (the entries follow). */
+void snapshot_put_index_head (GByteArray *out, guint64 generation, size_t n_entries);
 void snapshot_put_uint (GByteArray *out, guint64 value);
 void snapshot_put_int (GByteArray *out, gint64 value);
 void snapshot_put_bytes (GByteArray *out, const void *data, gsize len);

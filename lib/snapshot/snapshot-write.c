@@ -435,11 +435,9 @@ encode_entry (GByteArray *out, const SnapItem *item, GError **error)
   return TRUE;
 }
 
-/* Returns the owned index.cbor bytes. */
-GByteArray *
-snapshot_encode_index (GPtrArray *items, guint64 generation, GError **error)
+void
+snapshot_put_index_head (GByteArray *out, guint64 generation, size_t n_entries)
 {
-  g_autoptr (GByteArray) out = g_byte_array_new ();
   snapshot_put_head (out, cbor_encode_map_start, 4);
   snapshot_put_text (out, "v");
   snapshot_put_uint (out, SETTLE_SNAPSHOT_VERSION);
@@ -448,7 +446,15 @@ snapshot_encode_index (GPtrArray *items, guint64 generation, GError **error)
   snapshot_put_text (out, "written");
   snapshot_put_uint (out, (guint64) (g_get_real_time () / G_USEC_PER_SEC));
   snapshot_put_text (out, "entries");
-  snapshot_put_head (out, cbor_encode_array_start, items->len);
+  snapshot_put_head (out, cbor_encode_array_start, n_entries);
+}
+
+/* Returns the owned index.cbor bytes. */
+GByteArray *
+snapshot_encode_index (GPtrArray *items, guint64 generation, GError **error)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  snapshot_put_index_head (out, generation, items->len);
   for (guint i = 0; i < items->len; i++)
     if (!encode_entry (out, g_ptr_array_index (items, i), error))
       return NULL;
@@ -685,6 +691,24 @@ parse_generation_name (const char *name, guint64 *out)
                                      out, NULL);
 }
 
+/* One more than `highest` and than the number of every generation
+ * directory in `snapshots_dir`. */
+static guint64
+after_generation_dirs (const char *snapshots_dir, guint64 highest)
+{
+  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      guint64 n;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        if (parse_generation_name (name, &n) && n > highest)
+          highest = n;
+      g_dir_close (dir);
+    }
+  return highest + 1;
+}
+
 /* One more than both the current index and any generation directory:
  * the second guards against an unreadable current index and against
  * reusing a number a crashed writer left behind. */
@@ -703,17 +727,7 @@ next_generation (const char *trust_dir, const char *snapshots_dir)
   else
     g_debug ("current snapshot unreadable, numbering from the directories: %s", why);
 
-  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
-  if (dir != NULL)
-    {
-      const char *name;
-      guint64 n;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (parse_generation_name (name, &n) && n > highest)
-          highest = n;
-      g_dir_close (dir);
-    }
-  return highest + 1;
+  return after_generation_dirs (snapshots_dir, highest);
 }
 
 /* The name of the generation `trust` points at now (owned), or NULL. */
@@ -880,17 +894,7 @@ snapshot_next_generation (const char *trust_dir, const char *snapshots_dir, cons
   if (current == NULL)
     return next_generation (trust_dir, snapshots_dir);
   guint64 highest = settle_snapshot_generation (current);
-  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
-  if (dir != NULL)
-    {
-      const char *name;
-      guint64 n;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        if (parse_generation_name (name, &n) && n > highest)
-          highest = n;
-      g_dir_close (dir);
-    }
-  return highest + 1;
+  return after_generation_dirs (snapshots_dir, highest);
 }
 
 gboolean
