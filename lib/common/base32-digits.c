@@ -28,6 +28,31 @@ settle_base32_to_digits (const uint8_t *data, size_t len, uint8_t *digits)
     digits[d] = (uint8_t) ((acc << (5 - bits)) & 0x1f);
 }
 
+void
+settle_base32_encode_lower (const uint8_t *data, size_t len, char *out)
+{
+  static const char lower_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+  size_t n = settle_base32_digits_for (len);
+
+  /* The digits go into `out` first and are mapped in place. */
+  settle_base32_to_digits (data, len, (uint8_t *) out);
+  for (size_t i = 0; i < n; i++)
+    out[i] = lower_alphabet[(uint8_t) out[i]];
+  out[n] = '\0';
+}
+
+int
+settle_base32_digit_of (char c)
+{
+  if (c >= 'a' && c <= 'z')
+    return c - 'a';
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= '2' && c <= '7')
+    return c - '2' + 26;
+  return -1;
+}
+
 bool
 settle_base32_from_digits (const uint8_t *digits, size_t n_digits, uint8_t *out, size_t n_bytes)
 {

@@ -20,6 +20,15 @@ size_t settle_base32_digits_for (size_t n_bytes);
  * (values 0 to 31) in `digits`, the unused low bits of the last one zero. */
 void settle_base32_to_digits (const uint8_t *data, size_t len, uint8_t *digits);
 
+/* `len` bytes as lowercase RFC 4648 base32 text (a-z, 2-7; no padding),
+ * the form DNS labels take (self-certifying names, portable labels):
+ * settle_base32_digits_for(len) characters and a NUL into `out`. */
+void settle_base32_encode_lower (const uint8_t *data, size_t len, char *out);
+
+/* The value of an RFC 4648 base32 character in either case (a-z and A-Z
+ * 0 to 25, 2-7 26 to 31), or -1. */
+int settle_base32_digit_of (char c);
+
 /* The inverse: `n_digits` digits into exactly `n_bytes` bytes of `out`.
  * false when they do not fill exactly n_bytes bytes, or when the unused
  * low bits of the last digit are not zero (two texts for the same bytes

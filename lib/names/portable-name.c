@@ -17,18 +17,11 @@
 /* The longest HMAC input: a context, its 0x00, 8 bytes of period. */
 #define MESSAGE_MAX 64
 
-static const char base32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-
-/* 10 bytes are exactly 16 base32 digits (80 bits, no padding); the bit
- * packing is lib/common's, the alphabet lowercase as in DNS names. */
+/* 10 bytes are exactly 16 base32 digits (80 bits, no padding). */
 static void
 encode_label (const uint8_t in[LABEL_BYTES], char out[SETTLE_PORTABLE_LABEL_CHARS + 1])
 {
-  uint8_t digits[SETTLE_PORTABLE_LABEL_CHARS];
-  settle_base32_to_digits (in, LABEL_BYTES, digits);
-  for (int i = 0; i < SETTLE_PORTABLE_LABEL_CHARS; i++)
-    out[i] = base32_alphabet[digits[i]];
-  out[SETTLE_PORTABLE_LABEL_CHARS] = '\0';
+  settle_base32_encode_lower (in, LABEL_BYTES, out);
 }
 
 static bool
@@ -136,7 +129,12 @@ decode_label (const char label[SETTLE_PORTABLE_LABEL_CHARS], uint8_t out[LABEL_B
 {
   uint8_t digits[SETTLE_PORTABLE_LABEL_CHARS];
   for (int i = 0; i < SETTLE_PORTABLE_LABEL_CHARS; i++)
-    digits[i] = (uint8_t) (strchr (base32_alphabet, label[i]) - base32_alphabet);
+    {
+      int digit = settle_base32_digit_of (label[i]);
+      if (digit < 0)
+        return false;
+      digits[i] = (uint8_t) digit;
+    }
   return settle_base32_from_digits (digits, SETTLE_PORTABLE_LABEL_CHARS, out, LABEL_BYTES);
 }
 

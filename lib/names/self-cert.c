@@ -10,21 +10,6 @@
 #include "settle-base32-digits.h"
 #include "settle-name-rule.h"
 
-static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-
-/* The 5-bit value of a base32 character in either case, or -1. */
-static int
-digit_of (char c)
-{
-  if (c >= 'A' && c <= 'Z')
-    c = (char) (c - 'A' + 'a');
-  if (c >= 'a' && c <= 'z')
-    return c - 'a';
-  if (c >= '2' && c <= '7')
-    return c - '2' + 26;
-  return -1;
-}
-
 settle_self_cert_verdict
 settle_self_cert_parse (const char *name, size_t len, uint8_t hash[SETTLE_SELF_CERT_HASH_BYTES])
 {
@@ -41,18 +26,18 @@ settle_self_cert_parse (const char *name, size_t len, uint8_t hash[SETTLE_SELF_C
   bool upper = false;
   for (size_t i = 0; i < SETTLE_SELF_CERT_HASH_CHARS; i++)
     {
-      if (digit_of (tail[i]) < 0)
+      if (settle_base32_digit_of (tail[i]) < 0)
         return SETTLE_SELF_CERT_NONE;
       upper |= tail[i] >= 'A' && tail[i] <= 'Z';
     }
   /* 26 x 5 = 130 bits: the last two are padding and must be zero. */
-  if (upper || (digit_of (tail[SETTLE_SELF_CERT_HASH_CHARS - 1]) & 0x3) != 0)
+  if (upper || (settle_base32_digit_of (tail[SETTLE_SELF_CERT_HASH_CHARS - 1]) & 0x3) != 0)
     return SETTLE_SELF_CERT_NOT_CANONICAL;
   if (hash != NULL)
     {
       uint8_t digits[SETTLE_SELF_CERT_HASH_CHARS];
       for (size_t i = 0; i < SETTLE_SELF_CERT_HASH_CHARS; i++)
-        digits[i] = (uint8_t) digit_of (tail[i]);
+        digits[i] = (uint8_t) settle_base32_digit_of (tail[i]);
       if (!settle_base32_from_digits (digits, sizeof digits, hash, SETTLE_SELF_CERT_HASH_BYTES))
         return SETTLE_SELF_CERT_NOT_CANONICAL;  /* (the padding was checked above) */
     }
@@ -84,11 +69,7 @@ settle_self_cert_hash_cert (X509 *cert, uint8_t hash[SETTLE_SELF_CERT_HASH_BYTES
 void
 settle_self_cert_encode (const uint8_t hash[SETTLE_SELF_CERT_HASH_BYTES], char out[SETTLE_SELF_CERT_HASH_CHARS + 1])
 {
-  uint8_t digits[SETTLE_SELF_CERT_HASH_CHARS];
-  settle_base32_to_digits (hash, SETTLE_SELF_CERT_HASH_BYTES, digits);
-  for (size_t i = 0; i < SETTLE_SELF_CERT_HASH_CHARS; i++)
-    out[i] = alphabet[digits[i]];
-  out[SETTLE_SELF_CERT_HASH_CHARS] = '\0';
+  settle_base32_encode_lower (hash, SETTLE_SELF_CERT_HASH_BYTES, out);
 }
 
 bool
