@@ -149,17 +149,11 @@ note_added (Change *change, GError **error)
   for (guint i = 0; i < change->items->len; i++)
     {
       const SnapItem *item = g_ptr_array_index (change->items, i);
-      int ok = 0;
-      unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (item->cert), NULL, NULL, &ok);
+      unsigned long hash;
       if (item->role == SETTLE_SNAP_CLIENT)
         continue;
-      if (ok != 1)
-        {
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
-                       "The subject of the %s certificate of record %s cannot be hashed.",
-                       snapshot_role_name (item->role), item->record->fingerprint);
-          return FALSE;
-        }
+      if (!snapshot_item_subject_hash (item, &hash, error))
+        return FALSE;
       g_hash_table_add (change->touched, GSIZE_TO_POINTER ((gsize) hash));
     }
   return TRUE;
@@ -404,14 +398,9 @@ write_touched (Change *change, int old_fd, const char *dir, int dir_fd, GError *
       const SnapItem *item = g_ptr_array_index (change->items, i);
       if (item->role == SETTLE_SNAP_CLIENT)
         continue;
-      g_autofree char *name = snapshot_hash_file_name (item->cert, used);
+      g_autofree char *name = snapshot_item_hash_file_name (item, used, error);
       if (name == NULL)
-        {
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
-                       "The subject of the %s certificate of record %s cannot be hashed.",
-                       snapshot_role_name (item->role), item->record->fingerprint);
-          return FALSE;
-        }
+        return FALSE;
       if (!snapshot_write_file_synced (dir_fd, dir, name, item->pem, strlen (item->pem), error))
         return FALSE;
     }

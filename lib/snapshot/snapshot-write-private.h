@@ -50,9 +50,12 @@ gboolean snapshot_set_errno_error (GError **error, int err, const char *what, co
 gboolean snapshot_write_file_synced (int dir_fd, const char *dir, const char *name, const void *data, gsize len,
                                      GError **error);
 gboolean snapshot_sync_dir (const char *dir, GError **error);
-/* The next free OpenSSL hash-directory name for `cert`'s subject, counted
- * in `used` (subject hash -> names given); owned, or NULL. */
-char *snapshot_hash_file_name (X509 *cert, GHashTable *used);
+/* The OpenSSL subject hash of `item`'s certificate (`openssl rehash`), or
+ * FALSE with `error` naming the item. */
+gboolean snapshot_item_subject_hash (const SnapItem *item, unsigned long *hash, GError **error);
+/* The next free OpenSSL hash-directory name for `item`'s subject, counted
+ * in `used` (subject hash -> names given); owned, or NULL with `error`. */
+char *snapshot_item_hash_file_name (const SnapItem *item, GHashTable *used, GError **error);
 /* index.snap for `count` accepted entries (borrowed), bound to the
  * index.cbor already written in `dir_fd`, checked by the mapped reader
  * and written synced. */

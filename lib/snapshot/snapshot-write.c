@@ -546,14 +546,25 @@ snapshot_sync_dir (const char *dir, GError **error)
   return TRUE;
 }
 
+gboolean
+snapshot_item_subject_hash (const SnapItem *item, unsigned long *hash, GError **error)
+{
+  int ok = 0;
+  *hash = X509_NAME_hash_ex (X509_get_subject_name (item->cert), NULL, NULL, &ok);
+  if (ok == 1)
+    return TRUE;
+  g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT, "The subject of the %s certificate of record %s cannot be hashed.",
+               snapshot_role_name (item->role), item->record->fingerprint);
+  return FALSE;
+}
+
 /* The OpenSSL hash-directory names (`openssl rehash`): subject hash and a
  * counter for subjects that collide. */
 char *
-snapshot_hash_file_name (X509 *cert, GHashTable *used)
+snapshot_item_hash_file_name (const SnapItem *item, GHashTable *used, GError **error)
 {
-  int ok = 0;
-  unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (cert), NULL, NULL, &ok);
-  if (!ok)
+  unsigned long hash;
+  if (!snapshot_item_subject_hash (item, &hash, error))
     return NULL;
   gpointer key = GSIZE_TO_POINTER ((gsize) hash);
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (used, key));
@@ -643,12 +654,9 @@ write_full_generation (const char *dir, int dir_fd, guint64 generation, gpointer
       /* bundle.pem and the hash links are trust material for OpenSSL. */
       if (item->role == SETTLE_SNAP_CLIENT)
         continue;
-      g_autofree char *name = snapshot_hash_file_name (item->cert, used);
+      g_autofree char *name = snapshot_item_hash_file_name (item, used, error);
       if (name == NULL)
         {
-          g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_CERT,
-                       "The subject of the %s certificate of record %s cannot be hashed.",
-                       snapshot_role_name (item->role), item->record->fingerprint);
           ok = FALSE;
           break;
         }
