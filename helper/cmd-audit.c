@@ -13,20 +13,9 @@
 
 #define AUDIT_JSON_VERSION 1
 
-/* Same form as the record JSON: UTC, seconds, trailing Z. */
-static char *
-utc_text (gint64 unix_seconds)
-{
-  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
-  return time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("1970-01-01T00:00:00Z");
-}
-
 static void
 add_binding (JsonBuilder *builder, const SettleRecord *record, gint64 now)
 {
-  g_autofree char *created = utc_text (record->created);
-  g_autofree char *expires = utc_text (record->expires);
-
   json_builder_begin_object (builder);
   settle_json_member_string_or_null (builder, "label", record->label);
   settle_json_member_string_or_null (builder, "fingerprint", record->fingerprint);
@@ -34,8 +23,8 @@ add_binding (JsonBuilder *builder, const SettleRecord *record, gint64 now)
   settle_json_member_strv (builder, "names", record->names);
   settle_json_member_strv (builder, "scope", record->scope);
   settle_json_member_string_or_null (builder, "role", record->role);
-  settle_json_member_string_or_null (builder, "created", created);
-  settle_json_member_string_or_null (builder, "expires", expires);
+  settle_json_member_time (builder, "created", record->created);
+  settle_json_member_time (builder, "expires", record->expires);
   settle_json_member_bool (builder, "expired", record->expires < now);
   settle_json_member_string_or_null (builder, "consent", settle_consent_to_string (record->consent));
   settle_json_member_bool (builder, "client_certificate", record->client_cert_der != NULL);
@@ -86,12 +75,11 @@ print_json (const SettleAuditReport *report)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  g_autofree char *generated = utc_text (now);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "version");
   json_builder_add_int_value (builder, AUDIT_JSON_VERSION);
-  settle_json_member_string_or_null (builder, "generated", generated);
+  settle_json_member_time (builder, "generated", now);
   settle_json_member_string_or_null (builder, "store", report->store);
   json_builder_set_member_name (builder, "snapshot");
   json_builder_begin_object (builder);

@@ -26,12 +26,10 @@ static void
 print_device_json (const SettleDeviceAudit *a)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *generated = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 
   json_builder_begin_object (b);
   settle_json_member_int (b, "version", DEVICE_AUDIT_JSON_VERSION);
-  settle_json_member_string_or_null (b, "generated", generated);
+  settle_json_member_time (b, "generated", g_get_real_time () / G_USEC_PER_SEC);
   settle_json_member_string_or_null (b, "label", a->label);
   settle_json_member_string_or_null (b, "device", a->device);
   settle_json_member_string_or_null (b, "you", a->you);

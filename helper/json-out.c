@@ -52,6 +52,15 @@ settle_json_print (JsonBuilder *builder)
 }
 
 void
+settle_json_member_time (JsonBuilder *builder, const char *name, gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
+  g_autofree char *text = time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ")
+                                       : g_strdup ("1970-01-01T00:00:00Z");
+  settle_json_member_string_or_null (builder, name, text);
+}
+
+void
 settle_json_member_problems (JsonBuilder *builder, const char *name, const GPtrArray *problems)
 {
   json_builder_set_member_name (builder, name);

@@ -13,6 +13,9 @@ void settle_json_member_string_or_null (JsonBuilder *builder, const char *name, 
 void settle_json_member_strv (JsonBuilder *builder, const char *name, char **items);
 void settle_json_member_bool (JsonBuilder *builder, const char *name, gboolean value);
 void settle_json_member_int (JsonBuilder *builder, const char *name, gint64 value);
+/* "name": "2026-12-03T19:44:53Z": UTC to the second, as in the record
+ * JSON. */
+void settle_json_member_time (JsonBuilder *builder, const char *name, gint64 unix_seconds);
 
 /* "name": [{"kind", "subject", "message"}...] of SettleAuditProblem
  * (settle-audit.h): `settle audit`'s inconsistencies and `settle audit
