@@ -20,21 +20,11 @@ check_fails "settle install --firefox without a profile fails" "no Firefox profi
   "$SETTLE" install --firefox
 # Firefox makes its default profile on its first start.
 timeout 120 firefox-esr --headless --screenshot "$T_DIR/first-start.png" about:blank >"$T_DIR/first-start.log" 2>&1
-INI=$(ls "${XDG_CONFIG_HOME:-$HOME/.config}/mozilla/firefox/profiles.ini" "$HOME/.mozilla/firefox/profiles.ini" 2>/dev/null | head -n 1 || true)
+INI=$(firefox_profiles_ini)
 echo "# Firefox $(firefox-esr --version 2>/dev/null) made ${INI:-no profiles.ini}"
 check "Firefox made its own profiles.ini" test -n "$INI"
-# The profile this installation uses is the [Install...] group's Default
-# (Firefox also lists an unused "default" profile with Default=1).
-PROFILE=$(python3 - "$INI" <<'PY'
-import configparser, os, sys
-ini = configparser.ConfigParser()
-ini.read(sys.argv[1])
-base = os.path.dirname(sys.argv[1])
-installs = [s for s in ini.sections() if s.startswith("Install") and ini[s].get("Default")]
-if installs:
-    print(os.path.join(base, ini[installs[0]]["Default"]))
-PY
-)
+# The profile this installation uses (firefox_default_profile).
+PROFILE=$(firefox_default_profile "$INI")
 check "Firefox left a stale lock behind (its process is gone)" test -L "$PROFILE/lock"
 check "the default profile has a certificate database" test -f "$PROFILE/cert9.db"
 

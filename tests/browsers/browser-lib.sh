@@ -249,3 +249,25 @@ browse_json() {
   fi
   echo "$(date +%T.%N | cut -c1-12) $b $2 -> $R_OUTCOME ${R_DETAIL} ${R_TEXT}" >>"$B_ART/browse.log"
 }
+
+# firefox_profiles_ini: the profiles.ini Firefox made on its first start
+# (Firefox ESR 153 makes it under $XDG_CONFIG_HOME, older ones under
+# ~/.mozilla), or nothing.
+firefox_profiles_ini() {
+  ls "${XDG_CONFIG_HOME:-$HOME/.config}/mozilla/firefox/profiles.ini" "$HOME/.mozilla/firefox/profiles.ini" \
+    2>/dev/null | head -n 1 || true
+}
+# firefox_default_profile INI: the profile directory this installation
+# uses, the [Install...] group's Default (Firefox also lists an unused
+# "default" profile with Default=1), or nothing.
+firefox_default_profile() {
+  python3 - "$1" <<'PY'
+import configparser, os, sys
+ini = configparser.ConfigParser()
+ini.read(sys.argv[1])
+base = os.path.dirname(sys.argv[1])
+installs = [s for s in ini.sections() if s.startswith("Install") and ini[s].get("Default")]
+if installs:
+    print(os.path.join(base, ini[installs[0]]["Default"]))
+PY
+}

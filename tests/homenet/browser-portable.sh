@@ -54,18 +54,9 @@ check "nobody announces $NAME on the network" nobody_answers_name
 # Firefox makes its own profile (in ua) before settle install.
 in_ua timeout 120 firefox-esr --headless --screenshot "$T_DIR/first-start.png" about:blank \
   >"$T_DIR/first-start.log" 2>&1 || true
-INI=$(ls "$XDG_CONFIG_HOME/mozilla/firefox/profiles.ini" "$HOME/.mozilla/firefox/profiles.ini" 2>/dev/null | head -n 1 || true)
+INI=$(firefox_profiles_ini)
 check "Firefox made its own profiles.ini" test -n "$INI"
-FF_PROFILE=$(python3 - "$INI" <<'PY'
-import configparser, os, sys
-ini = configparser.ConfigParser()
-ini.read(sys.argv[1])
-base = os.path.dirname(sys.argv[1])
-installs = [s for s in ini.sections() if s.startswith("Install") and ini[s].get("Default")]
-if installs:
-    print(os.path.join(base, ini[installs[0]]["Default"]))
-PY
-)
+FF_PROFILE=$(firefox_default_profile "$INI")
 CR_PROFILE=$T_DIR/chromium-profile
 
 check "settle pair --qr PNG --yes in ua pairs with the portable device" \
