@@ -11,7 +11,10 @@
  * the mapped reader before it is written, as in the full writer.  Hash
  * links of subjects the change does not touch are hard links to the
  * current generation's files (written once, never modified); the chains
- * of touched subjects and bundle.pem are written anew.  The generation is
+ * of touched subjects and bundle.pem are written anew.  The directory is
+ * the generation the prune would delete, recycled: only the hash links
+ * that differ from the current generation's are linked or removed, so a
+ * change costs work in proportion to the last two changes, not to N.   The generation is
  * complete, self-contained and published exactly as a full one: readers
  * cannot tell the two writers apart (docs/snapshot.md, "Changes").
  *
@@ -324,36 +327,100 @@ gone_index (const Change *change, const char *text)
   return -1;
 }
 
-/* Hash links of untouched subjects: hard links to the current
- * generation's files.  Touched subjects are left to write_touched. */
-static gboolean
-link_untouched (Change *change, int old_fd, const char *dir, int dir_fd, GError **error)
+/* name -> inode (owned ino_t*) of every name in the directory `dir_fd`
+ * but "." and "..", as getdents returns them: no stat per file.  NULL
+ * with errno set when it cannot be listed. */
+static GHashTable *
+list_inodes (int dir_fd)
 {
-  int fd = dup (old_fd);
+  int fd = dup (dir_fd);
   DIR *listing = fd >= 0 ? fdopendir (fd) : NULL;
   if (listing == NULL)
     {
+      int saved = errno;
       if (fd >= 0)
         close (fd);
-      return snapshot_set_errno_error (error, errno, "list", "the current snapshot generation");
+      errno = saved;
+      return NULL;
     }
   rewinddir (listing);
-  gboolean ok = TRUE;
+  GHashTable *inodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   struct dirent *entry;
+  while ((entry = readdir (listing)) != NULL)
+    if (strcmp (entry->d_name, ".") != 0 && strcmp (entry->d_name, "..") != 0)
+      {
+        ino_t ino = entry->d_ino;
+        g_hash_table_insert (inodes, g_strdup (entry->d_name), g_memdup2 (&ino, sizeof ino));
+      }
+  closedir (listing);
+  return inodes;
+}
+
+/* Removes `name` from the work directory, whatever it is (an empty
+ * directory too); a directory with something in it makes the generation
+ * unfit for recycling: the change is then written from the store into a
+ * fresh directory. */
+static gboolean
+remove_from_work (Change *change, int dir_fd, const char *dir, const char *name, GError **error)
+{
+  if (unlinkat (dir_fd, name, 0) == 0
+      || ((errno == EISDIR || errno == EPERM) && unlinkat (dir_fd, name, AT_REMOVEDIR) == 0))
+    return TRUE;
+  if (errno == ENOTEMPTY || errno == EEXIST)
+    return unsuitable (change, error, "the generation to recycle holds a directory");
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  return snapshot_set_errno_error (error, errno, "remove", path);
+}
+
+/* The hash links of untouched subjects, as hard links to the current
+ * generation's files, and nothing else: the work directory may be a
+ * recycled generation (snapshot_publish) still holding its old files.  A
+ * name already linked to the current file (same inode) stays, so the
+ * work is proportional to what changed since that generation; a name
+ * linked to another file is linked anew; every other name goes (the
+ * touched subjects' chains and the old indexes and bundle.pem, written
+ * anew next, and anything planted there).  In an empty directory this
+ * links every untouched hash link. */
+static gboolean
+mirror_untouched (Change *change, int old_fd, const char *dir, int dir_fd, GError **error)
+{
+  struct stat old_st, work_st;
+  if (fstat (old_fd, &old_st) != 0 || fstat (dir_fd, &work_st) != 0)
+    return snapshot_set_errno_error (error, errno, "inspect", dir);
+  /* Inode numbers say "the same file" only within one file system. */
+  gboolean same_fs = old_st.st_dev == work_st.st_dev;
+  g_autoptr (GHashTable) stale = list_inodes (dir_fd);
+  g_autoptr (GHashTable) current = stale != NULL ? list_inodes (old_fd) : NULL;
+  if (current == NULL)
+    return snapshot_set_errno_error (error, errno, "list", stale == NULL ? dir : "the current snapshot generation");
+  GHashTableIter iter;
+  gpointer name, ino;
   unsigned long hash;
-  while (ok && (entry = readdir (listing)) != NULL)
+  g_hash_table_iter_init (&iter, current);
+  while (g_hash_table_iter_next (&iter, &name, &ino))
     {
-      if (!parse_hash_name (entry->d_name, &hash)
-          || g_hash_table_contains (change->touched, GSIZE_TO_POINTER ((gsize) hash)))
+      if (!parse_hash_name (name, &hash) || g_hash_table_contains (change->touched, GSIZE_TO_POINTER ((gsize) hash)))
         continue;
-      if (linkat (old_fd, entry->d_name, dir_fd, entry->d_name, 0) != 0)
+      const ino_t *have = g_hash_table_lookup (stale, name);
+      if (have != NULL && same_fs && *have == *(const ino_t *) ino)
         {
-          g_autofree char *path = g_build_filename (dir, entry->d_name, NULL);
-          ok = snapshot_set_errno_error (error, errno, "link", path);
+          g_hash_table_remove (stale, name);
+          continue;
+        }
+      if (have != NULL && !remove_from_work (change, dir_fd, dir, name, error))
+        return FALSE;
+      g_hash_table_remove (stale, name);
+      if (linkat (old_fd, name, dir_fd, name, 0) != 0)
+        {
+          g_autofree char *path = g_build_filename (dir, (const char *) name, NULL);
+          return snapshot_set_errno_error (error, errno, "link", path);
         }
     }
-  closedir (listing);
-  return ok;
+  g_hash_table_iter_init (&iter, stale);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (!remove_from_work (change, dir_fd, dir, name, error))
+      return FALSE;
+  return TRUE;
 }
 
 /* The chain of every touched subject: the current files but the removed
@@ -462,11 +529,14 @@ write_changed_generation (const char *dir, int dir_fd, guint64 generation, gpoin
   int old_fd = open (write->trust_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (old_fd < 0)
     return unsuitable (change, error, "its directory cannot be opened");
-  gboolean ok = snapshot_write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, change->index->data,
-                                            change->index->len, error)
+  /* First: in a recycled directory, it clears the names written anew
+   * below, so that each is a new file (a process that still maps the old
+   * one keeps it whole). */
+  gboolean ok = mirror_untouched (change, old_fd, dir, dir_fd, error)
+                && snapshot_write_file_synced (dir_fd, dir, SETTLE_SNAPSHOT_INDEX, change->index->data,
+                                               change->index->len, error)
                 && snapshot_write_mapped_index (dir_fd, dir, change->entries, change->count, generation, error)
                 && write_touched (change, old_fd, dir, dir_fd, error)
-                && link_untouched (change, old_fd, dir, dir_fd, error)
                 && write_bundle (change, old_fd, dir, dir_fd, error);
   close (old_fd);
   return ok;
@@ -508,7 +578,8 @@ settle_snapshot_write_change (const char *trust_dir, const char *const *removed,
   guint64 generation = ok ? snapshot_next_generation (trust_dir, snapshots_dir, change.current) : 0;
   ok = ok && decode_added (&change, generation, &local_error)
        && encode_change (&change, generation, &local_error)
-       && snapshot_publish (trust_dir, snapshots_dir, generation, write_changed_generation, &write, &local_error);
+       && snapshot_publish (trust_dir, snapshots_dir, generation, TRUE, write_changed_generation, &write,
+                                &local_error);
   *needs_full = !ok && change.unsuitable;
   if (*needs_full)
     g_clear_error (&local_error);

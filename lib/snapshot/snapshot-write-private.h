@@ -76,6 +76,9 @@ guint64 snapshot_next_generation (const char *trust_dir, const char *snapshots_d
                                   const settle_snapshot *current);
 /* Writes generation `generation` through `write_files`, renames it into
  * place, swaps the `trust` link and prunes all generations but the new
- * one and the previous one. */
-gboolean snapshot_publish (const char *trust_dir, const char *snapshots_dir, guint64 generation,
+ * one and the previous one.  With `recycle`, `write_files` may be handed
+ * the directory of the generation the prune would delete, renamed to the
+ * temporary name, old files and all (when there is none, an empty one):
+ * it must leave exactly the new generation there (snapshot-change.c). */
+gboolean snapshot_publish (const char *trust_dir, const char *snapshots_dir, guint64 generation, gboolean recycle,
                            SnapshotFilesWriter write_files, gpointer data, GError **error);

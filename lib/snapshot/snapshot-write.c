@@ -5,6 +5,7 @@
  * then is the `trust` symlink swapped with rename(2): a reader sees the
  * old or the new snapshot, never a mixture, even across a crash.
  * Format and layout: docs/snapshot.md. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -668,22 +669,28 @@ write_full_generation (const char *dir, int dir_fd, guint64 generation, gpointer
   return ok;
 }
 
-/* Removes a generation directory written by us: plain files only. */
+/* Removes a generation directory written by us: plain files only.  A
+ * symlink (or anything else) in its place is unlinked, never followed:
+ * the files behind it are not ours. */
 void
 snapshot_remove_generation_dir (const char *path)
 {
-  GDir *dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *listing = fd >= 0 ? fdopendir (fd) : NULL;
+  if (listing == NULL)
     {
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *file = g_build_filename (path, name, NULL);
-          if (g_unlink (file) != 0)
-            g_debug ("cannot remove %s: %s", file, g_strerror (errno));
-        }
-      g_dir_close (dir);
+      if (fd >= 0)
+        close (fd);
+      else if ((errno == ENOTDIR || errno == ELOOP) && unlink (path) != 0)
+        g_debug ("cannot remove %s: %s", path, g_strerror (errno));
+      return;
     }
+  struct dirent *entry;
+  while ((entry = readdir (listing)) != NULL)
+    if (strcmp (entry->d_name, ".") != 0 && strcmp (entry->d_name, "..") != 0
+        && unlinkat (dirfd (listing), entry->d_name, 0) != 0)
+      g_debug ("cannot remove %s/%s: %s", path, entry->d_name, g_strerror (errno));
+  closedir (listing);
   if (g_rmdir (path) != 0)
     g_debug ("cannot remove %s: %s", path, g_strerror (errno));
 }
@@ -845,28 +852,105 @@ swap_trust_link (const char *data_dir, const char *trust_dir, const char *gen_na
   return snapshot_sync_dir (data_dir, error);
 }
 
+/* The generation directory the prune after this change would delete
+ * (owned path), or NULL: the highest-numbered gen-* but `keep_name` (the
+ * one `trust` points at, kept as the previous generation), if it is a real
+ * directory of this user (lstat: a symlink is never followed). */
+static char *
+recycle_candidate (const char *snapshots_dir, const char *keep_name)
+{
+  GDir *dir = g_dir_open (snapshots_dir, 0, NULL);
+  if (dir == NULL || keep_name == NULL)
+    {
+      if (dir != NULL)
+        g_dir_close (dir);
+      return NULL;
+    }
+  g_autofree char *best = NULL;
+  guint64 best_n = 0, n;
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (parse_generation_name (name, &n) && strcmp (name, keep_name) != 0 && (best == NULL || n > best_n))
+      {
+        g_free (best);
+        best = g_strdup (name);
+        best_n = n;
+      }
+  g_dir_close (dir);
+  if (best == NULL)
+    return NULL;
+  char *path = g_build_filename (snapshots_dir, best, NULL);
+  struct stat st;
+  if (lstat (path, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
+    {
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}
+
+/* A directory for generation `generation` under a temporary name (owned
+ * path): with `recycle`, the generation the prune would delete, renamed
+ * onto a fresh empty directory (so no path a reader uses leads into it
+ * while it changes); else, or when there is none, that fresh directory.
+ * A recycled directory still holds its old files: the writer must make
+ * it hold exactly the new generation (snapshot-change.c). */
+static char *
+make_work_dir (const char *snapshots_dir, guint64 generation, const char *keep_name, gboolean recycle,
+               GError **error)
+{
+  char *work_dir = g_strdup_printf ("%s/" TEMP_GENERATION_PREFIX "%012" G_GUINT64_FORMAT ".XXXXXX",
+                                    snapshots_dir, generation);
+  if (g_mkdtemp_full (work_dir, 0755) == NULL)
+    {
+      snapshot_set_errno_error (error, errno, "create", work_dir);
+      g_free (work_dir);
+      return NULL;
+    }
+  g_autofree char *candidate = recycle ? recycle_candidate (snapshots_dir, keep_name) : NULL;
+  if (candidate != NULL && rename (candidate, work_dir) != 0)
+    g_debug ("cannot recycle %s, writing a fresh generation: %s", candidate, g_strerror (errno));
+  return work_dir;
+}
+
+/* The work directory, opened: the user's own real directory (a symlink
+ * swapped in is refused), public (0755 whatever the umask). */
+static int
+open_work_dir (const char *work_dir, GError **error)
+{
+  int fd = open (work_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
+    {
+      snapshot_set_errno_error (error, errno, "open", work_dir);
+      return -1;
+    }
+  if (fstat (fd, &st) != 0)
+    snapshot_set_errno_error (error, errno, "inspect", work_dir);
+  else if (st.st_uid != geteuid ())
+    snapshot_set_errno_error (error, EPERM, "write into", work_dir);
+  else if (fchmod (fd, 0755) != 0)
+    snapshot_set_errno_error (error, errno, "set the mode of", work_dir);
+  else
+    return fd;
+  close (fd);
+  return -1;
+}
+
 /* Writes the complete generation under a temporary name (through
  * `write_files`, which syncs every file it writes) and renames it into
  * place.  Returns the owned final name (gen-N) or NULL. */
 static char *
-publish_generation (const char *snapshots_dir, guint64 generation, SnapshotFilesWriter write_files,
-                    gpointer data, GError **error)
+publish_generation (const char *snapshots_dir, guint64 generation, const char *keep_name, gboolean recycle,
+                    SnapshotFilesWriter write_files, gpointer data, GError **error)
 {
   g_autofree char *gen_name = g_strdup_printf (GENERATION_PREFIX "%012" G_GUINT64_FORMAT, generation);
-  g_autofree char *temp_dir = g_strdup_printf ("%s/" TEMP_GENERATION_PREFIX "%012" G_GUINT64_FORMAT ".XXXXXX",
-                                               snapshots_dir, generation);
   g_autofree char *final_dir = g_build_filename (snapshots_dir, gen_name, NULL);
-
-  if (g_mkdtemp_full (temp_dir, 0755) == NULL)
-    {
-      snapshot_set_errno_error (error, errno, "create", temp_dir);
-      return NULL;
-    }
-  gboolean ok = chmod (temp_dir, 0755) == 0 || snapshot_set_errno_error (error, errno, "set the mode of", temp_dir);
-  int dir_fd = ok ? open (temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  if (ok && dir_fd < 0)
-    ok = snapshot_set_errno_error (error, errno, "open", temp_dir);
-  ok = ok && write_files (temp_dir, dir_fd, generation, data, error);
+  g_autofree char *temp_dir = make_work_dir (snapshots_dir, generation, keep_name, recycle, error);
+  if (temp_dir == NULL)
+    return NULL;
+  int dir_fd = open_work_dir (temp_dir, error);
+  gboolean ok = dir_fd >= 0 && write_files (temp_dir, dir_fd, generation, data, error);
   if (ok && fsync (dir_fd) != 0)
     ok = snapshot_set_errno_error (error, errno, "sync", temp_dir);
   if (dir_fd >= 0)
@@ -906,12 +990,13 @@ snapshot_next_generation (const char *trust_dir, const char *snapshots_dir, cons
 }
 
 gboolean
-snapshot_publish (const char *trust_dir, const char *snapshots_dir, guint64 generation,
+snapshot_publish (const char *trust_dir, const char *snapshots_dir, guint64 generation, gboolean recycle,
                   SnapshotFilesWriter write_files, gpointer data, GError **error)
 {
   g_autofree char *data_dir = g_path_get_dirname (trust_dir);
   g_autofree char *old_name = current_generation_name (trust_dir);
-  g_autofree char *new_name = publish_generation (snapshots_dir, generation, write_files, data, error);
+  g_autofree char *new_name = publish_generation (snapshots_dir, generation, old_name, recycle, write_files, data,
+                                                  error);
   if (new_name == NULL)
     return FALSE;
   if (!swap_trust_link (data_dir, trust_dir, new_name, error))
@@ -938,7 +1023,8 @@ settle_snapshot_write (const char *trust_dir, GPtrArray *records, GError **error
   if (index == NULL || (decoded = snapshot_check_readers_accept (index, error)) == NULL)
     return FALSE;
   FullGeneration full = { items, index, decoded };
-  gboolean ok = snapshot_publish (trust_dir, snapshots_dir, generation, write_full_generation, &full, error);
+  gboolean ok = snapshot_publish (trust_dir, snapshots_dir, generation, FALSE, write_full_generation, &full,
+                                  error);
   settle_snapshot_free (decoded);
   return ok;
 }

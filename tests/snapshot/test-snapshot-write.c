@@ -1123,9 +1123,25 @@ bundle_blocks (const char *dir)
   return blocks;
 }
 
+/* Every name in `dir`, sorted (owned). */
+static GStrv
+dir_names (const char *dir)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  const char *name;
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
 /* Both indexes of `dir` decode to the same entries, in any order, as a
  * generation settle_snapshot_write makes of `records`; so do the hash
- * links (name for name) and bundle.pem (block for block). */
+ * links (name for name) and bundle.pem (block for block); and the
+ * directory holds the same names, nothing else. */
 static void
 assert_same_as_full (Fixture *f, GPtrArray *records)
 {
@@ -1176,6 +1192,8 @@ assert_same_as_full (Fixture *f, GPtrArray *records)
     g_assert_cmpstr (g_hash_table_lookup (mine_links, name), ==, content);
   g_auto (GStrv) mine_blocks = bundle_blocks (f->trust), full_blocks = bundle_blocks (other);
   g_assert_cmpstrv (mine_blocks, full_blocks);
+  g_auto (GStrv) mine_names = dir_names (f->trust), full_names = dir_names (other);
+  g_assert_cmpstrv (mine_names, full_names);
   remove_tree (other_dir);
   remove_tree (cbor_dir);
 }
@@ -1322,6 +1340,160 @@ test_change_needs_full (Fixture *f, gconstpointer data)
     g_assert_false (g_str_has_prefix (name, ".gen-"));
 }
 
+static ino_t
+inode_of (const char *path)
+{
+  struct stat st;
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  return st.st_ino;
+}
+
+static char *
+generation_path (Fixture *f, guint64 gen)
+{
+  return g_strdup_printf ("%s/snapshots/gen-%012" G_GUINT64_FORMAT, f->data_dir, gen);
+}
+
+/* The hash-link name `n` of `cert`'s subject in `dir` (owned). */
+static char *
+hash_link_path (const char *dir, X509 *cert, unsigned n)
+{
+  unsigned long hash = X509_NAME_hash_ex (X509_get_subject_name (cert), NULL, NULL, NULL);
+  return g_strdup_printf ("%s/%08lx.%u", dir, hash, n);
+}
+
+/* A change reuses the generation the prune would delete (its directory
+ * becomes the new generation), and what was planted there beforehand is
+ * gone from what is published: a rogue CA under an OpenSSL hash name, a
+ * stray file, an empty directory, and a hash link the new generation
+ * keeps, replaced by another file of the same name.  The result is the
+ * full writer's generation name for name, the rogue CA does not verify
+ * through it, and every kept link is the current generation's file. */
+static void
+test_change_recycles (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();   /* borrowed from f->records */
+  for (guint i = 0; i < f->records->len; i++)
+    g_ptr_array_add (all, g_ptr_array_index (f->records, i));
+  SettleRecord *printer = g_ptr_array_index (all, 0), *nas = g_ptr_array_index (all, 2);
+  write_ok (f);                                     /* gen 1: all three */
+  const char *gone_nas[] = { nas->fingerprint, NULL };
+  change_ok (f, gone_nas, NULL);                    /* gen 2: without the NAS */
+  g_autofree char *gen1 = generation_path (f, 1), *gen2 = generation_path (f, 2), *gen3 = generation_path (f, 3);
+  ino_t gen1_ino = inode_of (gen1);
+
+  /* Planted into generation 1, the one the next change recycles. */
+  g_autofree char *rogue = hash_link_path (gen1, certs.stranger_ca, 0);
+  stc_write_pem (certs.stranger_ca, rogue);
+  g_autofree char *stray = g_build_filename (gen1, "stray", NULL);
+  g_assert_true (g_file_set_contents (stray, "stray", -1, NULL));
+  g_autofree char *empty_dir = g_build_filename (gen1, "planted-dir", NULL);
+  g_assert_cmpint (g_mkdir (empty_dir, 0755), ==, 0);
+  g_autofree char *kept1 = hash_link_path (gen1, certs.cross_b, 0);
+  g_autofree char *kept2 = hash_link_path (gen2, certs.cross_b, 0);
+  g_assert_true (g_file_test (kept2, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (inode_of (kept1), ==, inode_of (kept2));   /* hard-linked by the change */
+  g_assert_cmpint (g_unlink (kept1), ==, 0);
+  stc_write_pem (certs.stranger_ca, kept1);
+
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  g_ptr_array_add (added, nas);
+  change_ok (f, NULL, added);                       /* gen 3: the NAS is back */
+  g_assert_false (generation_exists (f, 1));
+  g_assert_cmpint (inode_of (gen3), ==, gen1_ino);  /* generation 1's directory, recycled */
+  assert_same_as_full (f, all);
+  g_autofree char *rogue3 = hash_link_path (gen3, certs.stranger_ca, 0);
+  g_autofree char *stray3 = g_build_filename (gen3, "stray", NULL);
+  g_autofree char *empty_dir3 = g_build_filename (gen3, "planted-dir", NULL);
+  g_autofree char *kept3 = hash_link_path (gen3, certs.cross_b, 0);
+  g_assert_false (g_file_test (rogue3, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (stray3, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (empty_dir3, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (inode_of (kept3), ==, inode_of (kept2));
+  struct stat st;
+  g_assert_cmpint (stat (gen3, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0755);
+
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  if (openssl != NULL || g_strcmp0 (g_getenv ("CI"), "true") == 0)
+    {
+      g_autofree char *stranger = g_build_filename (f->data_dir, "stranger.pem", NULL);
+      g_autofree char *out = NULL;
+      stc_write_pem (certs.stranger_leaf, stranger);
+      g_assert_false (openssl_verify (f->trust, stranger, &out));
+      g_assert_nonnull (strstr (out, "unable to get local issuer certificate"));
+    }
+
+  /* Every kept hash link of the NAS-less generation 2 is generation 3's
+   * file too (the same inode), and the printer's chain is still there. */
+  g_autoptr (GHashTable) links2 = hash_links (gen2);
+  GHashTableIter iter;
+  gpointer name;
+  g_hash_table_iter_init (&iter, links2);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      g_autofree char *in2 = g_build_filename (gen2, (const char *) name, NULL);
+      g_autofree char *in3 = g_build_filename (gen3, (const char *) name, NULL);
+      g_assert_cmpint (inode_of (in3), ==, inode_of (in2));
+    }
+  g_autofree char *printer_cross = hash_link_path (gen3, certs.cross_a, 0);
+  g_assert_true (g_file_test (printer_cross, G_FILE_TEST_IS_REGULAR));
+  (void) printer;
+}
+
+/* A candidate that is not a real directory of the user is never written
+ * through: a symlink in gen-N's place is pruned, not followed, and the
+ * change gets a fresh directory.  A directory that holds a non-empty
+ * directory is not recycled either: the change is written from the
+ * store instead. */
+static void
+test_change_recycles_only_own_dirs (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  SettleRecord *nas = g_ptr_array_index (f->records, 2);
+  const char *gone_nas[] = { nas->fingerprint, NULL };
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  g_ptr_array_add (added, nas);
+  write_ok (f);
+  change_ok (f, gone_nas, NULL);                    /* gen 2 */
+  g_autofree char *gen1 = generation_path (f, 1);
+  g_autofree char *elsewhere = g_build_filename (f->data_dir, "elsewhere", NULL);
+  g_autofree char *precious = g_build_filename (elsewhere, "precious", NULL);
+  g_assert_cmpint (g_rename (gen1, elsewhere), ==, 0);
+  g_assert_true (g_file_set_contents (precious, "mine", -1, NULL));
+  g_assert_cmpint (symlink (elsewhere, gen1), ==, 0);
+
+  change_ok (f, NULL, added);                       /* gen 3 */
+  g_assert_true (g_file_test (precious, G_FILE_TEST_IS_REGULAR));
+  struct stat st;
+  g_assert_cmpint (lstat (gen1, &st), !=, 0);       /* the symlink was pruned */
+  g_autofree char *gen3 = generation_path (f, 3);
+  g_assert_cmpint (lstat (gen3, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpint (st.st_ino, !=, inode_of (elsewhere));
+  assert_same_as_full (f, f->records);
+
+  /* gen 2 now holds a directory with a file in it. */
+  g_autofree char *gen2 = generation_path (f, 2);
+  g_autofree char *nested = g_build_filename (gen2, "nested", NULL);
+  g_autofree char *nested_file = g_build_filename (nested, "file", NULL);
+  g_assert_cmpint (g_mkdir (nested, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (nested_file, "x", -1, NULL));
+  g_autoptr (GError) error = NULL;
+  gboolean needs_full = FALSE;
+  g_assert_false (settle_snapshot_write_change (f->trust, gone_nas, NULL, &needs_full, &error));
+  g_assert_no_error (error);
+  g_assert_true (needs_full);
+  g_autofree char *link = g_file_read_link (f->trust, NULL);
+  g_assert_cmpstr (link, ==, "snapshots/gen-000000000003");
+  g_ptr_array_remove_index (f->records, 2);
+  write_ok (f);                                     /* what the caller does then */
+  settle_snapshot *snap = load_ok (f->trust);
+  g_assert_cmpuint (settle_snapshot_generation (snap), ==, 4);
+  settle_snapshot_free (snap);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1353,6 +1525,8 @@ main (int argc, char **argv)
   ADD ("/snapshot/change/same-as-full", test_change_same_as_full);
   ADD ("/snapshot/change/refuses-what-could-issue", test_change_refuses_what_could_issue);
   ADD ("/snapshot/change/needs-full", test_change_needs_full);
+  ADD ("/snapshot/change/recycles", test_change_recycles);
+  ADD ("/snapshot/change/recycles-only-own-dirs", test_change_recycles_only_own_dirs);
 #undef ADD
   int rc = g_test_run ();
   free_certs ();
