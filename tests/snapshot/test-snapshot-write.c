@@ -1378,6 +1378,10 @@ test_change_recycles (Fixture *f, gconstpointer data)
     g_ptr_array_add (all, g_ptr_array_index (f->records, i));
   SettleRecord *printer = g_ptr_array_index (all, 0), *nas = g_ptr_array_index (all, 2);
   write_ok (f);                                     /* gen 1: all three */
+  /* A reader that mapped generation 1 and has not looked at its entries
+   * yet (each is checked when first returned). */
+  settle_snapshot *mapped1 = open_ok (f->trust);
+  g_assert_true (settle_snapshot_is_mapped (mapped1));
   const char *gone_nas[] = { nas->fingerprint, NULL };
   change_ok (f, gone_nas, NULL);                    /* gen 2: without the NAS */
   g_autofree char *gen1 = generation_path (f, 1), *gen2 = generation_path (f, 2), *gen3 = generation_path (f, 3);
@@ -1398,6 +1402,8 @@ test_change_recycles (Fixture *f, gconstpointer data)
   stc_write_pem (certs.stranger_ca, kept1);
 
   g_autoptr (GPtrArray) added = g_ptr_array_new ();
+  g_free (nas->label);
+  nas->label = g_strdup ("NAS is back");
   g_ptr_array_add (added, nas);
   change_ok (f, NULL, added);                       /* gen 3: the NAS is back */
   g_assert_false (generation_exists (f, 1));
@@ -1437,6 +1443,14 @@ test_change_recycles (Fixture *f, gconstpointer data)
       g_autofree char *in3 = g_build_filename (gen3, (const char *) name, NULL);
       g_assert_cmpint (inode_of (in3), ==, inode_of (in2));
     }
+  /* The reader of generation 1 still gets all of it, each entry passing
+   * its checksum: its index.snap was unlinked, not written over. */
+  g_assert_cmpuint (settle_snapshot_count (mapped1), ==, 5);
+  for (size_t i = 0; i < settle_snapshot_count (mapped1); i++)
+    g_assert_nonnull (settle_snapshot_entry (mapped1, i));
+  g_assert_cmpstr (settle_snapshot_entry (mapped1, 4)->label, ==, "Old NAS");
+  settle_snapshot_free (mapped1);
+
   g_autofree char *printer_cross = hash_link_path (gen3, certs.cross_a, 0);
   g_assert_true (g_file_test (printer_cross, G_FILE_TEST_IS_REGULAR));
   (void) printer;
