@@ -33,9 +33,10 @@ sp11_session_lookup (sp11_module *m, CK_SESSION_HANDLE handle)
 static void
 sp11_session_end_find (sp11_session *s)
 {
-  free (s->found);
+  if (s->found != s->found_inline)
+    free (s->found);
   s->found = NULL;
-  s->n_found = s->next_found = 0;
+  s->n_found = s->next_found = s->found_capacity = 0;
   s->finding = 0;
 }
 
@@ -206,25 +207,23 @@ sp11_session_check (CK_SESSION_HANDLE handle)
   return rv;
 }
 
-typedef struct {
-  sp11_session *session;
-  size_t capacity;
-} sp11_collector;
-
-/* Appends a result, doubling the array; most searches find one or two. */
+/* Appends a result: into the session's inline array first, then a heap
+ * array doubled as needed (a search of a whole class). */
 static int
 sp11_collect (void *user, CK_OBJECT_HANDLE handle)
 {
-  sp11_collector *c = user;
-  sp11_session *s = c->session;
-  if (s->n_found == c->capacity)
+  sp11_session *s = user;
+  if (s->n_found == s->found_capacity)
     {
-      size_t grown_capacity = c->capacity ? c->capacity * 2 : 4;
-      CK_OBJECT_HANDLE *grown = realloc (s->found, grown_capacity * sizeof *grown);
+      size_t grown_capacity = s->found_capacity * 2;
+      CK_OBJECT_HANDLE *grown = s->found == s->found_inline ? malloc (grown_capacity * sizeof *grown)
+                                                            : realloc (s->found, grown_capacity * sizeof *grown);
       if (grown == NULL)
         return -1;
+      if (s->found == s->found_inline)
+        memcpy (grown, s->found_inline, s->n_found * sizeof *grown);
       s->found = grown;
-      c->capacity = grown_capacity;
+      s->found_capacity = grown_capacity;
     }
   s->found[s->n_found++] = handle;
   return 0;
@@ -233,8 +232,10 @@ sp11_collect (void *user, CK_OBJECT_HANDLE handle)
 static CK_RV
 sp11_start_find (sp11_module *m, sp11_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
-  sp11_collector c = { s, 0 };
-  if (sp11_view_find (m->view, s->slot, tmpl, count, sp11_collect, &c) != 0)
+  s->found = s->found_inline;
+  s->found_capacity = SP11_FOUND_INLINE;
+  s->n_found = s->next_found = 0;
+  if (sp11_view_find (m->view, s->slot, tmpl, count, sp11_collect, s) != 0)
     {
       sp11_session_end_find (s);
       return CKR_HOST_MEMORY;
@@ -317,13 +318,14 @@ sp11_C_GetAttributeValue (CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_
   CK_RV rv = sp11_enter_session (handle, &m, &s);
   if (rv != CKR_OK)
     return rv;
-  const sp11_object *obj = sp11_view_object (m->view, s->slot, object);
+  sp11_object obj;
+  int found = sp11_view_object (m->view, s->slot, object, &obj);
   if (tmpl == NULL && count > 0)
     rv = CKR_ARGUMENTS_BAD;
-  else if (obj == NULL)
+  else if (!found)
     rv = CKR_OBJECT_HANDLE_INVALID;
   else
-    rv = sp11_attr_fill (obj, tmpl, count);
+    rv = sp11_attr_fill (&obj, tmpl, count);
   sp11_leave (m);
   return rv;
 }
@@ -336,13 +338,14 @@ sp11_C_GetObjectSize (CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULON
   CK_RV rv = sp11_enter_session (handle, &m, &s);
   if (rv != CKR_OK)
     return rv;
-  const sp11_object *obj = sp11_view_object (m->view, s->slot, object);
+  sp11_object obj;
+  int found = sp11_view_object (m->view, s->slot, object, &obj);
   if (size == NULL)
     rv = CKR_ARGUMENTS_BAD;
-  else if (obj == NULL)
+  else if (!found)
     rv = CKR_OBJECT_HANDLE_INVALID;
   else
-    *size = sp11_attr_object_size (obj);
+    *size = sp11_attr_object_size (&obj);
   sp11_leave (m);
   return rv;
 }

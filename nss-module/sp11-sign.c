@@ -44,10 +44,10 @@ sp11_sign_start (sp11_module *m, sp11_session *s, CK_MECHANISM_PTR mech, CK_OBJE
     return CKR_MECHANISM_INVALID;
   if (mech->pParameter != NULL || mech->ulParameterLen != 0)
     return CKR_MECHANISM_PARAM_INVALID;
-  const sp11_object *obj = sp11_view_object (m->view, s->slot, key);
-  if (obj == NULL || obj->kind != SP11_OBJ_PRIVATE_KEY)
+  sp11_object obj;
+  if (!sp11_view_object (m->view, s->slot, key, &obj) || obj.kind != SP11_OBJ_PRIVATE_KEY)
     return CKR_KEY_HANDLE_INVALID;
-  const settle_snap_entry *e = obj->entry;
+  const settle_snap_entry *e = obj.entry;
   size_t order_len = sp11_order_len (e->ec_params);
   if (order_len == 0)
     return CKR_KEY_TYPE_INCONSISTENT;

@@ -18,6 +18,7 @@
 #define SP11_MAX_SESSIONS 4096u
 #define SP11_SIGN_MAX_DIGEST 64u  /* SHA-512, the longest digest TLS signs */
 #define SP11_SIGN_MAX_SIG 132u    /* r || s on P-521 */
+#define SP11_FOUND_INLINE 8u
 
 /* Between C_SignInit and the C_Sign that ends it: what the signer needs,
  * copied out of the view, which may be swapped in the meantime. */
@@ -36,9 +37,14 @@ typedef struct {
   sp11_sign_op sign;
   uint32_t view_tag;         /* the view current when the session opened */
   int finding;               /* between C_FindObjectsInit and C_FindObjectsFinal */
-  CK_OBJECT_HANDLE *found;   /* owned: results of the active search */
+  CK_OBJECT_HANDLE *found;   /* results of the active search: found_inline, or
+                              * owned when more than fit there */
   size_t n_found;
   size_t next_found;
+  size_t found_capacity;
+  /* A search by subject or hash finds one to four objects: kept here, so
+   * that a search allocates nothing. */
+  CK_OBJECT_HANDLE found_inline[SP11_FOUND_INLINE];
 } sp11_session;
 
 typedef struct {

@@ -1,5 +1,5 @@
-/* sp11-view.c: one snapshot as PKCS#11 objects, built entry by entry as
- * they are served (sp11-view.h).  Lookups go through the snapshot's own
+/* sp11-view.c: one snapshot as PKCS#11 objects, checked entry by entry
+ * as they are served (sp11-view.h).  Lookups go through the snapshot's own
  * hash tables (index.snap, docs/snapshot.md); opening a view costs one
  * zeroed array, whatever the number of entries. */
 #include "sp11-view.h"
@@ -24,23 +24,28 @@
  * the entry's position without building anything. */
 #define SP11_OBJS_PER_ENTRY (4u + SP11_MAX_PINS_PER_PEER)
 
-/* The objects of one entry, built the first time the entry is served. */
-typedef struct {
-  size_t n;
-  sp11_object o[];
-} sp11_entry_objects;
+/* What the module keeps of entry i: served[i], 4 bytes in one dense array
+ * indexed by entry number.  The objects themselves are not stored: object
+ * j of an entry is computed from the entry and j (sp11_entry_object).  So
+ * after the snapshot's hash probe and key comparison, a warm search reads
+ * one small record here and the entry the reader just compared, and
+ * allocates nothing; at 20,000 entries the array is 80 KB, where an array
+ * of pointers to heap blocks of objects scattered a search over two more
+ * cache lines (docs/performance.md, "PKCS#11 module inside NSS"). */
+enum { SP11_UNCHECKED = 0, SP11_SERVED, SP11_REFUSED };
 
-/* objects[i] of an entry that was refused (NULL: not checked yet).  One
- * array for both, so a warm search touches one slot per entry. */
-static sp11_entry_objects sp11_refused_entry = { 0 };
-#define SP11_REFUSED (&sp11_refused_entry)
+typedef struct {
+  uint8_t state;     /* SP11_UNCHECKED until first served, then SERVED or REFUSED */
+  uint8_t n_objects; /* when SERVED: the entry's objects, <= SP11_OBJS_PER_ENTRY */
+  uint8_t slot;      /* when SERVED: the slot all of them live in */
+  uint8_t unused;
+} sp11_served;
 
 struct sp11_view {
   settle_snapshot *snap;        /* owned, may be NULL */
   uint32_t tag;
   size_t count;                 /* entries */
-  sp11_entry_objects **objects; /* owned, one per entry: NULL until served,
-                                 * SP11_REFUSED when refused */
+  sp11_served *served;          /* owned, one per entry, zeroed: all unchecked */
   int condemned;                /* an entry was refused: nothing more is served */
 };
 
@@ -66,35 +71,34 @@ sp11_objects_of_entry (const settle_snap_entry *e)
   return n;
 }
 
-static void
-sp11_add_object (sp11_entry_objects *objs, sp11_obj_kind kind, const settle_snap_entry *e,
-                 const char *peer)
+static CK_SLOT_ID
+sp11_entry_slot (const settle_snap_entry *e)
 {
-  sp11_object *obj = &objs->o[objs->n++];
-  obj->kind = kind;
-  obj->entry = e;
-  obj->peer = peer;
+  return e->role == SETTLE_SNAP_CLIENT ? SP11_SLOT_IDENTITIES : SP11_SLOT_TRUST;
 }
 
-static void
-sp11_add_entry_objects (sp11_entry_objects *objs, const settle_snap_entry *e)
+/* Object `at` (below sp11_objects_of_entry) of a served entry: a client
+ * identity is its certificate and private key (no trust objects: NSS
+ * treats it as a user certificate because a private key with the same
+ * CKA_ID sits beside it); anything else is its certificate, NSS trust,
+ * PKCS#11 trust, then the anchored assertion of a root or one pinned
+ * assertion per name of a peer. */
+static sp11_object
+sp11_entry_object (const settle_snap_entry *e, size_t at)
 {
+  sp11_object obj = { SP11_OBJ_CERTIFICATE, e, NULL };
   if (e->role == SETTLE_SNAP_CLIENT)
+    obj.kind = at == 0 ? SP11_OBJ_CERTIFICATE : SP11_OBJ_PRIVATE_KEY;
+  else if (at == 1)
+    obj.kind = SP11_OBJ_NSS_TRUST;
+  else if (at == 2)
+    obj.kind = SP11_OBJ_PKCS_TRUST;
+  else if (at >= 3)
     {
-      /* No trust objects: NSS treats an identity as a user certificate
-       * because a private key with the same CKA_ID sits beside it. */
-      sp11_add_object (objs, SP11_OBJ_CERTIFICATE, e, NULL);
-      sp11_add_object (objs, SP11_OBJ_PRIVATE_KEY, e, NULL);
-      return;
+      obj.kind = SP11_OBJ_ASSERTION;
+      obj.peer = e->role == SETTLE_SNAP_PEER ? e->names[at - 3] : NULL;
     }
-  sp11_add_object (objs, SP11_OBJ_CERTIFICATE, e, NULL);
-  sp11_add_object (objs, SP11_OBJ_NSS_TRUST, e, NULL);
-  sp11_add_object (objs, SP11_OBJ_PKCS_TRUST, e, NULL);
-  if (e->role == SETTLE_SNAP_ROOT)
-    sp11_add_object (objs, SP11_OBJ_ASSERTION, e, NULL);
-  else if (e->role == SETTLE_SNAP_PEER)
-    for (size_t i = 0; i < sp11_count_names (e->names); i++)
-      sp11_add_object (objs, SP11_OBJ_ASSERTION, e, e->names[i]);
+  return obj;
 }
 
 /* Refuses entry `index` and with it the whole view: the writer never
@@ -104,25 +108,33 @@ sp11_add_entry_objects (sp11_entry_objects *objs, const settle_snap_entry *e)
 static void
 sp11_condemn (sp11_view *view, size_t index, const char *why)
 {
-  view->objects[index] = SP11_REFUSED;
+  view->served[index].state = SP11_REFUSED;
   if (!view->condemned)
     fprintf (stderr, "settle-pkcs11: serving no more anchors: the trust snapshot was altered "
              "outside settle: %s\n", why);
   view->condemned = 1;
 }
 
-/* The objects of entry `index`, checked on first use (the reader's checks,
- * then the scope rule); NULL when it, or any entry before, was refused.
- * Called under the module lock, like every view function. */
-static const sp11_entry_objects *
-sp11_serve (sp11_view *view, size_t index)
+/* Entry `index` with its record, checked on first use (the reader's
+ * checks, then the scope rule); NULL when it, or any entry before, was
+ * refused.  `e`, when not NULL, is that entry as the reader just returned
+ * it (saves asking again).  Called under the module lock, like every view
+ * function. */
+static const settle_snap_entry *
+sp11_serve (sp11_view *view, size_t index, const settle_snap_entry *e, const sp11_served **record)
 {
   if (view->condemned || index >= view->count)
     return NULL;
-  sp11_entry_objects *done = view->objects[index];
-  if (done != NULL)
-    return done == SP11_REFUSED ? NULL : done;
-  const settle_snap_entry *e = settle_snapshot_entry (view->snap, index);
+  sp11_served *r = &view->served[index];
+  if (r->state == SP11_REFUSED)
+    return NULL;
+  if (e == NULL)
+    e = settle_snapshot_entry (view->snap, index);
+  if (r->state == SP11_SERVED && e != NULL)
+    {
+      *record = r;
+      return e;
+    }
   char why[256] = "";
   if (e == NULL)
     {
@@ -137,13 +149,11 @@ sp11_serve (sp11_view *view, size_t index)
       sp11_condemn (view, index, why);
       return NULL;
     }
-  sp11_entry_objects *objs = malloc (sizeof *objs + sp11_objects_of_entry (e) * sizeof (sp11_object));
-  if (objs == NULL)
-    return NULL;   /* out of memory: not served now, tried again next time */
-  objs->n = 0;
-  sp11_add_entry_objects (objs, e);
-  view->objects[index] = objs;
-  return objs;
+  r->n_objects = (uint8_t) sp11_objects_of_entry (e);
+  r->slot = (uint8_t) sp11_entry_slot (e);
+  r->state = SP11_SERVED;
+  *record = r;
+  return e;
 }
 
 sp11_view *
@@ -162,10 +172,10 @@ sp11_view_new (settle_snapshot *snap, uint32_t tag)
     {
       /* calloc: untouched pages cost nothing, so opening stays
        * independent of the number of entries. */
-      view->objects = calloc (view->count, sizeof *view->objects);
+      view->served = calloc (view->count, sizeof *view->served);
     }
   if (view->count >= SP11_INDEX_MASK / SP11_OBJS_PER_ENTRY
-      || (view->count > 0 && view->objects == NULL))
+      || (view->count > 0 && view->served == NULL))
     {
       sp11_view_free (view);
       return NULL;
@@ -178,10 +188,7 @@ sp11_view_free (sp11_view *view)
 {
   if (view == NULL)
     return;
-  for (size_t i = 0; view->objects != NULL && i < view->count; i++)
-    if (view->objects[i] != SP11_REFUSED)
-      free (view->objects[i]);
-  free (view->objects);
+  free (view->served);
   if (view->snap)
     settle_snapshot_free (view->snap);
   free (view);
@@ -203,40 +210,48 @@ sp11_view_handle (const sp11_view *view, size_t index)
 CK_SLOT_ID
 sp11_object_slot (const sp11_object *obj)
 {
-  return obj->entry->role == SETTLE_SNAP_CLIENT ? SP11_SLOT_IDENTITIES : SP11_SLOT_TRUST;
+  return sp11_entry_slot (obj->entry);
 }
 
-const sp11_object *
-sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle)
+int
+sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, sp11_object *out)
 {
   CK_ULONG number = handle & SP11_INDEX_MASK;
   if (number == 0 || number > view->count * SP11_OBJS_PER_ENTRY)
-    return NULL;
+    return 0;
   if (sp11_view_handle (view, number - 1) != handle)
-    return NULL;
+    return 0;
   size_t entry = (number - 1) / SP11_OBJS_PER_ENTRY, at = (number - 1) % SP11_OBJS_PER_ENTRY;
   /* The view is the module's, changed only under its lock: serving an
-   * entry for the first time fills it in. */
-  const sp11_entry_objects *objs = sp11_serve ((sp11_view *) view, entry);
-  if (objs == NULL || at >= objs->n)
-    return NULL;
-  const sp11_object *obj = &objs->o[at];
-  return sp11_object_slot (obj) == slot ? obj : NULL;
+   * entry for the first time fills its record in. */
+  const sp11_served *r;
+  const settle_snap_entry *e = sp11_serve ((sp11_view *) view, entry, NULL, &r);
+  if (e == NULL || at >= r->n_objects || r->slot != slot)
+    return 0;
+  *out = sp11_entry_object (e, at);
+  return 1;
 }
 
-/* Emits the objects of entry `index` in `slot` that match the template. */
+/* Emits the objects of entry `index` (`e` when the caller has it, else
+ * NULL) in `slot` that match the template. */
 static int
-sp11_emit_entry (sp11_view *view, size_t index, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl,
-                 CK_ULONG count, sp11_emit_fn emit, void *user)
+sp11_emit_entry (sp11_view *view, size_t index, const settle_snap_entry *e, CK_SLOT_ID slot,
+                 const CK_ATTRIBUTE *tmpl, CK_ULONG count, sp11_emit_fn emit, void *user)
 {
-  const sp11_entry_objects *objs = sp11_serve (view, index);
-  for (size_t j = 0; objs != NULL && j < objs->n; j++)
-    if (sp11_object_slot (&objs->o[j]) == slot && sp11_attr_match (&objs->o[j], tmpl, count))
-      {
-        int stop = emit (user, sp11_view_handle (view, index * SP11_OBJS_PER_ENTRY + j));
-        if (stop)
-          return stop;
-      }
+  const sp11_served *r;
+  e = sp11_serve (view, index, e, &r);
+  if (e == NULL || r->slot != slot)
+    return 0;
+  for (size_t j = 0; j < r->n_objects; j++)
+    {
+      sp11_object obj = sp11_entry_object (e, j);
+      if (sp11_attr_match (&obj, tmpl, count))
+        {
+          int stop = emit (user, sp11_view_handle (view, index * SP11_OBJS_PER_ENTRY + j));
+          if (stop)
+            return stop;
+        }
+    }
   return 0;
 }
 
@@ -286,7 +301,7 @@ sp11_find_keyed (sp11_view *view, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl, CK_
       size_t index = settle_snapshot_index_of (view->snap, e);
       if (index == SIZE_MAX)
         continue;
-      int stop = sp11_emit_entry (view, index, slot, tmpl, count, emit, user);
+      int stop = sp11_emit_entry (view, index, e, slot, tmpl, count, emit, user);
       if (stop)
         return stop;
     }
@@ -338,7 +353,7 @@ sp11_view_find (const sp11_view *cview, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmp
    * the whole token, in order. */
   for (size_t i = 0; i < view->count; i++)
     {
-      int stop = sp11_emit_entry (view, i, slot, tmpl, count, emit, user);
+      int stop = sp11_emit_entry (view, i, NULL, slot, tmpl, count, emit, user);
       if (stop)
         return stop;
     }

@@ -1,9 +1,9 @@
 /* sp11-view.h: one snapshot generation seen as PKCS#11 objects.
  *
- * A view is made once per snapshot the module opens; the objects of an
- * entry (certificate, NSS trust, PKCS#11 3.2 trust, p11-kit trust
- * assertions) are built the first time the entry is served, after the
- * scope rule passed it, and never change afterwards.  Lookups by value,
+ * A view is made once per snapshot the module opens; an entry is checked
+ * against the scope rule the first time it is served, and its objects
+ * (certificate, NSS trust, PKCS#11 3.2 trust, p11-kit trust assertions)
+ * are computed from the entry whenever they are read, never stored.  Lookups by value,
  * hash, id, subject, label or issuer and serial go through the snapshot's
  * hash tables, so C_FindObjectsInit scans the token only for templates
  * that name none of them.  View functions run under the module lock.
@@ -12,8 +12,8 @@
  * view is simply not found, so an anchor removed from the snapshot cannot be
  * read through a stale handle.
  *
- * Ownership: a view owns its snapshot and objects; objects borrow
- * their bytes from the snapshot. */
+ * Ownership: a view owns its snapshot and one small record per entry;
+ * objects borrow their entry and bytes from the snapshot. */
 #pragma once
 
 #include <stddef.h>
@@ -53,8 +53,10 @@ void sp11_view_free (sp11_view *view);
 
 uint32_t sp11_view_tag (const sp11_view *view);
 CK_OBJECT_HANDLE sp11_view_handle (const sp11_view *view, size_t index);
-/* The object for a handle of this view in `slot`, or NULL. */
-const sp11_object *sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle);
+/* Fills *out with the object for a handle of this view in `slot` and
+ * returns 1, or returns 0.  Objects are computed from their entry, not
+ * stored (sp11-view.c), hence a copy. */
+int sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, sp11_object *out);
 /* The slot an object lives in. */
 CK_SLOT_ID sp11_object_slot (const sp11_object *obj);
 
