@@ -38,7 +38,10 @@ typedef struct {
   uint8_t state;     /* SP11_UNCHECKED until first served, then SERVED or REFUSED */
   uint8_t n_objects; /* when SERVED: the entry's objects, <= SP11_OBJS_PER_ENTRY */
   uint8_t slot;      /* when SERVED: the slot all of them live in */
-  uint8_t unused;
+  uint8_t role;      /* when SERVED: the entry's settle_snap_role, copied so
+                      * that telling its objects apart does not read the
+                      * entry's first cache line (the reader's key
+                      * comparison read another one) */
 } sp11_served;
 
 struct sp11_view {
@@ -77,17 +80,17 @@ sp11_entry_slot (const settle_snap_entry *e)
   return e->role == SETTLE_SNAP_CLIENT ? SP11_SLOT_IDENTITIES : SP11_SLOT_TRUST;
 }
 
-/* Object `at` (below sp11_objects_of_entry) of a served entry: a client
+/* Object `at` (below r->n_objects) of a served entry: a client
  * identity is its certificate and private key (no trust objects: NSS
  * treats it as a user certificate because a private key with the same
  * CKA_ID sits beside it); anything else is its certificate, NSS trust,
  * PKCS#11 trust, then the anchored assertion of a root or one pinned
  * assertion per name of a peer. */
 static sp11_object
-sp11_entry_object (const settle_snap_entry *e, size_t at)
+sp11_entry_object (const settle_snap_entry *e, const sp11_served *r, size_t at)
 {
   sp11_object obj = { SP11_OBJ_CERTIFICATE, e, NULL };
-  if (e->role == SETTLE_SNAP_CLIENT)
+  if (r->role == SETTLE_SNAP_CLIENT)
     obj.kind = at == 0 ? SP11_OBJ_CERTIFICATE : SP11_OBJ_PRIVATE_KEY;
   else if (at == 1)
     obj.kind = SP11_OBJ_NSS_TRUST;
@@ -96,7 +99,7 @@ sp11_entry_object (const settle_snap_entry *e, size_t at)
   else if (at >= 3)
     {
       obj.kind = SP11_OBJ_ASSERTION;
-      obj.peer = e->role == SETTLE_SNAP_PEER ? e->names[at - 3] : NULL;
+      obj.peer = r->role == SETTLE_SNAP_PEER ? e->names[at - 3] : NULL;
     }
   return obj;
 }
@@ -151,6 +154,7 @@ sp11_serve (sp11_view *view, size_t index, const settle_snap_entry *e, const sp1
     }
   r->n_objects = (uint8_t) sp11_objects_of_entry (e);
   r->slot = (uint8_t) sp11_entry_slot (e);
+  r->role = (uint8_t) e->role;
   r->state = SP11_SERVED;
   *record = r;
   return e;
@@ -228,7 +232,7 @@ sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handl
   const settle_snap_entry *e = sp11_serve ((sp11_view *) view, entry, NULL, &r);
   if (e == NULL || at >= r->n_objects || r->slot != slot)
     return 0;
-  *out = sp11_entry_object (e, at);
+  *out = sp11_entry_object (e, r, at);
   return 1;
 }
 
@@ -244,7 +248,7 @@ sp11_emit_entry (sp11_view *view, size_t index, const settle_snap_entry *e, CK_S
     return 0;
   for (size_t j = 0; j < r->n_objects; j++)
     {
-      sp11_object obj = sp11_entry_object (e, j);
+      sp11_object obj = sp11_entry_object (e, r, j);
       if (sp11_attr_match (&obj, tmpl, count))
         {
           int stop = emit (user, sp11_view_handle (view, index * SP11_OBJS_PER_ENTRY + j));
