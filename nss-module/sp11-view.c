@@ -211,12 +211,6 @@ sp11_view_handle (const sp11_view *view, size_t index)
   return (tag << SP11_INDEX_BITS) | (CK_ULONG) (index + 1);
 }
 
-CK_SLOT_ID
-sp11_object_slot (const sp11_object *obj)
-{
-  return sp11_entry_slot (obj->entry);
-}
-
 int
 sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, sp11_object *out)
 {

@@ -57,8 +57,6 @@ CK_OBJECT_HANDLE sp11_view_handle (const sp11_view *view, size_t index);
  * returns 1, or returns 0.  Objects are computed from their entry, not
  * stored (sp11-view.c), hence a copy. */
 int sp11_view_object (const sp11_view *view, CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, sp11_object *out);
-/* The slot an object lives in. */
-CK_SLOT_ID sp11_object_slot (const sp11_object *obj);
 
 /* Calls `emit` with the handle of every object of `slot` matching the template, in a
  * stable order; stops early when `emit` returns nonzero (then returns that
