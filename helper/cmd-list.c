@@ -8,36 +8,9 @@
 #include "commands.h"
 #include "settle-error.h"
 #include "settle-record-json.h"
-#include "settle-self-cert.h"
 #include "ui.h"
 
 #define LIST_JSON_VERSION 1
-
-/* The record's names that are self-certifying (settle-self-cert.h):
- * those whose key hash matches the anchor's key in *matching, the others
- * (a record written before settle checked them) in *other; owned. */
-static void
-self_certifying_names (const SettleRecord *record, char ***matching, char ***other)
-{
-  g_autoptr (GStrvBuilder) yes = g_strv_builder_new ();
-  g_autoptr (GStrvBuilder) no = g_strv_builder_new ();
-  const guint8 *der = record->anchor_der != NULL ? g_bytes_get_data (record->anchor_der, NULL) : NULL;
-  X509 *anchor = NULL;
-  gboolean parsed = FALSE;
-
-  for (char **name = record->names; name != NULL && *name != NULL; name++)
-    if (settle_self_cert_parse (*name, strlen (*name), NULL) == SETTLE_SELF_CERT_OK)
-      {
-        /* Parsed only for such a name: d2i_X509 is slow (settle-cert-shape.h). */
-        if (!parsed && der != NULL)
-          anchor = d2i_X509 (NULL, &der, (long) g_bytes_get_size (record->anchor_der));
-        parsed = TRUE;
-        g_strv_builder_add (anchor != NULL && settle_self_cert_matches (*name, anchor) ? yes : no, *name);
-      }
-  X509_free (anchor);
-  *matching = g_strv_builder_end (yes);
-  *other = g_strv_builder_end (no);
-}
 
 /* {"version":1,"anchors":[record,...]} (schema/list.schema.json); each
  * record gains "self_certifying_names" (derived, never stored). */
@@ -58,7 +31,7 @@ print_json (GPtrArray *records, GError **error)
       g_auto (GStrv) other = NULL;
       if (node == NULL)
         return FALSE;
-      self_certifying_names (records->pdata[i], &matching, &other);
+      settle_record_self_certifying_names (records->pdata[i], &matching, &other);
       JsonArray *array = json_array_new ();
       for (char **name = matching; *name != NULL; name++)
         json_array_add_string_element (array, *name);
@@ -71,21 +44,23 @@ print_json (GPtrArray *records, GError **error)
   return TRUE;
 }
 
+/* From the summaries (settle-record-summary.h): the file store answers
+ * them from its catalogue instead of reading every record. */
 static void
-print_table (GPtrArray *records)
+print_table (GPtrArray *summaries)
 {
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   gboolean colour = settle_ui_use_colour (stdout);
 
-  if (records->len == 0)
+  if (summaries->len == 0)
     {
       printf ("Nothing is trusted yet. Pair a device with 'settle pair' or add a CA with 'settle trust'.\n");
       return;
     }
   printf ("%-24s %-12s %-32s %-22s %s\n", "NAME", "KIND", "TRUSTED FOR", "EXPIRES", "FINGERPRINT");
-  for (guint i = 0; i < records->len; i++)
+  for (guint i = 0; i < summaries->len; i++)
     {
-      const SettleRecord *record = records->pdata[i];
+      const SettleRecordSummary *record = summaries->pdata[i];
       g_autofree char *scope = settle_ui_join (record->scope);
       g_autofree char *expires = settle_ui_relative_time (record->expires, now);
       gboolean expired = record->expires < now;
@@ -93,12 +68,9 @@ print_table (GPtrArray *records)
       printf ("%-24s %-12s %-32s %s%-22s%s %.16s\n", record->label, settle_kind_to_string (record->kind),
               scope, colour && expired ? "\033[31m" : "", expires, colour && expired ? "\033[0m" : "",
               record->fingerprint);
-      g_auto (GStrv) matching = NULL;
-      g_auto (GStrv) other = NULL;
-      self_certifying_names (record, &matching, &other);
-      for (char **name = matching; *name != NULL; name++)
+      for (char **name = record->self_certifying; *name != NULL; name++)
         printf ("  %s is self-certifying: it carries a hash of this CA's key\n", *name);
-      for (char **name = other; *name != NULL; name++)
+      for (char **name = record->self_certifying_other; *name != NULL; name++)
         printf ("  %s looks self-certifying but does not match this CA's key\n", *name);
     }
 }
@@ -120,7 +92,8 @@ settle_cmd_list (int argc, char **argv)
   g_option_context_set_description (context, "Exit status: 0 listed, 1 the store could not be read, 2 usage error.");
   if (!settle_ui_parse_options_only (context, "list", &argc, &argv))
     return SETTLE_EXIT_USAGE;
-  records = settle_manager_list (manager, NULL, &error);
+  /* --json shows the certificates, which only the records hold. */
+  records = json ? settle_manager_list (manager, NULL, &error) : settle_manager_list_summaries (manager, &error);
   if (records == NULL)
     {
       settle_ui_fail ("list", error);

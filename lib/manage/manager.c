@@ -109,6 +109,14 @@ settle_manager_list (SettleManager *manager, GPtrArray **unreadable, GError **er
   return unreadable != NULL ? settle_store_list_all (store, unreadable, error) : settle_store_list (store, error);
 }
 
+GPtrArray *
+settle_manager_list_summaries (SettleManager *manager, GError **error)
+{
+  SettleStore *store = settle_manager_store (manager, error);
+
+  return store != NULL ? settle_store_list_summaries (store, error) : NULL;
+}
+
 SettleRecord *
 settle_manager_lookup (SettleManager *manager, const char *query, GError **error)
 {

@@ -140,6 +140,11 @@ SettleStore *settle_manager_store (SettleManager *manager, GError **error);
 /* Every readable record (owned array of owned SettleRecord*) and, when
  * `unreadable` is not NULL, those set aside (settle_store_list_all). */
 GPtrArray *settle_manager_list (SettleManager *manager, GPtrArray **unreadable, GError **error);
+/* What `settle list` shows of every readable record, without the
+ * certificates (owned array of owned SettleRecordSummary*, sorted as
+ * settle_manager_list; settle_store_list_summaries): the file store
+ * answers it from its catalogue. */
+GPtrArray *settle_manager_list_summaries (SettleManager *manager, GError **error);
 /* The record NAME or FINGERPRINT names (owned). */
 SettleRecord *settle_manager_lookup (SettleManager *manager, const char *query, GError **error);
 

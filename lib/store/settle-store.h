@@ -17,6 +17,7 @@
 
 #include <glib.h>
 #include "settle-record.h"
+#include "settle-record-summary.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,11 @@ GPtrArray *settle_store_list (SettleStore *store, GError **error);
 /* The same, and through *unreadable (owned array of owned
  * SettleUnreadableRecord, sorted by fingerprint) those set aside. */
 GPtrArray *settle_store_list_all (SettleStore *store, GPtrArray **unreadable, GError **error);
+/* What `settle list` shows of every readable record, sorted as
+ * settle_store_list sorts: owned array of owned SettleRecordSummary*.  The
+ * file store reads its catalogue instead of every record
+ * (store-catalogue.h). */
+GPtrArray *settle_store_list_summaries (SettleStore *store, GError **error);
 /* By full fingerprint (any accepted spelling), unique fingerprint prefix
  * (>= 8 hex digits), label, or a name the record serves.  NOT_FOUND or
  * AMBIGUOUS otherwise. */

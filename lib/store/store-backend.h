@@ -42,6 +42,11 @@ typedef struct {
    * (SettleUnreadableRecord*) instead of failing the whole list; other
    * errors (I/O, a locked keyring) fail it. */
   GPtrArray *(*read_all) (gpointer state, GPtrArray *unreadable, GError **error);
+  /* Optional (NULL: made from read_all): owned array of owned
+   * SettleRecordSummary*, one per readable record, in no particular
+   * order; `unreadable` and errors as read_all.  Must list exactly the
+   * records read_all would, each as settle_record_summary_new makes it. */
+  GPtrArray *(*read_summaries) (gpointer state, GPtrArray *unreadable, GError **error);
   /* Deletes the record and its client key; NOT_FOUND when no record. */
   gboolean (*delete_record) (gpointer state, const char *fingerprint, GError **error);
   gboolean (*write_client_key) (gpointer state, const char *fingerprint, GBytes *pkcs8_pem,

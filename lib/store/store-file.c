@@ -3,6 +3,10 @@
  * Layout of the (0700, ours) store directory:
  *   <fingerprint>.json       one record, mode 0600
  *   keys/<fingerprint>.pem   its client key, mode 0600, keys/ is 0700
+ *   catalogue                a cache of every record's summary, 0600, for
+ *                            `settle list` and lookups by label or name
+ *                            (store-catalogue.h); rewritten when a store
+ *                            that changed a record is closed
  *   .tmp-*                   a write in progress; never read, and
  *                            removed by a later write once stale (a
  *                            writer killed before its rename)
@@ -23,6 +27,7 @@
 
 #include "settle-error.h"
 #include "settle-record-json.h"
+#include "store-catalogue.h"
 #include "store-file.h"
 
 #define KEYS_SUBDIR "keys"
@@ -36,6 +41,7 @@
 typedef struct {
   char *dir;    /* owned: the store directory, for messages */
   int dir_fd;   /* owned */
+  gboolean catalogue_stale;  /* a record was written or deleted through this store */
 } FileStore;
 
 static gboolean
@@ -256,11 +262,12 @@ file_exists_at (int dir_fd, const char *name)
 /* ---- reading ---------------------------------------------------------- */
 
 /* Whole regular file `name` in `dir_fd`, at most `max` bytes, into an
- * owned buffer (NUL-terminated for convenience).  ENOENT gives
+ * owned buffer (NUL-terminated for convenience), and in *st_out (may be
+ * NULL) its fstat from before it was read.  ENOENT gives
  * SETTLE_ERROR_NOT_FOUND with `missing_message`. */
 static guint8 *
 read_small_file (int dir_fd, const char *dir, const char *name, gsize max,
-                 const char *missing_message, gsize *len_out, GError **error)
+                 const char *missing_message, gsize *len_out, struct stat *st_out, GError **error)
 {
   int fd = openat (dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
@@ -284,6 +291,8 @@ read_small_file (int dir_fd, const char *dir, const char *name, gsize max,
       return NULL;
     }
 
+  if (st_out != NULL)
+    *st_out = st;
   gsize size = (gsize) st.st_size;
   guint8 *buffer = g_malloc (size + 1);
   gsize done = 0;
@@ -310,13 +319,14 @@ read_small_file (int dir_fd, const char *dir, const char *name, gsize max,
   return buffer;
 }
 
+/* The record in file `name`; *st_out (may be NULL) as read_small_file. */
 static SettleRecord *
-read_record_file (FileStore *store, const char *name, GError **error)
+read_record_file (FileStore *store, const char *name, struct stat *st_out, GError **error)
 {
   char *missing = g_strdup_printf ("No trusted record has the fingerprint %.64s.", name);
   gsize len = 0;
   guint8 *json = read_small_file (store->dir_fd, store->dir, name, SETTLE_STORE_RECORD_MAX,
-                                  missing, &len, error);
+                                  missing, &len, st_out, error);
   g_free (missing);
   if (json == NULL)
     return NULL;
@@ -385,6 +395,7 @@ file_write_record (gpointer state, const SettleRecord *record, const char *json,
   else
     ok = write_atomically (store->dir_fd, store->dir, name, (const guint8 *) json, strlen (json),
                            mode, error);
+  store->catalogue_stale |= ok;
   g_free (name);
   return ok;
 }
@@ -393,15 +404,15 @@ static SettleRecord *
 file_read_record (gpointer state, const char *fingerprint, GError **error)
 {
   char *name = record_file_name (fingerprint);
-  SettleRecord *record = read_record_file (state, name, error);
+  SettleRecord *record = read_record_file (state, name, NULL, error);
   g_free (name);
   return record;
 }
 
+/* Owned array of the owned names of every record file in the store. */
 static GPtrArray *
-file_read_all (gpointer state, GPtrArray *unreadable, GError **error)
+record_file_names (FileStore *store, GError **error)
 {
-  FileStore *store = state;
   int fd = openat (store->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
   if (dir == NULL)
@@ -411,33 +422,163 @@ file_read_all (gpointer state, GPtrArray *unreadable, GError **error)
         close (fd);
       return NULL;
     }
-
-  GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   struct dirent *entry;
   while ((entry = readdir (dir)) != NULL)
+    if (is_record_file_name (entry->d_name))
+      g_ptr_array_add (names, g_strdup (entry->d_name));
+  closedir (dir);
+  return names;
+}
+
+/* The record in file `name`, or NULL: with `error` set for an I/O error,
+ * or without, the record set aside in `unreadable`, when it does not parse
+ * (one record we cannot read must not lock the user out of the rest). */
+static SettleRecord *
+read_record_or_set_aside (FileStore *store, const char *name, struct stat *st_out,
+                          GPtrArray *unreadable, GError **error)
+{
+  GError *local_error = NULL;
+  SettleRecord *record = read_record_file (store, name, st_out, &local_error);
+  if (record != NULL)
+    return record;
+  if (g_error_matches (local_error, SETTLE_ERROR, SETTLE_ERROR_FORMAT))
     {
-      if (!is_record_file_name (entry->d_name))
-        continue;
+      g_autofree char *fingerprint = g_strndup (name, SETTLE_FINGERPRINT_HEX_LEN);
+      settle_store_set_aside (unreadable, fingerprint, local_error);
+      g_error_free (local_error);
+    }
+  else
+    g_propagate_error (error, local_error);
+  return NULL;
+}
+
+static GPtrArray *
+file_read_all (gpointer state, GPtrArray *unreadable, GError **error)
+{
+  FileStore *store = state;
+  g_autoptr (GPtrArray) names = record_file_names (store, error);
+  if (names == NULL)
+    return NULL;
+
+  GPtrArray *records = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_record_free);
+  for (guint i = 0; i < names->len; i++)
+    {
       GError *local_error = NULL;
-      SettleRecord *record = read_record_file (store, entry->d_name, &local_error);
+      SettleRecord *record = read_record_or_set_aside (store, names->pdata[i], NULL, unreadable, &local_error);
       if (record != NULL)
         g_ptr_array_add (records, record);
-      else if (g_error_matches (local_error, SETTLE_ERROR, SETTLE_ERROR_FORMAT))
-        {
-          /* One record we cannot read must not lock the user out of the rest. */
-          g_autofree char *fingerprint = g_strndup (entry->d_name, SETTLE_FINGERPRINT_HEX_LEN);
-          settle_store_set_aside (unreadable, fingerprint, local_error);
-          g_error_free (local_error);
-        }
-      else
+      else if (local_error != NULL)
         {
           g_propagate_error (error, local_error);
           g_clear_pointer (&records, g_ptr_array_unref);
           break;
         }
     }
-  closedir (dir);
   return records;
+}
+
+/* ---- the catalogue (store-catalogue.h) -------------------------------- */
+
+/* The rows of the catalogue file as a table from fingerprint to row, or
+ * NULL when there is none usable: absent, unreadable, too large or not
+ * well-formed.  Never an error: then every record is read instead. */
+static GHashTable *
+load_catalogue (FileStore *store)
+{
+  gsize len = 0;
+  guint8 *data = read_small_file (store->dir_fd, store->dir, SETTLE_CATALOGUE_FILE, SETTLE_CATALOGUE_MAX,
+                                  "no catalogue", &len, NULL, NULL);
+  if (data == NULL)
+    return NULL;
+  GHashTable *rows = settle_catalogue_parse (data, len);
+  g_free (data);
+  return rows;
+}
+
+/* The cached row for record file `name` when the file is the very one it
+ * was made from (stolen from `cached`), else NULL. */
+static SettleCatalogueRow *
+take_fresh_row (FileStore *store, GHashTable *cached, const char *name)
+{
+  g_autofree char *fingerprint = g_strndup (name, SETTLE_FINGERPRINT_HEX_LEN);
+  gpointer key = NULL, value = NULL;
+  struct stat st;
+  if (cached == NULL || !g_hash_table_lookup_extended (cached, fingerprint, &key, &value)
+      || fstatat (store->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0
+      || !settle_catalogue_row_is_fresh (value, &st))
+    return NULL;
+  g_hash_table_steal (cached, fingerprint);
+  return value;
+}
+
+/* A row for every readable record file now in the store (owned array of
+ * owned SettleCatalogueRow*): the catalogue's where fresh, else made from
+ * the file.  The set of records is always the directory's, never the
+ * catalogue's: a record added or removed behind settle's back is listed
+ * or not as it is there. */
+static GPtrArray *
+collect_rows (FileStore *store, GPtrArray *unreadable, GError **error)
+{
+  g_autoptr (GPtrArray) names = record_file_names (store, error);
+  if (names == NULL)
+    return NULL;
+  GHashTable *cached = load_catalogue (store);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_catalogue_row_free);
+  for (guint i = 0; i < names->len; i++)
+    {
+      SettleCatalogueRow *row = take_fresh_row (store, cached, names->pdata[i]);
+      if (row == NULL)
+        {
+          struct stat st;
+          gint64 now_ns = g_get_real_time () * 1000;
+          GError *local_error = NULL;
+          SettleRecord *record = read_record_or_set_aside (store, names->pdata[i], &st, unreadable,
+                                                           &local_error);
+          if (local_error != NULL)
+            {
+              g_propagate_error (error, local_error);
+              g_clear_pointer (&rows, g_ptr_array_unref);
+              break;
+            }
+          row = record != NULL ? settle_catalogue_row_new (record, &st, now_ns) : NULL;
+          settle_record_free (record);
+        }
+      if (row != NULL)
+        g_ptr_array_add (rows, row);
+    }
+  g_clear_pointer (&cached, g_hash_table_unref);
+  return rows;
+}
+
+static GPtrArray *
+file_read_summaries (gpointer state, GPtrArray *unreadable, GError **error)
+{
+  GPtrArray *rows = collect_rows (state, unreadable, error);
+  if (rows == NULL)
+    return NULL;
+  GPtrArray *summaries = g_ptr_array_new_full (rows->len, (GDestroyNotify) settle_record_summary_free);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      SettleCatalogueRow *row = rows->pdata[i];
+      g_ptr_array_add (summaries, g_steal_pointer (&row->summary));
+    }
+  g_ptr_array_unref (rows);
+  return summaries;
+}
+
+/* Best effort: the catalogue is a cache, and a stale or missing one costs
+ * time, never correctness, so a failure here fails no change. */
+static void
+rewrite_catalogue (FileStore *store)
+{
+  g_autoptr (GPtrArray) unreadable = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_unreadable_record_free);
+  g_autoptr (GPtrArray) rows = collect_rows (store, unreadable, NULL);
+  if (rows == NULL)
+    return;
+  gsize len = 0;
+  g_autofree guint8 *data = settle_catalogue_encode (rows, &len);
+  write_atomically (store->dir_fd, store->dir, SETTLE_CATALOGUE_FILE, data, len, SETTLE_STORE_WRITE_REPLACE, NULL);
 }
 
 static gboolean
@@ -480,8 +621,12 @@ file_delete_record (gpointer state, const char *fingerprint, GError **error)
         store_errno_error (error, errno, "remove", store->dir, name);
       ok = FALSE;
     }
-  else if (fsync (store->dir_fd) != 0)
-    ok = store_errno_error (error, errno, "sync the directory", store->dir, NULL);
+  else
+    {
+      store->catalogue_stale = TRUE;
+      if (fsync (store->dir_fd) != 0)
+        ok = store_errno_error (error, errno, "sync the directory", store->dir, NULL);
+    }
   g_free (name);
   return ok && unlink_client_key (store, fingerprint, error);
 }
@@ -528,7 +673,7 @@ file_read_client_key (gpointer state, const char *fingerprint, GError **error)
   char *name = g_strconcat (fingerprint, KEY_SUFFIX, NULL);
   gsize len = 0;
   guint8 *pem = read_small_file (keys_fd, keys_path, name, SETTLE_STORE_CLIENT_KEY_MAX, missing,
-                                 &len, error);
+                                 &len, NULL, error);
   g_free (name);
   g_free (keys_path);
   g_free (missing);
@@ -546,6 +691,10 @@ file_close (gpointer state)
   FileStore *store = state;
   if (store == NULL)
     return;
+  /* Once per command rather than once per change: filling a store of N
+   * records in one process would otherwise rewrite it N times. */
+  if (store->catalogue_stale)
+    rewrite_catalogue (store);
   if (store->dir_fd >= 0)
     close (store->dir_fd);
   g_free (store->dir);
@@ -576,6 +725,7 @@ const SettleStoreBackend settle_store_file_backend = {
   .write_record = file_write_record,
   .read_record = file_read_record,
   .read_all = file_read_all,
+  .read_summaries = file_read_summaries,
   .delete_record = file_delete_record,
   .write_client_key = file_write_client_key,
   .read_client_key = file_read_client_key,

@@ -223,6 +223,44 @@ settle_store_list (SettleStore *store, GError **error)
   return settle_store_list_all (store, NULL, error);
 }
 
+/* The same order as compare_records_by_label. */
+static int
+compare_summaries_by_label (gconstpointer a, gconstpointer b)
+{
+  const SettleRecordSummary *left = *(const SettleRecordSummary *const *) a;
+  const SettleRecordSummary *right = *(const SettleRecordSummary *const *) b;
+  int by_label = strcmp (left->label, right->label);
+  return by_label != 0 ? by_label : strcmp (left->fingerprint, right->fingerprint);
+}
+
+static GPtrArray *
+summaries_from_records (GPtrArray *records)
+{
+  GPtrArray *summaries = g_ptr_array_new_full (records->len, (GDestroyNotify) settle_record_summary_free);
+  for (guint i = 0; i < records->len; i++)
+    g_ptr_array_add (summaries, settle_record_summary_new (records->pdata[i]));
+  return summaries;
+}
+
+GPtrArray *
+settle_store_list_summaries (SettleStore *store, GError **error)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+  g_autoptr (GPtrArray) set_aside =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) settle_unreadable_record_free);
+  GPtrArray *summaries;
+  if (store->backend->read_summaries != NULL)
+    summaries = store->backend->read_summaries (store->state, set_aside, error);
+  else
+    {
+      g_autoptr (GPtrArray) records = store->backend->read_all (store->state, set_aside, error);
+      summaries = records != NULL ? summaries_from_records (records) : NULL;
+    }
+  if (summaries != NULL)
+    g_ptr_array_sort (summaries, compare_summaries_by_label);
+  return summaries;
+}
+
 /* The query as a fingerprint prefix (lowercase, separators dropped), or
  * NULL when it has other characters or fewer than LOOKUP_PREFIX_MIN hex
  * digits.  Owned. */
@@ -250,7 +288,7 @@ query_as_fingerprint_prefix (const char *query)
 }
 
 static gboolean
-record_matches (const SettleRecord *record, const char *query, const char *prefix)
+record_matches (const SettleRecordSummary *record, const char *query, const char *prefix)
 {
   if (prefix != NULL && g_str_has_prefix (record->fingerprint, prefix))
     return TRUE;
@@ -269,7 +307,7 @@ set_ambiguous_error (GPtrArray *matches, const char *query, GError **error)
   g_string_append_printf (message, "\"%s\" matches %u records:", query, matches->len);
   for (guint i = 0; i < matches->len && i < AMBIGUOUS_LISTED_MAX; i++)
     {
-      const SettleRecord *record = g_ptr_array_index (matches, i);
+      const SettleRecordSummary *record = g_ptr_array_index (matches, i);
       g_string_append_printf (message, "%s %s (%.16s)", i == 0 ? "" : ",", record->label,
                               record->fingerprint);
     }
@@ -280,37 +318,30 @@ set_ambiguous_error (GPtrArray *matches, const char *query, GError **error)
   g_string_free (message, TRUE);
 }
 
+/* Searched in the summaries (the file store's catalogue), then only the
+ * one match read in full. */
 static SettleRecord *
 lookup_among_all (SettleStore *store, const char *query, GError **error)
 {
-  GPtrArray *records = settle_store_list (store, error);
-  if (records == NULL)
+  g_autoptr (GPtrArray) summaries = settle_store_list_summaries (store, error);
+  if (summaries == NULL)
     return NULL;
-
-  char *prefix = query_as_fingerprint_prefix (query);
-  GPtrArray *matches = g_ptr_array_new ();  /* borrowed from records */
-  guint first_match = 0;
-  for (guint i = 0; i < records->len; i++)
-    if (record_matches (g_ptr_array_index (records, i), query, prefix))
-      {
-        if (matches->len == 0)
-          first_match = i;
-        g_ptr_array_add (matches, g_ptr_array_index (records, i));
-      }
-
-  SettleRecord *found = NULL;
+  g_autofree char *prefix = query_as_fingerprint_prefix (query);
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();  /* borrowed from summaries */
+  for (guint i = 0; i < summaries->len; i++)
+    if (record_matches (g_ptr_array_index (summaries, i), query, prefix))
+      g_ptr_array_add (matches, g_ptr_array_index (summaries, i));
   if (matches->len == 1)
-    found = g_ptr_array_steal_index (records, first_match);
-  else if (matches->len == 0)
+    {
+      const SettleRecordSummary *match = g_ptr_array_index (matches, 0);
+      return store->backend->read_record (store->state, match->fingerprint, error);
+    }
+  if (matches->len == 0)
     g_set_error (error, SETTLE_ERROR, SETTLE_ERROR_NOT_FOUND,
                  "No trusted record matches \"%s\" (by fingerprint, label or name).", query);
   else
     set_ambiguous_error (matches, query, error);
-
-  g_ptr_array_unref (matches);
-  g_free (prefix);
-  g_ptr_array_unref (records);
-  return found;
+  return NULL;
 }
 
 SettleRecord *
