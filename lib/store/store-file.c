@@ -501,8 +501,10 @@ load_catalogue (FileStore *store)
 static SettleCatalogueRow *
 take_fresh_row (FileStore *store, GHashTable *cached, const char *name)
 {
-  g_autofree char *fingerprint = g_strndup (name, SETTLE_FINGERPRINT_HEX_LEN);
+  char fingerprint[SETTLE_FINGERPRINT_HEX_LEN + 1];
   gpointer key = NULL, value = NULL;
+  memcpy (fingerprint, name, SETTLE_FINGERPRINT_HEX_LEN);
+  fingerprint[SETTLE_FINGERPRINT_HEX_LEN] = '\0';
   struct stat st;
   if (cached == NULL || !g_hash_table_lookup_extended (cached, fingerprint, &key, &value)
       || fstatat (store->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0

@@ -233,6 +233,16 @@ compare_summaries_by_label (gconstpointer a, gconstpointer b)
   return by_label != 0 ? by_label : strcmp (left->fingerprint, right->fingerprint);
 }
 
+/* The file store's catalogue keeps its rows in this order already. */
+static gboolean
+is_sorted (GPtrArray *items, GCompareFunc compare)
+{
+  for (guint i = 1; i < items->len; i++)
+    if (compare (&items->pdata[i - 1], &items->pdata[i]) > 0)
+      return FALSE;
+  return TRUE;
+}
+
 static GPtrArray *
 summaries_from_records (GPtrArray *records)
 {
@@ -256,7 +266,7 @@ settle_store_list_summaries (SettleStore *store, GError **error)
       g_autoptr (GPtrArray) records = store->backend->read_all (store->state, set_aside, error);
       summaries = records != NULL ? summaries_from_records (records) : NULL;
     }
-  if (summaries != NULL)
+  if (summaries != NULL && !is_sorted (summaries, compare_summaries_by_label))
     g_ptr_array_sort (summaries, compare_summaries_by_label);
   return summaries;
 }
