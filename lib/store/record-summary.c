@@ -66,3 +66,12 @@ settle_record_summary_free (SettleRecordSummary *summary)
   g_strfreev (summary->self_certifying_other);
   g_free (summary);
 }
+
+int
+settle_record_summary_compare (gconstpointer a, gconstpointer b)
+{
+  const SettleRecordSummary *left = *(const SettleRecordSummary *const *) a;
+  const SettleRecordSummary *right = *(const SettleRecordSummary *const *) b;
+  int by_label = strcmp (left->label, right->label);
+  return by_label != 0 ? by_label : strcmp (left->fingerprint, right->fingerprint);
+}

@@ -35,6 +35,9 @@ void settle_record_self_certifying_names (const SettleRecord *record, char ***ma
 /* Owned summary of `record` (borrowed). */
 SettleRecordSummary *settle_record_summary_new (const SettleRecord *record);
 void settle_record_summary_free (SettleRecordSummary *summary);
+/* The order of `settle list`: by label, then fingerprint (for
+ * g_ptr_array_sort: a and b point at SettleRecordSummary pointers). */
+int settle_record_summary_compare (gconstpointer a, gconstpointer b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SettleRecordSummary, settle_record_summary_free)
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* store-catalogue.c: the catalogue's format and freshness rule
- * (store-catalogue.h; specified in docs/store.md, "The catalogue").
+ * (store-catalogue.h; specified in schema/store.md).
  *
  *   settle-store-catalogue 1\n
  *   one line per record, 12 fields separated by TAB:
@@ -127,9 +127,19 @@ append_row (GString *out, const SettleCatalogueRow *row)
   g_string_append_c (out, '\n');
 }
 
+static int
+compare_rows (gconstpointer a, gconstpointer b)
+{
+  const SettleCatalogueRow *left = *(const SettleCatalogueRow *const *) a;
+  const SettleCatalogueRow *right = *(const SettleCatalogueRow *const *) b;
+  return settle_record_summary_compare (&left->summary, &right->summary);
+}
+
 guint8 *
 settle_catalogue_encode (GPtrArray *rows, gsize *len_out)
 {
+  /* In the order `settle list` prints, so that a reader need not sort. */
+  g_ptr_array_sort (rows, compare_rows);
   GString *out = g_string_sized_new (64 + rows->len * 256);
   guint written = 0;
   g_string_append (out, HEADER);
@@ -336,37 +346,35 @@ check_trailer (const guint8 *data, gsize len, gsize *body_len, guint *rows)
   return same;
 }
 
-GHashTable *
+GPtrArray *
 settle_catalogue_parse (const guint8 *data, gsize len)
 {
   gsize body_len = 0;
-  guint rows = 0;
+  guint count = 0;
   gsize header_len = strlen (HEADER);
   if (len < header_len || memcmp (data, HEADER, header_len) != 0
-      || !check_trailer (data, len, &body_len, &rows) || body_len < header_len)
+      || !check_trailer (data, len, &body_len, &count) || body_len < header_len)
     return NULL;
 
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                             (GDestroyNotify) settle_catalogue_row_free);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_catalogue_row_free);
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);  /* fingerprints borrowed from rows */
   const char *text = (const char *) data;
   gsize at = header_len;
-  while (at < body_len)
+  while (at < body_len && rows != NULL)
     {
       const char *end = memchr (text + at, '\n', body_len - at);
       SettleCatalogueRow *row = end != NULL ? parse_row (text + at, (gsize) (end - (text + at))) : NULL;
-      if (row == NULL || g_hash_table_contains (table, row->summary->fingerprint))
+      if (row == NULL || !g_hash_table_add (seen, row->summary->fingerprint))
         {
           settle_catalogue_row_free (row);
-          g_hash_table_unref (table);
-          return NULL;
+          g_clear_pointer (&rows, g_ptr_array_unref);
+          break;
         }
-      g_hash_table_insert (table, row->summary->fingerprint, row);
+      g_ptr_array_add (rows, row);
       at = (gsize) (end - text) + 1;
     }
-  if (g_hash_table_size (table) != rows)
-    {
-      g_hash_table_unref (table);
-      return NULL;
-    }
-  return table;
+  g_hash_table_unref (seen);
+  if (rows != NULL && rows->len != count)
+    g_clear_pointer (&rows, g_ptr_array_unref);
+  return rows;
 }

@@ -1,6 +1,6 @@
 /* store-catalogue.h: the file store's catalogue, a cache of what `settle
  * list` and a lookup by label or name need from every record, so that
- * they read one file instead of N (docs/store.md, "The catalogue").
+ * they read one file instead of N (schema/store.md).
  *
  * This file knows the format and the freshness rule; store-file.c reads
  * and writes the file.  The catalogue is never the authority: a row is
@@ -55,13 +55,13 @@ void settle_catalogue_row_free (SettleCatalogueRow *row);
  * the row was made from. */
 gboolean settle_catalogue_row_is_fresh (const SettleCatalogueRow *row, const struct stat *st);
 
-/* The rows of a catalogue file's bytes: a table from fingerprint (borrowed
- * from the row) to owned row; NULL when the bytes are not a well-formed
- * catalogue of this version (then no row of it may be used). */
-GHashTable *settle_catalogue_parse (const guint8 *data, gsize len);
+/* The rows of a catalogue file's bytes, in the file's order (owned array
+ * of owned rows); NULL when the bytes are not a well-formed catalogue of
+ * this version (then no row of it may be used). */
+GPtrArray *settle_catalogue_parse (const guint8 *data, gsize len);
 
 /* The file's bytes for the settled ones of `rows` (borrowed
- * SettleCatalogueRow*), owned. */
+ * SettleCatalogueRow*, sorted here as `settle list` prints them), owned. */
 guint8 *settle_catalogue_encode (GPtrArray *rows, gsize *len_out);
 
 G_END_DECLS

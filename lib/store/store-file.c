@@ -480,10 +480,10 @@ file_read_all (gpointer state, GPtrArray *unreadable, GError **error)
 
 /* ---- the catalogue (store-catalogue.h) -------------------------------- */
 
-/* The rows of the catalogue file as a table from fingerprint to row, or
- * NULL when there is none usable: absent, unreadable, too large or not
- * well-formed.  Never an error: then every record is read instead. */
-static GHashTable *
+/* The rows of the catalogue file in its order, or NULL when there is none
+ * usable: absent, unreadable, too large or not well-formed.  Never an
+ * error: then every record is read instead. */
+static GPtrArray *
 load_catalogue (FileStore *store)
 {
   gsize len = 0;
@@ -491,27 +491,36 @@ load_catalogue (FileStore *store)
                                   "no catalogue", &len, NULL, NULL);
   if (data == NULL)
     return NULL;
-  GHashTable *rows = settle_catalogue_parse (data, len);
+  GPtrArray *rows = settle_catalogue_parse (data, len);
   g_free (data);
   return rows;
 }
 
-/* The cached row for record file `name` when the file is the very one it
- * was made from (stolen from `cached`), else NULL. */
-static SettleCatalogueRow *
-take_fresh_row (FileStore *store, GHashTable *cached, const char *name)
+/* TRUE when record file `name` is the very file `row` was made from. */
+static gboolean
+row_is_fresh (FileStore *store, const SettleCatalogueRow *row, const char *name)
 {
-  char fingerprint[SETTLE_FINGERPRINT_HEX_LEN + 1];
-  gpointer key = NULL, value = NULL;
-  memcpy (fingerprint, name, SETTLE_FINGERPRINT_HEX_LEN);
-  fingerprint[SETTLE_FINGERPRINT_HEX_LEN] = '\0';
   struct stat st;
-  if (cached == NULL || !g_hash_table_lookup_extended (cached, fingerprint, &key, &value)
-      || fstatat (store->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0
-      || !settle_catalogue_row_is_fresh (value, &st))
-    return NULL;
-  g_hash_table_steal (cached, fingerprint);
-  return value;
+  return fstatat (store->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && settle_catalogue_row_is_fresh (row, &st);
+}
+
+/* Moves to `rows` each row of `cached` whose record file is in `pending`
+ * (names still to account for) and fresh, and takes its name out of
+ * `pending`.  Rows stay in the catalogue's order. */
+static void
+take_fresh_rows (FileStore *store, GPtrArray *cached, GHashTable *pending, GPtrArray *rows)
+{
+  char name[SETTLE_FINGERPRINT_HEX_LEN + sizeof RECORD_SUFFIX];
+  for (guint i = 0; cached != NULL && i < cached->len; i++)
+    {
+      SettleCatalogueRow *row = cached->pdata[i];
+      g_snprintf (name, sizeof name, "%s" RECORD_SUFFIX, row->summary->fingerprint);
+      if (g_hash_table_contains (pending, name) && row_is_fresh (store, row, name))
+        {
+          g_hash_table_remove (pending, name);
+          g_ptr_array_add (rows, g_steal_pointer (&cached->pdata[i]));
+        }
+    }
 }
 
 /* A row for every readable record file now in the store (owned array of
@@ -525,31 +534,32 @@ collect_rows (FileStore *store, GPtrArray *unreadable, GError **error)
   g_autoptr (GPtrArray) names = record_file_names (store, error);
   if (names == NULL)
     return NULL;
-  GHashTable *cached = load_catalogue (store);
-  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_catalogue_row_free);
+  g_autoptr (GHashTable) pending = g_hash_table_new (g_str_hash, g_str_equal);  /* borrowed from names */
   for (guint i = 0; i < names->len; i++)
+    g_hash_table_add (pending, names->pdata[i]);
+  g_autoptr (GPtrArray) cached = load_catalogue (store);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_catalogue_row_free);
+  take_fresh_rows (store, cached, pending, rows);
+
+  for (guint i = 0; i < names->len && g_hash_table_size (pending) > 0; i++)
     {
-      SettleCatalogueRow *row = take_fresh_row (store, cached, names->pdata[i]);
-      if (row == NULL)
+      const char *name = names->pdata[i];
+      if (!g_hash_table_contains (pending, name))
+        continue;
+      struct stat st;
+      gint64 now_ns = g_get_real_time () * 1000;
+      GError *local_error = NULL;
+      SettleRecord *record = read_record_or_set_aside (store, name, &st, unreadable, &local_error);
+      if (local_error != NULL)
         {
-          struct stat st;
-          gint64 now_ns = g_get_real_time () * 1000;
-          GError *local_error = NULL;
-          SettleRecord *record = read_record_or_set_aside (store, names->pdata[i], &st, unreadable,
-                                                           &local_error);
-          if (local_error != NULL)
-            {
-              g_propagate_error (error, local_error);
-              g_clear_pointer (&rows, g_ptr_array_unref);
-              break;
-            }
-          row = record != NULL ? settle_catalogue_row_new (record, &st, now_ns) : NULL;
-          settle_record_free (record);
+          g_propagate_error (error, local_error);
+          g_clear_pointer (&rows, g_ptr_array_unref);
+          break;
         }
-      if (row != NULL)
-        g_ptr_array_add (rows, row);
+      if (record != NULL)
+        g_ptr_array_add (rows, settle_catalogue_row_new (record, &st, now_ns));
+      settle_record_free (record);
     }
-  g_clear_pointer (&cached, g_hash_table_unref);
   return rows;
 }
 

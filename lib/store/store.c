@@ -223,16 +223,6 @@ settle_store_list (SettleStore *store, GError **error)
   return settle_store_list_all (store, NULL, error);
 }
 
-/* The same order as compare_records_by_label. */
-static int
-compare_summaries_by_label (gconstpointer a, gconstpointer b)
-{
-  const SettleRecordSummary *left = *(const SettleRecordSummary *const *) a;
-  const SettleRecordSummary *right = *(const SettleRecordSummary *const *) b;
-  int by_label = strcmp (left->label, right->label);
-  return by_label != 0 ? by_label : strcmp (left->fingerprint, right->fingerprint);
-}
-
 /* The file store's catalogue keeps its rows in this order already. */
 static gboolean
 is_sorted (GPtrArray *items, GCompareFunc compare)
@@ -266,8 +256,8 @@ settle_store_list_summaries (SettleStore *store, GError **error)
       g_autoptr (GPtrArray) records = store->backend->read_all (store->state, set_aside, error);
       summaries = records != NULL ? summaries_from_records (records) : NULL;
     }
-  if (summaries != NULL && !is_sorted (summaries, compare_summaries_by_label))
-    g_ptr_array_sort (summaries, compare_summaries_by_label);
+  if (summaries != NULL && !is_sorted (summaries, settle_record_summary_compare))
+    g_ptr_array_sort (summaries, settle_record_summary_compare);
   return summaries;
 }
 

@@ -58,8 +58,8 @@ if [ -e "$DATA_DIR/commit-pending" ]; then
   echo "# a kill left a change half done (commit-pending): the next command must finish it"
 fi
 find "$DATA_DIR" -name '.*' ! -path "$DATA_DIR" | sed "s|$DATA_DIR/|# left: |" | head -20
-check "no temporary file outside the names the store ignores (.tmp-*)" bash -c \
-  "! find '$STORE_DIR' -mindepth 1 ! -name '*.json' ! -name '.tmp-*' ! -name keys ! -path '*/keys/*' | grep -q ."
+check "no temporary file outside the names the store ignores (.tmp-*) and its catalogue" bash -c \
+  "! find '$STORE_DIR' -mindepth 1 ! -name '*.json' ! -name '.tmp-*' ! -name catalogue ! -name keys ! -path '*/keys/*' | grep -q ."
 check "every record file parses (settle list --json)" bash -c "'$SETTLE' list --json >'$T_DIR/list.json'"
 check "the first command finished any change a kill interrupted (no commit-pending mark)" \
   test ! -e "$DATA_DIR/commit-pending"

@@ -20,7 +20,7 @@ check "all $n records are in the store" test "$(ls "$XDG_DATA_HOME"/settle/store
 check "the snapshot holds all $((2 * n)) certificates" \
   test "$(grep -c 'BEGIN TRUSTED CERTIFICATE' "$XDG_DATA_HOME/settle/trust/bundle.pem")" -eq $((2 * n))
 check "no temporary files were left in the store" \
-  test "$(find "$XDG_DATA_HOME/settle/store" -maxdepth 1 -type f ! -name '*.json' | wc -l)" -eq 0
+  test "$(find "$XDG_DATA_HOME/settle/store" -maxdepth 1 -type f ! -name '*.json' ! -name catalogue | wc -l)" -eq 0
 check "at most two snapshot generations are kept" \
   test "$(ls -d "$XDG_DATA_HOME"/settle/snapshots/gen-* | wc -l)" -le 2
 

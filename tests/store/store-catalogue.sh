@@ -16,7 +16,7 @@ good=$T_DIR/catalogue.good
 "$FILL" "$store" || { fail "fill the store"; done_testing; exit 1; }
 "$FILL" "$T_DIR/side" "Added by hand" || { fail "fill the side store"; done_testing; exit 1; }
 # Rows are written only for record files older than 3 s (the freshness
-# rule, docs/store.md); then one change rewrites the catalogue as any
+# rule, schema/store.md); then one change rewrites the catalogue as any
 # change does.
 sleep 3.5
 check "a change through the store" "$FILL" "$store" --change
@@ -97,7 +97,7 @@ same_as_truth "a record added by hand"
 check "the added record is listed" grep -q "Added by hand" "$T_DIR/out.txt"
 # A change now rewrites the catalogue, but a file changed in the last 3 s
 # gets no row: a second change within the file system's clock tick would
-# leave its ctime as recorded (docs/store.md, the freshness rule).
+# leave its ctime as recorded (schema/store.md, the freshness rule).
 check "a change right after the record was added" "$FILL" "$store" --change
 check "the record changed in the last 3 s has no row, the others have theirs" python3 - "$cat" "$added" <<'PY'
 import os, sys
