@@ -239,29 +239,39 @@ parse_list (const char *field, gsize len)
   return items;
 }
 
-/* Numbers have at most 20 characters; copied to the stack to end them. */
-#define NUMBER_MAX 20
-
+/* Decimal digits, no sign, no leading zero but for "0", at most
+ * G_MAXUINT64: one spelling per number. */
 static gboolean
 parse_u64 (const char *field, gsize len, guint64 *out)
 {
-  char text[NUMBER_MAX + 1];
-  if (len == 0 || len > NUMBER_MAX)
+  guint64 value = 0;
+  if (len == 0 || len > 20 || (len > 1 && field[0] == '0'))
     return FALSE;
-  memcpy (text, field, len);
-  text[len] = '\0';
-  return g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, out, NULL);
+  for (gsize i = 0; i < len; i++)
+    {
+      if (!g_ascii_isdigit (field[i]))
+        return FALSE;
+      guint digit = (guint) (field[i] - '0');
+      if (value > (G_MAXUINT64 - digit) / 10)
+        return FALSE;
+      value = value * 10 + digit;
+    }
+  *out = value;
+  return TRUE;
 }
 
+/* The same with an optional '-' (not "-0"), within gint64. */
 static gboolean
 parse_i64 (const char *field, gsize len, gint64 *out)
 {
-  char text[NUMBER_MAX + 1];
-  if (len == 0 || len > NUMBER_MAX)
+  gboolean negative = len > 0 && field[0] == '-';
+  guint64 magnitude;
+  if (!parse_u64 (field + negative, len - negative, &magnitude))
     return FALSE;
-  memcpy (text, field, len);
-  text[len] = '\0';
-  return g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, out, NULL);
+  if (negative ? magnitude == 0 || magnitude > (guint64) G_MAXINT64 + 1 : magnitude > (guint64) G_MAXINT64)
+    return FALSE;
+  *out = negative ? (gint64) (0 - magnitude) : (gint64) magnitude;
+  return TRUE;
 }
 
 static gboolean
