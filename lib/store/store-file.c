@@ -270,7 +270,9 @@ static guint8 *
 read_small_file (int dir_fd, const char *dir, const char *name, gsize max,
                  const char *missing_message, gsize *len_out, struct stat *st_out, GError **error)
 {
-  int fd = openat (dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO planted under the name must not hang the reader
+   * (the fstat below then refuses it); no effect on a regular file. */
+  int fd = openat (dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     {
       if (errno == ENOENT)

@@ -79,6 +79,12 @@ restore; head -c 5000 /dev/urandom >"$cat"
 same_as_truth "catalogue of garbage"
 restore; truncate -s $((64 * 1024 * 1024 + 1)) "$cat"
 same_as_truth "catalogue over 64 MiB"
+rm -f "$cat"; mkfifo "$cat"
+check "a FIFO for a catalogue does not hang settle list" timeout 20 "$SETTLE" list
+same_as_truth "a FIFO for a catalogue"
+rm -f "$cat"; ln -s "$good" "$cat"
+same_as_truth "a symbolic link for a catalogue"
+rm -f "$cat"
 restore; sed -i 's/\tNAS\t/\tNAs\t/' "$cat"
 same_as_truth "a row changed without its checksum"
 restore; rewrite_rows 'rows = rows + rows[:1]'
