@@ -178,8 +178,12 @@ compare_records_by_label (gconstpointer a, gconstpointer b)
 {
   const SettleRecord *left = *(const SettleRecord *const *) a;
   const SettleRecord *right = *(const SettleRecord *const *) b;
-  int by_label = strcmp (left->label, right->label);
-  return by_label != 0 ? by_label : strcmp (left->fingerprint, right->fingerprint);
+  /* The order is the summaries' (settle_record_summary_compare), so that
+   * both lists agree; it looks only at these two members. */
+  const SettleRecordSummary left_key = { .label = left->label, .fingerprint = left->fingerprint };
+  const SettleRecordSummary right_key = { .label = right->label, .fingerprint = right->fingerprint };
+  const SettleRecordSummary *left_ptr = &left_key, *right_ptr = &right_key;
+  return settle_record_summary_compare (&left_ptr, &right_ptr);
 }
 
 void
