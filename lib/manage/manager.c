@@ -157,16 +157,40 @@ remove_unreadable (SettleManager *manager, const SettleUnreadableRecord *entry, 
   return settle_commit_remove_unreadable (manager, entry->fingerprint, error);
 }
 
+/* The record with exactly this fingerprint, read from its own file or
+ * item.  Only when that one does not parse are all records listed, to find
+ * it among the set-aside ones (*set_aside_out, owned by *unreadable_out):
+ * listing all costs O(N) and is needed only for the rare unreadable one. */
+static SettleRecord *
+lookup_exact (SettleStore *store, const char *fingerprint, GPtrArray **unreadable_out,
+              const SettleUnreadableRecord **set_aside_out, GError **error)
+{
+  g_autoptr (GError) lookup_error = NULL;
+  SettleRecord *record = settle_store_lookup (store, fingerprint, &lookup_error);
+
+  if (record != NULL || !g_error_matches (lookup_error, SETTLE_ERROR, SETTLE_ERROR_FORMAT))
+    {
+      if (record == NULL)
+        g_propagate_error (error, g_steal_pointer (&lookup_error));
+      return record;
+    }
+  g_autoptr (GPtrArray) records = settle_store_list_all (store, unreadable_out, error);
+  if (records == NULL)
+    return NULL;
+  if ((*set_aside_out = find_unreadable (*unreadable_out, fingerprint)) == NULL)
+    g_propagate_error (error, g_steal_pointer (&lookup_error));
+  return NULL;
+}
+
 gboolean
 settle_manager_remove (SettleManager *manager, const char *query, gboolean exact_fingerprint, gboolean yes,
                        SettleRecord **removed, gboolean *was_unreadable, GError **error)
 {
   SettleStore *store = settle_manager_store (manager, error);
   g_autofree char *fingerprint = NULL;
-  g_autoptr (GPtrArray) records = NULL;
   g_autoptr (GPtrArray) unreadable = NULL;
   g_autoptr (SettleRecord) record = NULL;
-  const SettleUnreadableRecord *set_aside;
+  const SettleUnreadableRecord *set_aside = NULL;
   SettleQuestion question = { .kind = SETTLE_QUESTION_REMOVE };
 
   if (removed != NULL)
@@ -177,17 +201,19 @@ settle_manager_remove (SettleManager *manager, const char *query, gboolean exact
     return FALSE;
   if (exact_fingerprint)
     {
-      if ((fingerprint = settle_fingerprint_parse (query, error)) == NULL
-          || (records = settle_store_list_all (store, &unreadable, error)) == NULL)
+      if ((fingerprint = settle_fingerprint_parse (query, error)) == NULL)
         return FALSE;
-      if ((set_aside = find_unreadable (unreadable, fingerprint)) != NULL)
+      record = lookup_exact (store, fingerprint, &unreadable, &set_aside, error);
+      if (set_aside != NULL)
         {
           if (was_unreadable != NULL)
             *was_unreadable = TRUE;
           return remove_unreadable (manager, set_aside, yes, error);
         }
     }
-  if ((record = settle_store_lookup (store, fingerprint != NULL ? fingerprint : query, error)) == NULL)
+  else
+    record = settle_store_lookup (store, query, error);
+  if (record == NULL)
     return FALSE;
   question.record = record;
   if (!yes && !settle_manager_ask (manager, &question, NULL, error))
