@@ -47,6 +47,10 @@ for n in $SIZES; do
   t0=$(date +%s)
   "$MAKE" "$n" "$store_arg" "$data/settle/trust" "$data/certs" || { fail "store-make $n"; done_testing; exit 1; }
   echo "# made a $BACKEND store of $n device CAs in $(($(date +%s) - t0)) s"
+  # The catalogue vouches only for record files changed 3 s or more before
+  # it was written (schema/store.md): a store just filled is read record
+  # by record once more, which a user's store, older than that, is not.
+  [ "$BACKEND" = file ] && sleep 4
   : >"$T_DIR/trust" ; : >"$T_DIR/list" ; : >"$T_DIR/remove" ; : >"$T_DIR/remove_fp"
   for ((r = 0; r < ROUNDS; r++)); do
     fp=$(cat "$data/certs/extra$r.fp")
