@@ -41,8 +41,23 @@
 typedef struct {
   char *dir;    /* owned: the store directory, for messages */
   int dir_fd;   /* owned */
-  gboolean catalogue_stale;  /* a record was written or deleted through this store */
+  /* Fingerprints of the records written or deleted through this store
+   * (owned set of owned strings, NULL before the first): the catalogue
+   * is rewritten when it closes. */
+  GHashTable *changed;
+  /* A read found a record old enough to have a row without a usable
+   * one (a store restored from a backup, a record edited by hand): the
+   * catalogue is rewritten, every row checked, when the store closes. */
+  gboolean catalogue_outdated;
 } FileStore;
+
+static void
+note_changed (FileStore *store, const char *fingerprint)
+{
+  if (store->changed == NULL)
+    store->changed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (store->changed, g_strdup (fingerprint));
+}
 
 static gboolean
 store_errno_error (GError **error, int saved_errno, const char *action, const char *dir,
@@ -398,7 +413,8 @@ file_write_record (gpointer state, const SettleRecord *record, const char *json,
   else
     ok = write_atomically (store->dir_fd, store->dir, name, (const guint8 *) json, strlen (json),
                            mode, error);
-  store->catalogue_stale |= ok;
+  if (ok)
+    note_changed (store, record->fingerprint);
   g_free (name);
   return ok;
 }
@@ -508,17 +524,30 @@ row_is_fresh (FileStore *store, const SettleCatalogueRow *row, const char *name)
 }
 
 /* Moves to `rows` each row of `cached` whose record file is in `pending`
- * (names still to account for) and fresh, and takes its name out of
- * `pending`.  Rows stay in the catalogue's order. */
+ * (names still to account for) and usable, and takes its name out of
+ * `pending`.  Usable, to answer a read (`carry_unchanged` FALSE): fresh,
+ * checked against its file now.  To rewrite the catalogue (TRUE): any
+ * row of a record this store did not change, carried as it is without
+ * that check: every reader checks each row before it uses one, so a row
+ * gone stale behind settle's back costs a reader one record file read,
+ * never a wrong answer, while checking them all here would cost every
+ * change N fstat calls.  Rows stay in the catalogue's order. */
 static void
-take_fresh_rows (FileStore *store, GPtrArray *cached, GHashTable *pending, GPtrArray *rows)
+take_usable_rows (FileStore *store, GPtrArray *cached, GHashTable *pending, gboolean carry_unchanged,
+                  GPtrArray *rows)
 {
   char name[SETTLE_FINGERPRINT_HEX_LEN + sizeof RECORD_SUFFIX];
   for (guint i = 0; cached != NULL && i < cached->len; i++)
     {
       SettleCatalogueRow *row = cached->pdata[i];
-      g_snprintf (name, sizeof name, "%s" RECORD_SUFFIX, row->summary->fingerprint);
-      if (g_hash_table_contains (pending, name) && row_is_fresh (store, row, name))
+      const char *fingerprint = row->summary->fingerprint;
+      g_snprintf (name, sizeof name, "%s" RECORD_SUFFIX, fingerprint);
+      if (!g_hash_table_contains (pending, name))
+        continue;
+      gboolean usable = carry_unchanged
+        ? store->changed == NULL || !g_hash_table_contains (store->changed, fingerprint)
+        : row_is_fresh (store, row, name);
+      if (usable)
         {
           g_hash_table_remove (pending, name);
           g_ptr_array_add (rows, g_steal_pointer (&cached->pdata[i]));
@@ -527,12 +556,12 @@ take_fresh_rows (FileStore *store, GPtrArray *cached, GHashTable *pending, GPtrA
 }
 
 /* A row for every readable record file now in the store (owned array of
- * owned SettleCatalogueRow*): the catalogue's where fresh, else made from
- * the file.  The set of records is always the directory's, never the
- * catalogue's: a record added or removed behind settle's back is listed
- * or not as it is there. */
+ * owned SettleCatalogueRow*): the catalogue's where usable
+ * (take_usable_rows), else made from the file.  The set of records is
+ * always the directory's, never the catalogue's: a record added or
+ * removed behind settle's back is listed or not as it is there. */
 static GPtrArray *
-collect_rows (FileStore *store, GPtrArray *unreadable, GError **error)
+collect_rows (FileStore *store, gboolean carry_unchanged, GPtrArray *unreadable, GError **error)
 {
   g_autoptr (GPtrArray) names = record_file_names (store, error);
   if (names == NULL)
@@ -542,7 +571,7 @@ collect_rows (FileStore *store, GPtrArray *unreadable, GError **error)
     g_hash_table_add (pending, names->pdata[i]);
   g_autoptr (GPtrArray) cached = load_catalogue (store);
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_catalogue_row_free);
-  take_fresh_rows (store, cached, pending, rows);
+  take_usable_rows (store, cached, pending, carry_unchanged, rows);
 
   for (guint i = 0; i < names->len && g_hash_table_size (pending) > 0; i++)
     {
@@ -560,7 +589,11 @@ collect_rows (FileStore *store, GPtrArray *unreadable, GError **error)
           break;
         }
       if (record != NULL)
-        g_ptr_array_add (rows, settle_catalogue_row_new (record, &st, now_ns));
+        {
+          SettleCatalogueRow *row = settle_catalogue_row_new (record, &st, now_ns);
+          store->catalogue_outdated |= !carry_unchanged && row->settled;
+          g_ptr_array_add (rows, row);
+        }
       settle_record_free (record);
     }
   return rows;
@@ -569,7 +602,7 @@ collect_rows (FileStore *store, GPtrArray *unreadable, GError **error)
 static GPtrArray *
 file_read_summaries (gpointer state, GPtrArray *unreadable, GError **error)
 {
-  GPtrArray *rows = collect_rows (state, unreadable, error);
+  GPtrArray *rows = collect_rows (state, FALSE, unreadable, error);
   if (rows == NULL)
     return NULL;
   GPtrArray *summaries = g_ptr_array_new_full (rows->len, (GDestroyNotify) settle_record_summary_free);
@@ -596,12 +629,14 @@ replace_catalogue_file (FileStore *store, const guint8 *data, gsize len)
 }
 
 /* Best effort: the catalogue is a cache, and a stale or missing one costs
- * time, never correctness, so a failure here fails no change. */
+ * time, never correctness, so a failure here fails no change.  Rows of
+ * records nobody changed are carried unchecked after a change, checked
+ * when a read found the catalogue outdated (take_usable_rows). */
 static void
 rewrite_catalogue (FileStore *store)
 {
   g_autoptr (GPtrArray) unreadable = g_ptr_array_new_with_free_func ((GDestroyNotify) settle_unreadable_record_free);
-  g_autoptr (GPtrArray) rows = collect_rows (store, unreadable, NULL);
+  g_autoptr (GPtrArray) rows = collect_rows (store, !store->catalogue_outdated, unreadable, NULL);
   if (rows == NULL)
     return;
   gsize len = 0;
@@ -651,7 +686,7 @@ file_delete_record (gpointer state, const char *fingerprint, GError **error)
     }
   else
     {
-      store->catalogue_stale = TRUE;
+      note_changed (store, fingerprint);
       if (fsync (store->dir_fd) != 0)
         ok = store_errno_error (error, errno, "sync the directory", store->dir, NULL);
     }
@@ -721,8 +756,9 @@ file_close (gpointer state)
     return;
   /* Once per command rather than once per change: filling a store of N
    * records in one process would otherwise rewrite it N times. */
-  if (store->catalogue_stale)
+  if (store->changed != NULL || store->catalogue_outdated)
     rewrite_catalogue (store);
+  g_clear_pointer (&store->changed, g_hash_table_unref);
   if (store->dir_fd >= 0)
     close (store->dir_fd);
   g_free (store->dir);
