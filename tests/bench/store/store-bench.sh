@@ -1,7 +1,10 @@
 #!/bin/bash
 # Benchmark: changes to a store of N trusted device CAs with the file
 # backend: `settle trust` of one more device, `settle list`, `settle
-# remove`, each a whole process, median of ROUNDS (docs/performance.md,
+# remove` by name and by fingerprint, `settle pair` with the reference
+# device on loopback (its QR text on standard input; the ceremony, the
+# record, its client key and the snapshot), each a whole process, median
+# of ROUNDS (docs/performance.md,
 # "Changes to the store").  The store is made by store-make (records added
 # directly, the snapshot written once), not by N `settle trust` runs.
 # Prints figures against the issue's targets; not a pass/fail test: it
@@ -33,7 +36,19 @@ ms() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m }'; }
 
-echo "# N  trust_ms  list_ms  remove_ms  remove_fp_ms  (median of $ROUNDS; targets at N = 10,000: 300, 100, 300)"
+echo "# N  trust_ms  list_ms  remove_ms  remove_fp_ms  pair_ms  (median of $ROUNDS; targets at N = 10,000: 300, 100, 300, 300, 300)"
+
+# next_payload FILE PREVIOUS: waits until the device has written a QR text
+# other than PREVIOUS (a pairing uses its secret up) and prints it.
+next_payload() {
+  local i text
+  for i in $(seq 100); do
+    text=$(cat "$1" 2>/dev/null)
+    [ -n "$text" ] && [ "$text" != "$2" ] && { echo "$text"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
 for n in $SIZES; do
   data="$T_DIR/n$n"
   mkdir -p "$data/certs"
@@ -51,7 +66,9 @@ for n in $SIZES; do
   # it was written (schema/store.md): a store just filled is read record
   # by record once more, which a user's store, older than that, is not.
   [ "$BACKEND" = file ] && sleep 4
-  : >"$T_DIR/trust" ; : >"$T_DIR/list" ; : >"$T_DIR/remove" ; : >"$T_DIR/remove_fp"
+  : >"$T_DIR/trust" ; : >"$T_DIR/list" ; : >"$T_DIR/remove" ; : >"$T_DIR/remove_fp" ; : >"$T_DIR/pair"
+  start_loopback_device "$data/device" --qr-text "$data/qr.txt" || { fail "settle-device at $n"; done_testing; exit 1; }
+  payload=
   for ((r = 0; r < ROUNDS; r++)); do
     fp=$(cat "$data/certs/extra$r.fp")
     ms "$SETTLE" trust --ca "$data/certs/extra$r.pem" --fingerprint "$fp" --scope "extra$r.local" --yes >>"$T_DIR/trust" || { fail "trust at $n"; done_testing; exit 1; }
@@ -61,11 +78,17 @@ for n in $SIZES; do
     "$SETTLE" trust --ca "$data/certs/extra$r.pem" --fingerprint "$fp" --scope "extra$r.local" --yes >/dev/null ||
       { fail "trust again at $n"; done_testing; exit 1; }
     ms "$SETTLE" remove --yes "$fp" >>"$T_DIR/remove_fp" || { fail "remove by fingerprint at $n"; done_testing; exit 1; }
+    payload=$(next_payload "$data/qr.txt" "$payload") || { fail "a fresh QR code at $n"; done_testing; exit 1; }
+    ms "$SETTLE" pair --payload - --yes --label "bench pair" <<<"$payload" >>"$T_DIR/pair" ||
+      { fail "pair at $n"; done_testing; exit 1; }
+    "$SETTLE" remove --yes "bench pair" >/dev/null || { fail "remove the paired device at $n"; done_testing; exit 1; }
   done
-  printf '# %6d  %8s  %7s  %9s  %12s   (trust %s; list %s; remove %s; remove_fp %s)\n' "$n" \
+  kill "$DEV_PID" 2>/dev/null; wait "$DEV_PID" 2>/dev/null
+  printf '# %6d  %8s  %7s  %9s  %12s  %7s   (trust %s; list %s; remove %s; remove_fp %s; pair %s)\n' "$n" \
     "$(median <"$T_DIR/trust")" "$(median <"$T_DIR/list")" "$(median <"$T_DIR/remove")" \
-    "$(median <"$T_DIR/remove_fp")" "$(tr '\n' ' ' <"$T_DIR/trust")" "$(tr '\n' ' ' <"$T_DIR/list")" \
-    "$(tr '\n' ' ' <"$T_DIR/remove")" "$(tr '\n' ' ' <"$T_DIR/remove_fp")"
+    "$(median <"$T_DIR/remove_fp")" "$(median <"$T_DIR/pair")" "$(tr '\n' ' ' <"$T_DIR/trust")" \
+    "$(tr '\n' ' ' <"$T_DIR/list")" "$(tr '\n' ' ' <"$T_DIR/remove")" "$(tr '\n' ' ' <"$T_DIR/remove_fp")" \
+    "$(tr '\n' ' ' <"$T_DIR/pair")"
   # The next N starts from an empty store.
   [ "$BACKEND" = keyring ] && { "$SETTLE" reset --yes >/dev/null 2>&1 || { fail "reset at $n"; done_testing; exit 1; }; }
   rm -rf "$data"
