@@ -31,10 +31,11 @@ extern "C" {
  * index.cbor, which stays the authority: a reader uses index.snap only
  * when it was written for the index.cbor beside it (size and mtime). */
 #define SETTLE_SNAPSHOT_MAPPED "index.snap"
-/* Version 2 added the record kind to each entry; a file of another
+/* Version 2 added the record kind to each entry, version 3 made the
+ * checksums and key hashes XXH3-64 (FNV-1a 64 before); a file of another
  * version is not used (index.cbor is read instead) and the next change
  * writes the current version. */
-#define SETTLE_SNAPSHOT_MAPPED_VERSION 2
+#define SETTLE_SNAPSHOT_MAPPED_VERSION 3
 /* Beside the index: every trust anchor as PEM `TRUSTED CERTIFICATE` with
  * OpenSSL trust settings for TLS server authentication alone (also the
  * form of the hash links). */

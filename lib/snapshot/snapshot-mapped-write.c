@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "snapshot-arena.h"
+#include "snapshot-hash.h"
 #include "snapshot-mapped.h"
 
 static void
@@ -141,7 +142,7 @@ encode_record (uint8_t *rec, size_t size, const settle_snap_entry *e)
     put_text (&o, SNAPSHOT_M_KIND, e->kind);
   else
     put_field (&o, SNAPSHOT_M_KIND, NULL, 0);
-  wr64 (rec + size - 8, snapshot_fnv1a (SNAPSHOT_FNV_OFFSET, rec, size - 8));
+  wr64 (rec + size - 8, snapshot_checksum (rec, size - 8));
 }
 
 static uint32_t
@@ -256,7 +257,7 @@ settle_snapshot_encode_mapped_entries (const settle_snap_entry *const *entries, 
   wr64 (buf + 64, cbor_size);
   wr64 (buf + 72, (uint64_t) (int64_t) cbor_mtime.tv_sec);
   wr64 (buf + 80, (uint64_t) (int64_t) cbor_mtime.tv_nsec);
-  wr64 (buf + 120, snapshot_fnv1a (SNAPSHOT_FNV_OFFSET, buf, 120));
+  wr64 (buf + 120, snapshot_checksum (buf, 120));
 
   size_t at = tables_off + SETTLE_SNAP_KEY_COUNT * slots * SNAPSHOT_MAPPED_SLOT;
   for (size_t i = 0; i < count; i++)

@@ -22,6 +22,7 @@
 #include "settle-name-rule.h"
 #include "snapshot-arena.h"
 #include "snapshot-cbor.h"
+#include "snapshot-hash.h"
 #include "snapshot-mapped.h"
 #include "snapshot-validate.h"
 
@@ -41,28 +42,6 @@ struct snapshot_mapped {
   atomic_int refusal_taken;    /* 0 none, 1 being written, 2 written */
   char refusal[256];
 };
-
-uint64_t
-snapshot_fnv1a (uint64_t h, const uint8_t *data, size_t len)
-{
-  for (size_t i = 0; i < len; i++)
-    {
-      h ^= data[i];
-      h *= 0x100000001b3ull;
-    }
-  return h;
-}
-
-uint32_t
-snapshot_key_hash (settle_snap_key key, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-  uint8_t k = (uint8_t) key;
-  uint64_t h = snapshot_fnv1a (SNAPSHOT_FNV_OFFSET, &k, 1);
-  h = snapshot_fnv1a (h, a, alen);
-  if (b != NULL)
-    h = snapshot_fnv1a (h, b, blen);
-  return (uint32_t) (h ^ (h >> 32));
-}
 
 static uint32_t
 rd32 (const uint8_t *p)
@@ -92,7 +71,7 @@ snapshot_mapped_new (const uint8_t *data, size_t len, void *unmap, snapshot_erro
                      rd32 (data + 8), SETTLE_SNAPSHOT_MAPPED_VERSION);
       return NULL;
     }
-  if (rd64 (data + 120) != snapshot_fnv1a (SNAPSHOT_FNV_OFFSET, data, 120))
+  if (rd64 (data + 120) != snapshot_checksum (data, 120))
     {
       snapshot_fail (err, "the header of index.snap fails its checksum.");
       return NULL;
@@ -335,7 +314,7 @@ materialize (const settle_snapshot *snap, size_t index)
   record_view r;
   r.rec = m->data + off;
   r.data_len = len - 8;
-  if (rd64 (r.rec + r.data_len) != snapshot_fnv1a (SNAPSHOT_FNV_OFFSET, r.rec, r.data_len))
+  if (rd64 (r.rec + r.data_len) != snapshot_checksum (r.rec, r.data_len))
     {
       refuse (snap, index, "its record fails its checksum.");
       return -1;

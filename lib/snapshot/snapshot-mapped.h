@@ -8,14 +8,14 @@
  * checked against the file before it is followed.
  *
  *   header (128 bytes)
- *     0  magic "SETLSNAP"          8  u32 version (2)     12 u32 header length (128)
+ *     0  magic "SETLSNAP"          8  u32 version (3)     12 u32 header length (128)
  *    16  u64 file length          24  u64 generation      32 u64 written (unix seconds)
  *    40  u32 entry count          44  u32 slots per table (power of two, 0 when empty)
  *    48  u64 entry table offset   56  u64 hash tables offset
  *    64  u64 index.cbor size      72  i64 index.cbor mtime seconds   80 i64 ... nanoseconds
- *    88  reserved (zero)         120  u64 FNV-1a 64 of bytes 0..120
+ *    88  reserved (zero)         120  u64 checksum of bytes 0..120 (snapshot-hash.h)
  *   entry table: count x { u64 record offset, u32 record length, u32 zero }
- *   hash tables: SETTLE_SNAP_KEY_COUNT (7) x slots x { u32 key hash, u32 entry + 1 (0: empty) }
+ *   hash tables: SETTLE_SNAP_KEY_COUNT (7) x slots x { u32 key hash (snapshot-hash.h), u32 entry + 1 (0: empty) }
  *   records (one per entry):
  *     0  u32 role   4 u32 scope count   8 u32 names count   12 u32 zero   16 i64 not_after
  *    24  sha1[20]  44 md5[16]  60 sha256[32]
@@ -23,7 +23,7 @@
  *        serial, id, label, record, ec_params, scope, names, kind (length 0: none)
  *   180  data; label, record and kind are followed by a NUL; scope and names are
  *        NUL-terminated names back to back
- *   last 8 bytes: u64 FNV-1a 64 of the record's other bytes */
+ *   last 8 bytes: u64 checksum of the record's other bytes (snapshot-hash.h) */
 #pragma once
 
 #include <stddef.h>
@@ -71,8 +71,4 @@ const char *snapshot_mapped_refusal (const settle_snapshot *snap);
 const settle_snap_entry *snapshot_mapped_probe (const settle_snapshot *snap, settle_snap_key key,
                                                 uint32_t hash, size_t *cursor);
 
-/* The key hashes, shared by writer and reader (FNV-1a folded to 32 bits). */
-uint64_t snapshot_fnv1a (uint64_t h, const uint8_t *data, size_t len);
-#define SNAPSHOT_FNV_OFFSET 0xcbf29ce484222325ull
-uint32_t snapshot_key_hash (settle_snap_key key, const uint8_t *a, size_t alen, const uint8_t *b,
-                            size_t blen);
+/* The checksums and key hashes: snapshot-hash.h. */

@@ -24,6 +24,7 @@
 #include "settle-snapshot-reader.h"
 #include "snapshot-arena.h"
 #include "snapshot-cbor.h"
+#include "snapshot-hash.h"
 #include "snapshot-dir.h"
 #include "snapshot-error.h"
 #include "snapshot-index.h"

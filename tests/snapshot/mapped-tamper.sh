@@ -112,8 +112,8 @@ check_fails "the provider refuses printer.local when the cross is planted" "unab
 # the next change writes the current version, kinds kept.
 OLD=$T_DIR/old
 cp -rL "$CLEAN" "$OLD"
-check "snapshot-remap marks the copy's index.snap as version 1" "$REMAP" --set-version 1 "$OLD"
-check "an index.snap of version 1 falls back to index.cbor" test "$("$REMAP" --kind "$OLD")" = cbor
+check "snapshot-remap marks the copy's index.snap as version 2 (FNV-1a hashes)" "$REMAP" --set-version 2 "$OLD"
+check "an index.snap of version 2 falls back to index.cbor" test "$("$REMAP" --kind "$OLD")" = cbor
 check "vfychain accepts printer.local through the fallback" \
   env SETTLE_TRUST_DIR="$OLD" vfychain -d "sql:$DB" -pp -u 1 "$P/printer.der"
 check "the live generation's index.snap marked as version 1" "$REMAP" --set-version 1 "$TRUST"
