@@ -1,7 +1,7 @@
 /* nss-bench.c: one measurement of one trust module inside NSS.
  *
  * Usage: nss-bench DBDIR MODULE PARAMETERS LEAF.der SUBJECTS.bin LOOKUPS
- * Prints one line: start_verify_ms lookups_ms found rss_kb warm_ms rss_after_kb fixed_ms
+ * Prints one line: start_verify_ms lookups_ms found rss_kb warm_ms rss_after_kb fixed_ms steady_ms
  *   start_verify_ms  NSS_Initialize + loading the module + one verification
  *                    of LEAF for TLS server use (must succeed)
  *   lookups_ms       LOOKUPS certificate searches by subject (cycling over
@@ -15,6 +15,9 @@
  *   fixed_ms         LOOKUPS searches again, cycling over the first
  *                    FIXED_SET subjects only (all of them when there are
  *                    fewer)
+ *   steady_ms        LOOKUPS searches over all N subjects once more, the
+ *                    best of STEADY_PASSES passes (as the provider
+ *                    benchmark's warm figure is a best of batches)
  *
  * What warm_ms and fixed_ms tell apart: warm_ms cycles over all N
  * subjects, so at N = 10,000 each search lands on memory the previous
@@ -26,7 +29,14 @@
  * the same entries) at every N, so everything stays cached at every N:
  * its growth with N is the search's algorithmic growth alone (probe runs,
  * per-search work that depends on the number of entries), without the
- * cache footprint. */
+ * cache footprint.
+ *
+ * warm_ms follows the pass that served every entry for the first time,
+ * whose OpenSSL parses (the scope rule) push the snapshot's lines out of
+ * every cache: at N = 10,000 it fetches them back from memory once.
+ * steady_ms is the same searches once that is done, so their lines are
+ * only as far as 10,000 other searches have pushed them: a long-running
+ * browser's case. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +59,7 @@ now_ms (void)
 
 /* The working set of the fixed-set pass: the N of the smallest run. */
 #define FIXED_SET 10u
+#define STEADY_PASSES 5
 
 static long
 rss_kb (void)
@@ -180,10 +191,20 @@ main (int argc, char **argv)
   double t5 = now_ms ();
   if (found_fixed != found)
     return 1;
+  double steady = -1;
+  for (int pass = 0; pass < STEADY_PASSES; pass++)
+    {
+      double start = now_ms ();
+      if (search (f, sessions, n_slots, subjects, offs, n_subjects, lookups) != found)
+        return 1;
+      double took = now_ms () - start;
+      if (steady < 0 || took < steady)
+        steady = took;
+    }
   for (int s = 0; s < n_slots; s++)
     f->C_CloseSession (sessions[s]);
-  printf ("%.1f %.1f %ld %ld %.1f %ld %.1f\n", t1 - t0, t3 - t2, found, rss, t4 - t3, rss_after,
-          t5 - t4);
+  printf ("%.1f %.1f %ld %ld %.1f %ld %.1f %.1f\n", t1 - t0, t3 - t2, found, rss, t4 - t3, rss_after,
+          t5 - t4, steady);
   CERT_DestroyCertificate (leaf);
   SECMOD_UnloadUserModule (mod);
   SECMOD_DestroyModule (mod);
