@@ -56,6 +56,23 @@ open(path, "wb").write(body + b"end\t%d\t%s\n" % (len(rows), hashlib.sha256(body
 PY
 }
 row_of() { python3 -c "import sys; print(sys.argv[1])" "$1"; }
+# relabel_in_place FILE OLD NEW: the record's label OLD becomes NEW (same
+# length) by a write into the file, its mtime put back: same size, same
+# inode, same mtime, so only the ctime tells.
+relabel_in_place() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+path, old, new = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+assert len(old) == len(new)
+st = os.stat(path)
+data = open(path, "rb").read().replace(b'"label":"' + old + b'"', b'"label":"' + new + b'"')
+with open(path, "r+b") as f:
+    f.write(data)
+os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+PY
+}
+# catalogue_has_label LABEL: a row of the catalogue has exactly that label.
+catalogue_has_label() { grep -q "$(printf '\t')$1$(printf '\t')" "$cat"; }
 
 same_as_truth "every kind of record, catalogue present"
 for word in Acme 'Büro, \\\\share' Hashed 'does not match' referee 'pinned-peer' expired Twin; do
@@ -123,15 +140,7 @@ same_as_truth "a record removed by hand"
 check "the removed record is not listed" bash -c "! grep -q '^NAS ' '$T_DIR/out.txt'"
 # Same size, same inode, mtime put back: only the ctime tells.
 old=$(grep -l '"label":"Old camera"' "$store"/*.json)
-python3 - "$old" <<'PY'
-import os, sys
-path = sys.argv[1]
-st = os.stat(path)
-data = open(path, "rb").read().replace(b'"label":"Old camera"', b'"label":"OLD camera"')
-with open(path, "r+b") as f:
-    f.write(data)
-os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-PY
+relabel_in_place "$old" "Old camera" "OLD camera"
 same_as_truth "a record edited in place by hand, its mtime put back"
 check "the edited label is listed" grep -q "OLD camera" "$T_DIR/out.txt"
 # A record file holding another record: not readable, so not listed.
@@ -157,26 +166,18 @@ same_as_truth "after the next change"
 sleep 3.5
 "$SETTLE" list >/dev/null 2>&1
 check "a read that found rows stale rewrote the catalogue (the label edited by hand is in it)" \
-  grep -q "$(printf '\t')OLD camera$(printf '\t')" "$cat"
+  catalogue_has_label "OLD camera"
 inode=$(stat -c %i "$cat")
 "$SETTLE" list >/dev/null 2>&1
 check "a read that found every row fresh left the catalogue alone" test "$(stat -c %i "$cat")" = "$inode"
-python3 - "$old" <<'PY'
-import os, sys
-path = sys.argv[1]
-st = os.stat(path)
-data = open(path, "rb").read().replace(b'"label":"OLD camera"', b'"label":"New camera"')
-with open(path, "r+b") as f:
-    f.write(data)
-os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-PY
+relabel_in_place "$old" "OLD camera" "New camera"
 sleep 3.5
 check "a change after a record was edited by hand" "$FILL" "$store" --change
 check "the change carried that record's row unchecked, stale as it is" \
-  grep -q "$(printf '\t')OLD camera$(printf '\t')" "$cat"
+  catalogue_has_label "OLD camera"
 same_as_truth "a stale row carried by a change"
 check "the list shows the label as edited" grep -q "New camera" "$T_DIR/out.txt"
 check "the read that found it stale rewrote the catalogue with the edited label" \
-  grep -q "$(printf '\t')New camera$(printf '\t')" "$cat"
+  catalogue_has_label "New camera"
 check "and without the stale row" bash -c "! grep -q 'OLD camera' '$cat'"
 done_testing
