@@ -60,6 +60,12 @@ note_changed (FileStore *store, const char *fingerprint)
 }
 
 static gboolean
+was_changed (const FileStore *store, const char *fingerprint)
+{
+  return store->changed != NULL && g_hash_table_contains (store->changed, fingerprint);
+}
+
+static gboolean
 store_errno_error (GError **error, int saved_errno, const char *action, const char *dir,
                    const char *name)
 {
@@ -544,9 +550,7 @@ take_usable_rows (FileStore *store, GPtrArray *cached, GHashTable *pending, gboo
       g_snprintf (name, sizeof name, "%s" RECORD_SUFFIX, fingerprint);
       if (!g_hash_table_contains (pending, name))
         continue;
-      gboolean usable = carry_unchanged
-        ? store->changed == NULL || !g_hash_table_contains (store->changed, fingerprint)
-        : row_is_fresh (store, row, name);
+      gboolean usable = carry_unchanged ? !was_changed (store, fingerprint) : row_is_fresh (store, row, name);
       if (usable)
         {
           g_hash_table_remove (pending, name);
