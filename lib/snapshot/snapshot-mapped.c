@@ -25,6 +25,7 @@
 #include "snapshot-hash.h"
 #include "snapshot-mapped.h"
 #include "snapshot-validate.h"
+#include "snapshot-zeroed.h"
 
 enum { ENTRY_UNCHECKED = 0, ENTRY_BUSY, ENTRY_READY, ENTRY_REFUSED };
 
@@ -37,8 +38,10 @@ struct snapshot_mapped {
   uint64_t entries_off, tables_off;
   uint64_t cbor_size;
   int64_t cbor_sec, cbor_nsec;
-  settle_snap_entry *entries;  /* owned, count of them, filled lazily */
-  _Atomic uint8_t *state;      /* owned, count of them */
+  void *views;                 /* owned (snapshot-zeroed.h), views_bytes: entries, then state */
+  size_t views_bytes;
+  settle_snap_entry *entries;  /* in views: count of them, filled lazily */
+  _Atomic uint8_t *state;      /* in views, after the entries: count of them */
   atomic_int refusal_taken;    /* 0 none, 1 being written, 2 written */
   char refusal[256];
 };
@@ -56,6 +59,22 @@ rd64 (const uint8_t *p)
 }
 
 /* ---- opening ------------------------------------------------------------ */
+
+/* The entry views and their states, in one block that costs nothing until
+ * an entry is first asked for (snapshot-zeroed.h says why not calloc):
+ * opening stays independent of N.  The state bytes follow the views,
+ * whose size keeps them aligned for any byte. */
+static bool
+alloc_views (struct snapshot_mapped *m, size_t count)
+{
+  m->views_bytes = count * (sizeof *m->entries + sizeof *m->state);
+  m->views = snapshot_zeroed_new (m->views_bytes);
+  if (m->views == NULL)
+    return false;
+  m->entries = m->views;
+  m->state = (_Atomic uint8_t *) (m->entries + count);
+  return true;
+}
 
 settle_snapshot *
 snapshot_mapped_new (const uint8_t *data, size_t len, void *unmap, snapshot_error *err)
@@ -106,15 +125,8 @@ snapshot_mapped_new (const uint8_t *data, size_t len, void *unmap, snapshot_erro
 
   settle_snapshot *snap = calloc (1, sizeof *snap);
   struct snapshot_mapped *m = calloc (1, sizeof *m);
-  if (snap == NULL || m == NULL
-      || (count > 0 && ((m->entries = calloc (count, sizeof *m->entries)) == NULL
-                        || (m->state = calloc (count, sizeof *m->state)) == NULL)))
+  if (snap == NULL || m == NULL || (count > 0 && !alloc_views (m, count)))
     {
-      if (m != NULL)
-        {
-          free (m->entries);
-          free ((void *) m->state);
-        }
       free (m);
       free (snap);
       snapshot_fail (err, "out of memory while opening the snapshot.");
@@ -153,8 +165,7 @@ snapshot_mapped_free (struct snapshot_mapped *m)
   for (size_t i = 0; i < m->count; i++)
     if (atomic_load (&m->state[i]) == ENTRY_READY)
       free ((void *) m->entries[i].scope);
-  free ((void *) m->state);
-  free (m->entries);
+  snapshot_zeroed_free (m->views, m->views_bytes);
   if (m->unmap != NULL)
     munmap (m->unmap, m->len);
   free (m);
