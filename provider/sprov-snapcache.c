@@ -54,8 +54,9 @@ snap_free (sprov_snap *snap)
   OPENSSL_free (snap);
 }
 
-/* One verdict per entry, zeroed (calloc of untouched pages: no cost
- * proportional to the entries until they are asked for). */
+/* One verdict byte per entry, zeroed: 10 KB at N = 10,000, cleared in
+ * about a microsecond (the reader's 450-byte entry views are the part
+ * that had to stay untouched, lib/snapshot/snapshot-zeroed.h). */
 static int
 alloc_verdicts (sprov_snap *snap)
 {
