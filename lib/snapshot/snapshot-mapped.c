@@ -63,7 +63,9 @@ rd64 (const uint8_t *p)
 /* The entry views and their states, in one block that costs nothing until
  * an entry is first asked for (snapshot-zeroed.h says why not calloc):
  * opening stays independent of N.  The state bytes follow the views,
- * whose size keeps them aligned for any byte. */
+ * whose size keeps them aligned for any byte.  AddressSanitizer does not
+ * watch inside a mapping, so the bound that matters is the one check of
+ * an index against the count, in snapshot_mapped_entry. */
 static bool
 alloc_views (struct snapshot_mapped *m, size_t count)
 {
