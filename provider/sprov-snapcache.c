@@ -55,7 +55,7 @@ snap_free (sprov_snap *snap)
 }
 
 /* One verdict byte per entry, zeroed: 10 KB at N = 10,000, cleared in
- * about a microsecond (the reader's 450-byte entry views are the part
+ * about a microsecond (the reader's 224-byte entry views are the part
  * that had to stay untouched, lib/snapshot/snapshot-zeroed.h). */
 static int
 alloc_verdicts (sprov_snap *snap)
