@@ -38,10 +38,9 @@ struct snapshot_mapped {
   uint64_t entries_off, tables_off;
   uint64_t cbor_size;
   int64_t cbor_sec, cbor_nsec;
-  void *views;                 /* owned (snapshot-zeroed.h), views_bytes: entries, then state */
-  size_t views_bytes;
-  settle_snap_entry *entries;  /* in views: count of them, filled lazily */
-  _Atomic uint8_t *state;      /* in views, after the entries: count of them */
+  settle_snap_entry *entries;  /* owned (snapshot-zeroed.h, views_size): count of them,
+                                * filled lazily, then the state bytes */
+  _Atomic uint8_t *state;      /* inside the entries' block, after them: count of them */
   atomic_int refusal_taken;    /* 0 none, 1 being written, 2 written */
   char refusal[256];
 };
@@ -66,14 +65,17 @@ rd64 (const uint8_t *p)
  * whose size keeps them aligned for any byte.  AddressSanitizer does not
  * watch inside a mapping, so the bound that matters is the one check of
  * an index against the count, in snapshot_mapped_entry. */
+static size_t
+views_size (size_t count)
+{
+  return count * (sizeof (settle_snap_entry) + sizeof (_Atomic uint8_t));
+}
+
 static bool
 alloc_views (struct snapshot_mapped *m, size_t count)
 {
-  m->views_bytes = count * (sizeof *m->entries + sizeof *m->state);
-  m->views = snapshot_zeroed_new (m->views_bytes);
-  if (m->views == NULL)
+  if ((m->entries = snapshot_zeroed_new (views_size (count))) == NULL)
     return false;
-  m->entries = m->views;
   m->state = (_Atomic uint8_t *) (m->entries + count);
   return true;
 }
@@ -167,7 +169,7 @@ snapshot_mapped_free (struct snapshot_mapped *m)
   for (size_t i = 0; i < m->count; i++)
     if (atomic_load (&m->state[i]) == ENTRY_READY)
       free ((void *) m->entries[i].scope);
-  snapshot_zeroed_free (m->views, m->views_bytes);
+  snapshot_zeroed_free (m->entries, views_size (m->count));
   if (m->unmap != NULL)
     munmap (m->unmap, m->len);
   free (m);

@@ -427,7 +427,7 @@ find_key (const settle_snapshot *snap, settle_snap_key key, const uint8_t *a, si
     return NULL;
   if (snap->mapped != NULL)
     {
-      uint32_t h = snapshot_key_hash (key, a, alen, b, key == SETTLE_SNAP_KEY_ISSUER_SERIAL ? blen : 0);
+      uint32_t h = snapshot_key_hash (key, a, alen, b, blen);
       const settle_snap_entry *e;
       while ((e = snapshot_mapped_probe (snap, key, h, cursor)) != NULL)
         if (entry_has (e, key, a, alen, b, blen))
