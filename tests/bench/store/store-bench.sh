@@ -13,6 +13,7 @@
 # a private gnome-keyring (default sizes "10 1000": gnome-keyring rewrites
 # its keyring file on every item, so filling it with 10,000 takes long).
 . "$SOURCE_ROOT/tests/lib.sh"
+. "$SOURCE_ROOT/tests/pair/pair-lib.sh"   # wait_new_qr
 
 MAKE=${STORE_MAKE:-$BUILD_ROOT/tests/bench/store/store-make}
 ROUNDS=3
@@ -35,20 +36,10 @@ ms() {
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m }'; }
+COLUMNS_TIMED=(trust list remove remove_fp pair)   # one file of times each in $T_DIR
 
 echo "# N  trust_ms  list_ms  remove_ms  remove_fp_ms  pair_ms  (median of $ROUNDS; targets at N = 10,000: 300, 100, 300, 300, 300)"
 
-# next_payload FILE PREVIOUS: waits until the device has written a QR text
-# other than PREVIOUS (a pairing uses its secret up) and prints it.
-next_payload() {
-  local i text
-  for i in $(seq 100); do
-    text=$(cat "$1" 2>/dev/null)
-    [ -n "$text" ] && [ "$text" != "$2" ] && { echo "$text"; return 0; }
-    sleep 0.1
-  done
-  return 1
-}
 for n in $SIZES; do
   data="$T_DIR/n$n"
   mkdir -p "$data/certs"
@@ -66,8 +57,8 @@ for n in $SIZES; do
   # it was written (schema/store.md): a store just filled is read record
   # by record once more, which a user's store, older than that, is not.
   [ "$BACKEND" = file ] && sleep 4
-  : >"$T_DIR/trust" ; : >"$T_DIR/list" ; : >"$T_DIR/remove" ; : >"$T_DIR/remove_fp" ; : >"$T_DIR/pair"
-  start_loopback_device "$data/device" --qr-text "$data/qr.txt" || { fail "settle-device at $n"; done_testing; exit 1; }
+  for c in "${COLUMNS_TIMED[@]}"; do : >"$T_DIR/$c"; done
+  start_loopback_device "$data/device" --qr-text "$T_DIR/dev.txt" || { fail "settle-device at $n"; done_testing; exit 1; }
   payload=
   for ((r = 0; r < ROUNDS; r++)); do
     fp=$(cat "$data/certs/extra$r.fp")
@@ -78,17 +69,20 @@ for n in $SIZES; do
     "$SETTLE" trust --ca "$data/certs/extra$r.pem" --fingerprint "$fp" --scope "extra$r.local" --yes >/dev/null ||
       { fail "trust again at $n"; done_testing; exit 1; }
     ms "$SETTLE" remove --yes "$fp" >>"$T_DIR/remove_fp" || { fail "remove by fingerprint at $n"; done_testing; exit 1; }
-    payload=$(next_payload "$data/qr.txt" "$payload") || { fail "a fresh QR code at $n"; done_testing; exit 1; }
+    # A pairing uses the code up: wait for the next one.
+    wait_new_qr dev "$payload" || { fail "a fresh QR code at $n"; done_testing; exit 1; }
+    payload=$(cat "$T_DIR/dev.txt")
     ms "$SETTLE" pair --payload - --yes --label "bench pair" <<<"$payload" >>"$T_DIR/pair" ||
       { fail "pair at $n"; done_testing; exit 1; }
     "$SETTLE" remove --yes "bench pair" >/dev/null || { fail "remove the paired device at $n"; done_testing; exit 1; }
   done
   kill "$DEV_PID" 2>/dev/null; wait "$DEV_PID" 2>/dev/null
-  printf '# %6d  %8s  %7s  %9s  %12s  %7s   (trust %s; list %s; remove %s; remove_fp %s; pair %s)\n' "$n" \
-    "$(median <"$T_DIR/trust")" "$(median <"$T_DIR/list")" "$(median <"$T_DIR/remove")" \
-    "$(median <"$T_DIR/remove_fp")" "$(median <"$T_DIR/pair")" "$(tr '\n' ' ' <"$T_DIR/trust")" \
-    "$(tr '\n' ' ' <"$T_DIR/list")" "$(tr '\n' ' ' <"$T_DIR/remove")" "$(tr '\n' ' ' <"$T_DIR/remove_fp")" \
-    "$(tr '\n' ' ' <"$T_DIR/pair")"
+  medians=() runs=
+  for c in "${COLUMNS_TIMED[@]}"; do
+    medians+=("$(median <"$T_DIR/$c")")
+    runs+="${runs:+; }$c $(tr '\n' ' ' <"$T_DIR/$c")"
+  done
+  printf '# %6d  %8s  %7s  %9s  %12s  %7s   (%s)\n' "$n" "${medians[@]}" "$runs"
   # The next N starts from an empty store.
   [ "$BACKEND" = keyring ] && { "$SETTLE" reset --yes >/dev/null 2>&1 || { fail "reset at $n"; done_testing; exit 1; }; }
   rm -rf "$data"
