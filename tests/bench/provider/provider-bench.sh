@@ -21,19 +21,17 @@ K=1000              # warm verifications per source
 SOURCES=${BENCH_SOURCES:-settle cafile capath}
 
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
-# rounds_for SOURCE N: rounds of provider-bench.  Few for the CAfile, whose
-# load takes seconds at N = 10,000; 31 for the others, whose sub-millisecond
+# repeats SOURCE N MANY FEW FEWEST: how many times to measure.  MANY
+# for settle and CApath, whose sub-millisecond figures need it: their
 # setup varies by a factor of 2 between a process's first rounds and the
-# rest, so that a median of 3 or 5 reported that scatter, not N.
-rounds_for() {
-  if [ "$1" != cafile ]; then echo 31; elif [ "$2" -le 1000 ]; then echo 5; else echo 3; fi
+# rest, and 0.3 ms between them hides in a 5 ms process, so medians of 3
+# or 5 reported scatter, not N.  The CAfile, whose load takes seconds at
+# N = 10,000, gets FEW up to N = 1,000 and FEWEST above.
+repeats() {
+  if [ "$1" != cafile ]; then echo "$3"; elif [ "$2" -le 1000 ]; then echo "$4"; else echo "$5"; fi
 }
-# cli_runs_for SOURCE N: `openssl verify` processes per figure, on the
-# same rule: 21 where a process takes milliseconds, so that the median
-# can resolve the 0.2 ms between settle and CApath in a 5 ms process.
-cli_runs_for() {
-  if [ "$1" != cafile ]; then echo 21; elif [ "$2" -le 1000 ]; then echo 5; else echo 1; fi
-}
+rounds_for() { repeats "$1" "$2" 31 5 3; }     # provider-bench rounds
+cli_runs_for() { repeats "$1" "$2" 21 5 1; }   # `openssl verify` processes
 
 # source_arg SOURCE TRUSTDIR: what provider-bench takes for that source.
 source_arg() {
