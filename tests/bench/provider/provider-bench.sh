@@ -109,7 +109,7 @@ for n in ${BENCH_SIZES:-10 1000 10000}; do
         "$(calc "${fig[settle,warm]} / ${fig[$base,warm]}")" \
         "$(calc "${fig[settle,cli]} / ${fig[$base,cli]}")"
     done
-    pass "N=$n: $HOST verified through settle://, the CAfile bundle and the CApath directory"
+    pass "N=$n: $HOST verified through each source measured ($SOURCES)"
   fi
   rm -rf "$out"
 done
